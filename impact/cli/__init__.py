@@ -1,0 +1,38 @@
+"""The `impact` command line: parses arguments, calls the library, prints a renderer's text.
+
+Every command is a module of this package registering itself on `app`; errors are caught once, in `main`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from impact.cli._app import app
+from impact.errors import ImpactError
+
+# Command modules register themselves on `app` when imported.
+from impact.cli import estimate as _estimate  # noqa: E402,F401
+from impact.cli import snapshot as _snapshot  # noqa: E402,F401
+
+
+def error_line(error: ImpactError) -> str:
+    """The single line printed for an error: what went wrong, and what to do when there is a tip."""
+    text = " ".join(str(error).split())
+    return f"impact: error: {text}" + (f" (tip: {error.tip})" if error.tip else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI with `argv` (default: `sys.argv[1:]`) and return the exit code."""
+    try:
+        app(args=argv, prog_name="impact", standalone_mode=True)
+    except ImpactError as e:
+        print(error_line(e), file=sys.stderr)
+        return e.exit_code
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+__all__ = ["app", "main", "error_line"]

@@ -1,0 +1,35 @@
+"""`impact estimate`: what a change rebuilds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from impact.cli._app import JsonOption, SnapshotOption, app, emit
+from impact.errors import UnknownNameError
+
+
+@app.command()
+def estimate(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Attributes whose package file changes, e.g. qemu linux_4_4.", show_default=False)] = None,
+    drv: Annotated[Optional[list[Path]], typer.Option("--drv", help="An exact root derivation (repeatable); with --drv alone nothing else is a root.", show_default=False)] = None,
+    file: Annotated[Optional[list[str]], typer.Option("--file", help="A changed nixpkgs file: the jobs whose meta.position is in it (repeatable).", show_default=False)] = None,
+    only: Annotated[bool, typer.Option("--only", help="The named attributes alone, without variants built from the same source.")] = False,
+    snapshot: SnapshotOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Estimate what a change rebuilds: jobs per jobset and system, derivations to build, NixOS tests."""
+    from impact.analysis.change import resolve_change
+    from impact.analysis.rebuild import estimate as run_estimate
+    from impact.loaders import load_snapshot
+    from impact.render.json import estimate_json
+    from impact.render.text import estimate_text
+
+    if not (names or drv or file):
+        raise UnknownNameError("no change named", tip="give an attribute (impact estimate qemu), --file PATH or --drv PATH")
+    graph = load_snapshot(snapshot)
+    change = resolve_change(graph, names or (), [str(d) for d in drv or ()], file or (), only=only)
+    result = run_estimate(graph, change)
+    emit(estimate_json(result, graph) if json else estimate_text(result, graph))

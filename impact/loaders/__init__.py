@@ -1,0 +1,62 @@
+"""Loaders, one module per input format, all returning a `DerivationGraph`.
+
+- `compact`: impact's own snapshot file (`.impact`), the fast default;
+- `snapshot_folder`: `jobs.jsonl.gz` + `derivations.json.gz`;
+- `show_derivation`: `nix show-derivation -r` / `nix derivation show -r` JSON (any Nix version);
+- `aterm`: `.drv` files (`Derive(...)`), from paths or a store directory;
+- `eval_jobs`: nix-eval-jobs JSON lines.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from impact.errors import InputError
+from impact.model import DerivationGraph
+
+#: Environment variable naming the snapshot to use when none is given.
+SNAPSHOT_ENV = "IMPACT_SNAPSHOT"
+#: The snapshot shipped with impact: nixpkgs master of 2016-06-24, both Hydra jobsets.
+EMBEDDED_SNAPSHOT = Path(__file__).resolve().parents[2] / "data" / "nixpkgs-master-2016-06-24.impact"
+
+
+def default_snapshot() -> Path:
+    """The snapshot used when none is named: `$IMPACT_SNAPSHOT`, else the embedded one."""
+    env = os.environ.get(SNAPSHOT_ENV)
+    return Path(env) if env else EMBEDDED_SNAPSHOT
+
+
+def load_snapshot(path: Path | str | None = None) -> DerivationGraph:
+    """Load a snapshot in any supported format, chosen by what `path` is (default: `default_snapshot()`)."""
+    from impact.loaders import compact, snapshot_folder
+
+    path = Path(path) if path is not None else default_snapshot()
+    if not path.exists():
+        raise InputError(f"{path}: no such snapshot", tip="pass --snapshot with a .impact file or a snapshot folder")
+    if path.is_dir():
+        if snapshot_folder.is_snapshot_folder(path):
+            return snapshot_folder.load_snapshot_folder(path)
+        from impact.loaders import aterm
+
+        return aterm.load_store_dir(path)
+    if compact.is_compact(path):
+        return compact.read_compact(path)
+    name = path.name
+    if name.endswith(".drv"):
+        from impact.loaders import aterm
+
+        return aterm.load_drv_files([path])
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        from impact.loaders import aterm, eval_jobs
+
+        jobs, errors = eval_jobs.load_jobs(path)
+        return aterm.load_jobs_from_store(jobs, errors, origin=str(path))
+    if name.endswith((".json", ".json.gz")):
+        from impact.loaders import show_derivation
+
+        return show_derivation.load_graph(path)
+    raise InputError(
+        f"{path}: unknown snapshot format",
+        tip="use a .impact file, a snapshot folder, show-derivation JSON, nix-eval-jobs lines or .drv files",
+    )

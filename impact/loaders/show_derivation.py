@@ -1,0 +1,95 @@
+"""Loader for `nix show-derivation -r` / `nix derivation show -r` JSON, in every shape Nix has printed.
+
+Shapes read:
+- Nix 2.8: `{drvPath: {outputs: {name: {path, hashAlgo?, hash?}}, inputSrcs, inputDrvs: {drv: [outputs]}, system, env}}`;
+- Nix >= 2.18: `inputDrvs` values `{"outputs": [...], "dynamicOutputs": {}}`;
+- newest Nix: store paths without the `/nix/store/` prefix, `"inputs": {"srcs": [...], "drvs": {...}}`,
+  content-addressed outputs `{"method", "hash"}` without a path, the whole wrapped in
+  `{"derivations": {...}, "version": N}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from impact.errors import InputError
+from impact.loaders._io import parse_json, read_text
+from impact.model import Derivation, DerivationGraph, Job, store_path
+
+
+def parse_derivations(document: Any, origin: str = "<json>") -> list[Derivation]:
+    """Turn a parsed show-derivation document into `Derivation` records, checking each field used."""
+    if isinstance(document, Mapping) and "derivations" in document and isinstance(document["derivations"], Mapping):
+        document = document["derivations"]
+    if not isinstance(document, Mapping):
+        raise InputError(f"{origin}: expected a JSON object of derivations, got {type(document).__name__}")
+    return [_parse_one(path, value, origin) for path, value in document.items()]
+
+
+def _parse_one(path: str, value: Any, origin: str) -> Derivation:
+    where = f"{origin}: derivation {path}"
+    if not isinstance(value, Mapping) or not isinstance(value.get("outputs"), Mapping):
+        raise InputError(f"{where}: has no `outputs` object; is this `nix show-derivation` output?")
+    env = value.get("env") or {}
+    if not isinstance(env, Mapping):
+        raise InputError(f"{where}: `env` is not an object")
+    inputs_v4 = value.get("inputs")
+    if isinstance(inputs_v4, Mapping):
+        input_drvs = inputs_v4.get("drvs", {})
+        input_srcs = inputs_v4.get("srcs", [])
+    else:
+        input_drvs = value.get("inputDrvs", {})
+        input_srcs = value.get("inputSrcs", [])
+    if not isinstance(input_drvs, Mapping) or not isinstance(input_srcs, list):
+        raise InputError(f"{where}: `inputDrvs`/`inputSrcs` have an unknown shape")
+    outputs: dict[str, str] = {}
+    fixed = False
+    for name, out in value["outputs"].items():
+        if not isinstance(out, Mapping):
+            raise InputError(f"{where}: output {name} is not an object")
+        if out.get("hash"):
+            fixed = True
+        if out.get("path"):
+            outputs[name] = store_path(out["path"])
+        elif out.get("hash"):
+            # Newest Nix leaves the (computable) path of a fixed output out; name it by its hash.
+            outputs[name] = f"fixed:{out.get('method', '')}:{out.get('hashAlgo', '')}:{out['hash']}"
+        else:
+            outputs[name] = ""  # floating content-addressed or deferred: known only after building
+    inputs: dict[str, tuple[str, ...]] = {}
+    for drv, used in input_drvs.items():
+        if isinstance(used, Mapping):
+            used = used.get("outputs", [])
+        if not isinstance(used, list):
+            raise InputError(f"{where}: input {drv} has an unknown shape")
+        inputs[store_path(drv)] = tuple(sorted(used))
+    name = value.get("name") or env.get("name")
+    if not isinstance(name, str):
+        raise InputError(f"{where}: has no name")
+    system = value.get("system") or value.get("platform")
+    if not isinstance(system, str):
+        raise InputError(f"{where}: has no system")
+    features = env.get("requiredSystemFeatures", "")
+    return Derivation(
+        path=store_path(path),
+        name=name,
+        system=system,
+        outputs=outputs,
+        fixed_output=fixed,
+        required_system_features=tuple(features.split()) if isinstance(features, str) else tuple(features),
+        inputs=inputs,
+        input_sources=tuple(store_path(s) for s in input_srcs),
+    )
+
+
+def load_derivations(path: Path) -> list[Derivation]:
+    """Read a show-derivation JSON file (plain or gzipped) into `Derivation` records."""
+    return parse_derivations(parse_json(read_text(path), str(path)), str(path))
+
+
+def load_graph(path: Path, jobs: list[Job] | None = None) -> DerivationGraph:
+    """A graph from a show-derivation JSON file alone (no jobs unless given)."""
+    return DerivationGraph.from_records(load_derivations(path), jobs or [], origin=str(path))
+

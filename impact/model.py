@@ -1,0 +1,427 @@
+"""The derivation graph: derivations, the outputs each consumer takes from its inputs, and Hydra jobs.
+
+Every loader returns a `DerivationGraph`. It keeps the graph as index-aligned arrays (one row per derivation,
+edges in compressed sparse rows) so that a snapshot of all of nixpkgs loads in milliseconds and analyses can
+run vectorised; `DerivationGraph.to_networkx()` gives the same graph as a `networkx.DiGraph` for path
+queries and for anyone who wants to explore it in a notebook.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from impact.errors import InputError, UnknownNameError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+STORE_DIR = "/nix/store"
+
+_STORE_PATH = re.compile(r"^(?:/nix/store/)?([0-9a-df-np-sv-z]{32})-(.+)$")
+
+
+def store_path(path: str, store_dir: str = STORE_DIR) -> str:
+    """Return `path` as a full store path, adding the store directory newer Nix versions leave out."""
+    return path if path.startswith("/") else f"{store_dir}/{path}"
+
+
+def path_name(path: str) -> str:
+    """The name part of a store path: `/nix/store/<hash>-qemu-2.6.0.drv` → `qemu-2.6.0.drv`."""
+    base = path.rsplit("/", 1)[-1]
+    return base[33:] if len(base) > 33 and base[32] == "-" else base
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """One store derivation (.drv), as `nix show-derivation` describes it."""
+
+    #: The .drv store path.
+    path: str
+    #: The `name` attribute, e.g. `qemu-2.6.0`.
+    name: str
+    #: The system it builds on, e.g. `x86_64-linux` (`builtin` for `builtin:fetchurl`).
+    system: str
+    #: Output name → output store path (`out`, `dev`, `bin`, `man`, …).
+    outputs: Mapping[str, str]
+    #: True when an output carries a fixed hash (fetchurl and friends): its output paths do not depend on its inputs.
+    fixed_output: bool = False
+    #: `requiredSystemFeatures`, e.g. `("big-parallel",)` or `("kvm", "nixos-test")`.
+    required_system_features: tuple[str, ...] = ()
+    #: Input derivation path → the outputs of it this derivation uses.
+    inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Plain store paths this derivation uses (sources copied into the store, builder scripts).
+    input_sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One Hydra job: an attribute for one system, in one jobset, pointing at a derivation."""
+
+    #: The attribute, e.g. `qemu.x86_64-linux` or `tests.nat.standalone.x86_64-linux`.
+    attr: str
+    #: The system it is built for.
+    system: str
+    #: The jobset it belongs to: `nixpkgs` or `nixos`.
+    jobset: str
+    #: The derivation the job builds.
+    drv_path: str
+    #: The derivation name, e.g. `qemu-2.6.0`.
+    name: str = ""
+    #: Output name → output path, as the evaluator printed them.
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    #: `meta.position`, e.g. `pkgs/applications/virtualization/qemu/default.nix:81`.
+    position: str | None = None
+    #: `meta.maintainers`, as names.
+    maintainers: tuple[str, ...] = ()
+
+    @property
+    def package(self) -> str:
+        """The attribute without its system: `qemu.x86_64-linux` → `qemu`."""
+        return job_package(self.attr, self.system)
+
+
+def job_package(attr: str, system: str) -> str:
+    """The attribute of a job without its trailing system."""
+    suffix = "." + system
+    return attr[: -len(suffix)] if attr.endswith(suffix) else attr
+
+
+@dataclass(frozen=True, slots=True)
+class EvalError:
+    """A job whose evaluation failed (a throw or an assert): recorded, as Hydra records it."""
+
+    #: The attribute that failed.
+    attr: str
+    #: What the evaluator said.
+    error: str
+    #: The jobset, when known.
+    jobset: str = ""
+
+
+class _Interner:
+    """Maps strings to small integers in order of first appearance."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.values: list[str] = []
+
+    def __call__(self, value: str) -> int:
+        i = self.index.get(value)
+        if i is None:
+            i = self.index[value] = len(self.values)
+            self.values.append(value)
+        return i
+
+
+class DerivationGraph:
+    """Derivations, their input edges (with the outputs consumed) and jobs, as index-aligned arrays.
+
+    Derivation `i` has path `drv_paths[i]`; its inputs are `input_indices[input_indptr[i]:input_indptr[i+1]]`,
+    each edge consuming the outputs `output_sets[input_output_set[e]]`. Jobs are rows of the `job_*` arrays,
+    `job_drv[k]` being the derivation job `k` builds.
+    """
+
+    def __init__(
+        self,
+        *,
+        drv_paths: list[str],
+        names: list[str],
+        systems: list[str],
+        system_ids: np.ndarray,
+        fixed_output: np.ndarray,
+        output_names: list[tuple[str, ...]],
+        output_paths: list[tuple[str, ...]],
+        features: Mapping[int, tuple[str, ...]],
+        input_indptr: np.ndarray,
+        input_indices: np.ndarray,
+        input_output_set: np.ndarray,
+        output_sets: list[tuple[str, ...]],
+        source_paths: list[str],
+        source_indptr: np.ndarray,
+        source_indices: np.ndarray,
+        job_attrs: list[str],
+        job_jobsets: list[str],
+        job_systems: list[str],
+        job_drv: np.ndarray,
+        job_names: list[str],
+        job_outputs: list[dict[str, str]],
+        job_positions: list[str | None],
+        job_maintainers: list[tuple[str, ...]],
+        eval_errors: Sequence[EvalError] = (),
+        origin: str = "",
+        meta: Mapping[str, str] | None = None,
+    ) -> None:
+        self.drv_paths = drv_paths
+        self.names = names
+        self.systems = systems
+        self.system_ids = system_ids
+        self.fixed_output = fixed_output
+        self.output_names = output_names
+        self.output_paths = output_paths
+        self.features = dict(features)
+        self.input_indptr = input_indptr
+        self.input_indices = input_indices
+        self.input_output_set = input_output_set
+        self.output_sets = output_sets
+        self.source_paths = source_paths
+        self.source_indptr = source_indptr
+        self.source_indices = source_indices
+        self.job_attrs = job_attrs
+        self.job_jobsets = job_jobsets
+        self.job_systems = job_systems
+        self.job_drv = job_drv
+        self.job_names = job_names
+        self.job_outputs = job_outputs
+        self.job_positions = job_positions
+        self.job_maintainers = job_maintainers
+        self.eval_errors = tuple(eval_errors)
+        #: Where the graph was loaded from, for messages.
+        self.origin = origin
+        #: What the snapshot is (`label`, `branch`, `commit`, `date`), when known.
+        self.meta: dict[str, str] = dict(meta or {})
+
+    @property
+    def label(self) -> str:
+        """A short human name for the snapshot: its `label`, else where it was loaded from."""
+        return self.meta.get("label") or self.origin
+
+    # -- building -----------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_records(
+        cls,
+        derivations: Iterable[Derivation],
+        jobs: Iterable[Job] = (),
+        eval_errors: Sequence[EvalError] = (),
+        *,
+        origin: str = "",
+    ) -> DerivationGraph:
+        """Build the graph from parsed derivations and jobs; every input and job must name a known derivation."""
+        drvs = list(derivations)
+        index = {d.path: i for i, d in enumerate(drvs)}
+        if len(index) != len(drvs):
+            seen: set[str] = set()
+            dup = next(d.path for d in drvs if d.path in seen or seen.add(d.path))  # type: ignore[func-returns-value]
+            raise InputError(f"{origin}: derivation {dup} appears twice")
+        systems = _Interner()
+        out_sets = _Interner()
+        sources = _Interner()
+        input_indptr = np.zeros(len(drvs) + 1, dtype=np.int64)
+        input_indices: list[int] = []
+        input_sets: list[int] = []
+        source_indptr = np.zeros(len(drvs) + 1, dtype=np.int64)
+        source_indices: list[int] = []
+        features: dict[int, tuple[str, ...]] = {}
+        for i, d in enumerate(drvs):
+            for input_path, outs in sorted(d.inputs.items()):
+                j = index.get(input_path)
+                if j is None:
+                    raise InputError(
+                        f"{origin}: derivation {d.path} names input {input_path}, which is not in the input",
+                        tip="export the whole closure, e.g. `nix show-derivation -r` or `nix derivation show -r`",
+                    )
+                input_indices.append(j)
+                input_sets.append(out_sets(" ".join(sorted(outs))))
+            input_indptr[i + 1] = len(input_indices)
+            for s in d.input_sources:
+                source_indices.append(sources(s))
+            source_indptr[i + 1] = len(source_indices)
+            if d.required_system_features:
+                features[i] = tuple(d.required_system_features)
+        job_list = list(jobs)
+        job_drv = np.empty(len(job_list), dtype=np.int32)
+        for k, job in enumerate(job_list):
+            j = index.get(job.drv_path)
+            if j is None:
+                raise InputError(
+                    f"{origin}: job {job.attr} builds {job.drv_path}, which is not among the derivations",
+                    tip="give the derivations of every job (`nix show-derivation -r` over all drvPaths)",
+                )
+            job_drv[k] = j
+        names_sorted = [tuple(sorted(d.outputs)) for d in drvs]
+        return cls(
+            drv_paths=[d.path for d in drvs],
+            names=[d.name for d in drvs],
+            systems=systems.values,
+            system_ids=np.array([systems(d.system) for d in drvs], dtype=np.int16),
+            fixed_output=np.array([d.fixed_output for d in drvs], dtype=bool),
+            output_names=names_sorted,
+            output_paths=[tuple(d.outputs[o] for o in names) for d, names in zip(drvs, names_sorted)],
+            features=features,
+            input_indptr=input_indptr,
+            input_indices=np.array(input_indices, dtype=np.int32),
+            input_output_set=np.array(input_sets, dtype=np.int32),
+            output_sets=[tuple(s.split()) for s in out_sets.values],
+            source_paths=sources.values,
+            source_indptr=source_indptr,
+            source_indices=np.array(source_indices, dtype=np.int32),
+            job_attrs=[j.attr for j in job_list],
+            job_jobsets=[j.jobset for j in job_list],
+            job_systems=[j.system for j in job_list],
+            job_drv=job_drv,
+            job_names=[j.name for j in job_list],
+            job_outputs=[dict(j.outputs) for j in job_list],
+            job_positions=[j.position for j in job_list],
+            job_maintainers=[tuple(j.maintainers) for j in job_list],
+            eval_errors=eval_errors,
+            origin=origin,
+        )
+
+    # -- sizes and lookups --------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.drv_paths)
+
+    def __repr__(self) -> str:
+        return f"<DerivationGraph {len(self)} derivations, {self.edge_count} inputs, {self.job_count} jobs from {self.origin or '?'}>"
+
+    @property
+    def edge_count(self) -> int:
+        """How many (consumer, input derivation) edges there are."""
+        return int(self.input_indices.shape[0])
+
+    @property
+    def job_count(self) -> int:
+        """How many jobs there are."""
+        return len(self.job_attrs)
+
+    @functools.cached_property
+    def index(self) -> dict[str, int]:
+        """Derivation path → row."""
+        return {p: i for i, p in enumerate(self.drv_paths)}
+
+    @functools.cached_property
+    def job_index(self) -> dict[tuple[str, str], int]:
+        """(jobset, attr) → job row."""
+        return {(js, a): k for k, (js, a) in enumerate(zip(self.job_jobsets, self.job_attrs))}
+
+    @functools.cached_property
+    def job_packages(self) -> list[str]:
+        """Each job's attribute without its system (`qemu.x86_64-linux` → `qemu`)."""
+        return [job_package(a, s) for a, s in zip(self.job_attrs, self.job_systems)]
+
+    @property
+    def jobsets(self) -> list[str]:
+        """The jobsets present, in order of first appearance."""
+        return list(dict.fromkeys(self.job_jobsets))
+
+    def derivation_index(self, path: str) -> int:
+        """The row of a derivation given by path (with or without `/nix/store/`)."""
+        i = self.index.get(store_path(path))
+        if i is None:
+            raise UnknownNameError(f"derivation {path} is not in the snapshot {self.origin}")
+        return i
+
+    def derivation(self, which: int | str) -> Derivation:
+        """The derivation at a row or path, as a `Derivation` record."""
+        i = which if isinstance(which, int) else self.derivation_index(which)
+        lo, hi = self.input_indptr[i], self.input_indptr[i + 1]
+        s_lo, s_hi = self.source_indptr[i], self.source_indptr[i + 1]
+        return Derivation(
+            path=self.drv_paths[i],
+            name=self.names[i],
+            system=self.systems[self.system_ids[i]],
+            outputs=dict(zip(self.output_names[i], self.output_paths[i])),
+            fixed_output=bool(self.fixed_output[i]),
+            required_system_features=self.features.get(i, ()),
+            inputs={
+                self.drv_paths[j]: self.output_sets[s]
+                for j, s in zip(self.input_indices[lo:hi].tolist(), self.input_output_set[lo:hi].tolist())
+            },
+            input_sources=tuple(self.source_paths[s] for s in self.source_indices[s_lo:s_hi].tolist()),
+        )
+
+    def job(self, k: int) -> Job:
+        """Job row `k` as a `Job` record."""
+        return Job(
+            attr=self.job_attrs[k],
+            system=self.job_systems[k],
+            jobset=self.job_jobsets[k],
+            drv_path=self.drv_paths[self.job_drv[k]],
+            name=self.job_names[k],
+            outputs=self.job_outputs[k],
+            position=self.job_positions[k],
+            maintainers=self.job_maintainers[k],
+        )
+
+    def system_of(self, i: int) -> str:
+        """The system of derivation row `i`."""
+        return self.systems[self.system_ids[i]]
+
+    def inputs_of(self, i: int) -> list[tuple[int, tuple[str, ...]]]:
+        """(input row, outputs consumed) for each input of derivation row `i`."""
+        lo, hi = self.input_indptr[i], self.input_indptr[i + 1]
+        return [
+            (j, self.output_sets[s])
+            for j, s in zip(self.input_indices[lo:hi].tolist(), self.input_output_set[lo:hi].tolist())
+        ]
+
+    def sources_of(self, i: int) -> list[str]:
+        """The plain store paths (`inputSrcs`) of derivation row `i`."""
+        lo, hi = self.source_indptr[i], self.source_indptr[i + 1]
+        return [self.source_paths[s] for s in self.source_indices[lo:hi].tolist()]
+
+    # -- derived structure --------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def consumer_indptr_indices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Reverse edges in CSR form: for input row `j`, its consumers and the edge ids (into `input_*`)."""
+        n = len(self)
+        consumers = np.repeat(np.arange(n, dtype=np.int32), np.diff(self.input_indptr))
+        order = np.argsort(self.input_indices, kind="stable")
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.input_indices, minlength=n), out=indptr[1:])
+        return indptr, consumers[order], order.astype(np.int64)
+
+    def consumers_of(self, j: int) -> list[tuple[int, tuple[str, ...]]]:
+        """(consumer row, outputs it takes) for every derivation that uses derivation row `j`."""
+        indptr, consumers, edges = self.consumer_indptr_indices
+        lo, hi = indptr[j], indptr[j + 1]
+        return [
+            (c, self.output_sets[self.input_output_set[e]])
+            for c, e in zip(consumers[lo:hi].tolist(), edges[lo:hi].tolist())
+        ]
+
+    @functools.cached_property
+    def jobs_of_derivation(self) -> dict[int, list[int]]:
+        """Derivation row → the job rows that build it."""
+        out: dict[int, list[int]] = {}
+        for k, i in enumerate(self.job_drv.tolist()):
+            out.setdefault(i, []).append(k)
+        return out
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The graph as a networkx DiGraph: nodes are drv paths, edges run input → consumer with `outputs`."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        for i, p in enumerate(self.drv_paths):
+            g.add_node(
+                p,
+                name=self.names[i],
+                system=self.system_of(i),
+                fixed_output=bool(self.fixed_output[i]),
+                outputs=dict(zip(self.output_names[i], self.output_paths[i])),
+            )
+        consumers = np.repeat(np.arange(len(self), dtype=np.int32), np.diff(self.input_indptr))
+        g.add_edges_from(
+            (self.drv_paths[j], self.drv_paths[c], {"outputs": self.output_sets[s]})
+            for j, c, s in zip(self.input_indices.tolist(), consumers.tolist(), self.input_output_set.tolist())
+        )
+        return g
+
+    def same_as(self, other: DerivationGraph) -> bool:
+        """True when both graphs hold the same derivations, edges (with outputs) and jobs, whatever the row order."""
+        if set(self.drv_paths) != set(other.drv_paths):
+            return False
+        if any(self.derivation(p) != other.derivation(p) for p in self.drv_paths):
+            return False
+        mine = sorted(map(repr, (self.job(k) for k in range(self.job_count))))
+        theirs = sorted(map(repr, (other.job(k) for k in range(other.job_count))))
+        return mine == theirs

@@ -1,0 +1,95 @@
+"""Terminal rendering: plain aligned tables, readable in a narrow terminal and in a log."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from impact.analysis.change import RootKind
+from impact.analysis.rebuild import RebuildEstimate
+from impact.model import DerivationGraph
+
+#: Roots listed one by one up to this many; beyond it they are counted by name and system.
+MAX_ROOTS_LISTED = 12
+
+
+def table(rows: Sequence[Sequence[object]], header: Sequence[str] | None = None, right_from: int = 1) -> str:
+    """Align `rows` in columns; columns from `right_from` on are right-aligned (numbers)."""
+    body = [[_cell(c) for c in r] for r in rows]
+    all_rows = ([list(header)] if header else []) + body
+    if not all_rows:
+        return ""
+    widths = [max(len(r[i]) for r in all_rows if i < len(r)) for i in range(max(len(r) for r in all_rows))]
+    lines = []
+    for r in all_rows:
+        cells = [c.rjust(widths[i]) if i >= right_from else c.ljust(widths[i]) for i, c in enumerate(r)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "-" if value is None else str(value)
+
+
+def systems_of(result: RebuildEstimate) -> list[str]:
+    """The systems that appear in an estimate, Linux first, in a stable order."""
+    found = set(result.derivations_to_build_by_system)
+    for per in result.changed_jobs_by_system.values():
+        found.update(per)
+    found.discard("builtin")
+    return sorted(found, key=lambda s: (not s.endswith("-linux"), s != "x86_64-linux", s))
+
+
+def roots_text(result: RebuildEstimate) -> str:
+    """The roots of a change, grouped by why each is a root."""
+    roots = result.change.roots
+    lines = [f"Roots: {len(roots)} derivation{'s' if len(roots) != 1 else ''} changed directly"]
+    labels = {
+        RootKind.NAMED: "named",
+        RootKind.VARIANT: "variant",
+        RootKind.GIVEN: "given",
+        RootKind.SOURCE_TREE: "commit",
+    }
+    if len(roots) <= MAX_ROOTS_LISTED:
+        rows = [[labels[r.kind], r.name, r.system, r.reason] for r in roots]
+        rows.sort(key=lambda r: (list(labels.values()).index(r[0]), r[1], r[2]))
+        lines.append(_indent(table(rows, right_from=99)))
+    else:
+        counts = Counter((labels[r.kind], r.name, r.system) for r in roots)
+        rows = [[k, n, s, c] for (k, n, s), c in sorted(counts.items())]
+        lines.append(_indent(table(rows, right_from=3)))
+    return "\n".join(lines)
+
+
+def estimate_text(result: RebuildEstimate, graph: DerivationGraph) -> str:
+    """`impact estimate`: roots, then jobs and derivations per jobset and system."""
+    systems = systems_of(result)
+    header = ["", *systems, "total"]
+    rows: list[list[object]] = []
+    for jobset, attrs in result.changed_jobs.items():
+        per = result.changed_jobs_by_system.get(jobset, {})
+        total = result.jobs_total.get(jobset, 0)
+        rows.append([f"{jobset} jobs", *(per.get(s) for s in systems), f"{len(attrs):,} of {total:,}"])
+        if jobset == "nixos" and attrs:
+            tests = len(result.nixos_tests)
+            rows.append(["  NixOS VM tests", *([None] * len(systems)), tests])
+        every = len(result.every_commit_jobs.get(jobset, ()))
+        if every:
+            rows.append(["  change on every commit", *([None] * len(systems)), every])
+    rows.append(
+        [
+            "derivations to build",
+            *(result.derivations_to_build_by_system.get(s) for s in systems),
+            result.derivations_to_build,
+        ]
+    )
+    if result.every_commit_derivations:
+        rows.append(["  of which every commit", *([None] * len(systems)), result.every_commit_derivations])
+    title = f"impact estimate {result.change.description}  ·  {graph.label}"
+    return "\n".join([title, "", roots_text(result), "", table(rows, header), ""])
+
+
+def _indent(text: str, by: str = "  ") -> str:
+    return "\n".join(by + line if line else line for line in text.splitlines())
