@@ -13,6 +13,7 @@ from impact.errors import ImpactError
 # Command modules register themselves on `app` when imported.
 from impact.cli import estimate as _estimate  # noqa: E402,F401
 from impact.cli import snapshot as _snapshot  # noqa: E402,F401
+from impact.cli import rank as _rank  # noqa: E402,F401
 
 
 def error_line(error: ImpactError) -> str:

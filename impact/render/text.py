@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from impact.analysis.change import RootKind
+from impact.analysis.rank import Ranking
 from impact.analysis.rebuild import RebuildEstimate
 from impact.model import DerivationGraph
 
@@ -93,3 +94,32 @@ def estimate_text(result: RebuildEstimate, graph: DerivationGraph) -> str:
 
 def _indent(text: str, by: str = "  ") -> str:
     return "\n".join(by + line if line else line for line in text.splitlines())
+
+
+def rank_text(ranking: Ranking, graph: DerivationGraph, limit: int = 20) -> str:
+    """`impact rank`: the packages whose change rebuilds most, one line each, the first `limit` of them."""
+    from impact.analysis.rank import KERNELS
+
+    kernel = ranking.kernel
+    rows = ranking.rows[:limit] if limit > 0 else ranking.rows
+    header = ["#", "package", *(f"{k} jobs" for k in KERNELS), "all jobs", "of which nixos", "derivations to build"]
+    body = [
+        [i, r.package, r.jobs_linux, r.jobs_darwin, r.jobs_total, r.nixos_jobs, r.derivations_to_build]
+        for i, r in enumerate(rows, 1)
+    ]
+    by = f"{kernel} jobs" if kernel else "all jobs"
+    title = f"impact rank  ·  {graph.label}"
+    lines = [
+        title,
+        "",
+        f"{len(ranking.rows):,} {ranking.jobset} packages by what a change to each rebuilds (sorted by {by});"
+        f" top {len(rows):,}",
+        f"Every-commit share left out: {ranking.excluded}.",
+        "",
+        _indent(table(body, header, right_from=2)),
+        "",
+        "jobs in snapshot: " + ", ".join(f"{k} {v:,}" for k, v in ranking.jobs_in_snapshot.items())
+        + f"; derivations {ranking.derivations_in_snapshot:,}",
+        "",
+    ]
+    return "\n".join(lines)
