@@ -1,0 +1,171 @@
+"""The fast paths (scipy breadth-first search in `rebuilt_rows`, bitset propagation in `rank`) against a plain
+reference: a breadth-first search in pure Python written here, over the input lists of the derivations."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from impact.analysis.change import resolve_change
+from impact.analysis.rank import package_roots, rank, reach_counts
+from impact.analysis.rebuild import rebuilt_rows
+from impact.errors import InputError
+from impact.model import Derivation, DerivationGraph, Job
+from tests.conftest import CASES
+
+_CONSUMERS: dict[int, list[list[int]]] = {}
+
+
+def _consumers(graph: DerivationGraph) -> list[list[int]]:
+    """Consumer lists built from each derivation's inputs, leaving out fixed-output consumers."""
+    key = id(graph)
+    if key not in _CONSUMERS:
+        out: list[list[int]] = [[] for _ in range(len(graph))]
+        indptr, indices = graph.input_indptr.tolist(), graph.input_indices.tolist()
+        fixed = graph.fixed_output.tolist()
+        for c in range(len(graph)):
+            if fixed[c]:
+                continue
+            for j in indices[indptr[c] : indptr[c + 1]]:
+                out[j].append(c)
+        _CONSUMERS[key] = out
+    return _CONSUMERS[key]
+
+
+def reference_rebuilt(graph: DerivationGraph, roots: list[int]) -> set[int]:
+    """Every derivation reached from `roots` through consumers, never entering a fixed-output one."""
+    consumers = _consumers(graph)
+    seen = set(roots)
+    queue = deque(roots)
+    while queue:
+        for c in consumers[queue.popleft()]:
+            if c not in seen:
+                seen.add(c)
+                queue.append(c)
+    return seen
+
+
+def _cases() -> list[Path]:
+    return sorted(CASES.glob("*.json")) if CASES.exists() else []
+
+
+@pytest.mark.parametrize("case_file", _cases(), ids=lambda p: p.stem)
+def test_rebuilt_rows_matches_reference_on_cases(master_graph: DerivationGraph, case_file: Path) -> None:
+    case = json.loads(case_file.read_text())
+    roots = [master_graph.index[p] for p in case["roots"]]
+    fast = rebuilt_rows(master_graph, roots)
+    slow = reference_rebuilt(master_graph, roots)
+    assert set(fast.tolist()) == slow
+    assert len(slow) == case["derivations_to_build"]
+
+
+def _reference_row(graph: DerivationGraph, package: str) -> dict[str, int]:
+    change = resolve_change(graph, names=[package], commit=False)
+    rebuilt = reference_rebuilt(graph, [graph.index[p] for p in change.root_paths])
+    jobs = [k for k in range(graph.job_count) if int(graph.job_drv[k]) in rebuilt]
+    return {
+        "jobs_linux": sum(graph.job_systems[k].endswith("-linux") for k in jobs),
+        "jobs_darwin": sum(graph.job_systems[k].endswith("-darwin") for k in jobs),
+        "jobs_total": len(jobs),
+        "nixos_jobs": sum(graph.job_jobsets[k] == "nixos" for k in jobs),
+        "derivations_to_build": len(rebuilt),
+        "roots": len(change.roots),
+    }
+
+
+def test_rank_rows_match_reference(master_graph: DerivationGraph) -> None:
+    ranking = rank(master_graph)
+    rows = {r.package: r for r in ranking.rows}
+    sample = ["qemu", "hello", "curl", "gtk3", "stdenv", "perl"]
+    sample += random.Random(7).sample(sorted(rows), 6)
+    for package in sample:
+        row = rows[package].to_dict()
+        del row["package"]
+        assert row == _reference_row(master_graph, package), package
+
+
+def test_rank_is_sorted_and_covers_every_nixpkgs_package(master_graph: DerivationGraph) -> None:
+    ranking = rank(master_graph, kernel="darwin")
+    keys = [(-r.jobs_darwin, -r.derivations_to_build, r.package) for r in ranking.rows]
+    assert keys == sorted(keys)
+    expected = {p for p, js in zip(master_graph.job_packages, master_graph.job_jobsets) if js == "nixpkgs"}
+    assert {r.package for r in ranking.rows} == expected
+
+
+def test_package_roots_match_resolve_change(master_graph: DerivationGraph) -> None:
+    roots = package_roots(master_graph)
+    for package in random.Random(3).sample(sorted(roots), 40) + ["qemu", "gcc-arm-embedded.x86_64-linux"]:
+        change = resolve_change(master_graph, names=[package], commit=False)
+        assert roots[package].tolist() == sorted(master_graph.index[p] for p in change.root_paths), package
+
+
+def test_chunked_propagation_gives_the_same_counts(master_graph: DerivationGraph) -> None:
+    roots = package_roots(master_graph)
+    sets = [roots[p] for p in random.Random(11).sample(sorted(roots), 300)]
+    targets = {"derivations": None, "jobs": master_graph.job_drv.astype(np.int64)}
+    whole = reach_counts(master_graph, sets, targets)
+    # Room for one 64-bit word per derivation and per edge batch: five chunks, each walking its own reach.
+    chunked = reach_counts(master_graph, sets, targets, memory=16 * len(master_graph))
+    for name in targets:
+        assert whole[name].tolist() == chunked[name].tolist()
+    for s, count in zip(sets[:20], whole["derivations"].tolist()):
+        assert count == len(reference_rebuilt(master_graph, s.tolist()))
+
+
+# -- a graph small enough to count by hand ----------------------------------------------------------------
+
+
+def _drv(name: str, system: str = "x86_64-linux", inputs: tuple[str, ...] = (), fixed: bool = False) -> Derivation:
+    return Derivation(
+        path=f"/nix/store/{name[0] * 32}-{name}.drv",
+        name=name,
+        system=system,
+        outputs={"out": f"/nix/store/{name[0] * 32}-{name}"},
+        fixed_output=fixed,
+        inputs={f"/nix/store/{i[0] * 32}-{i}.drv": ("out",) for i in inputs},
+    )
+
+
+def _small_graph() -> DerivationGraph:
+    # curl → src (fixed-output: stops there) → app;  lib → app, tool;  lib-darwin → tool-darwin
+    drvs = [
+        _drv("curl-1"),
+        _drv("src-1", inputs=("curl-1",), fixed=True),
+        _drv("lib-1"),
+        _drv("app-1", inputs=("src-1", "lib-1")),
+        _drv("tool-1", inputs=("lib-1",)),
+        _drv("lib-1d", system="x86_64-darwin"),
+        _drv("tool-1d", system="x86_64-darwin", inputs=("lib-1d",)),
+    ]
+    jobs = [
+        Job("curl.x86_64-linux", "x86_64-linux", "nixpkgs", drvs[0].path),
+        Job("lib.x86_64-linux", "x86_64-linux", "nixpkgs", drvs[2].path),
+        Job("app.x86_64-linux", "x86_64-linux", "nixpkgs", drvs[3].path),
+        Job("tool.x86_64-linux", "x86_64-linux", "nixpkgs", drvs[4].path),
+        Job("lib.x86_64-darwin", "x86_64-darwin", "nixpkgs", drvs[5].path),
+        Job("tool.x86_64-darwin", "x86_64-darwin", "nixpkgs", drvs[6].path),
+    ]
+    return DerivationGraph.from_records(drvs, jobs, origin="small")
+
+
+def test_rank_by_hand() -> None:
+    rows = {r.package: r for r in rank(_small_graph()).rows}
+    # lib on both systems: lib, tool (linux), lib, tool (darwin) and app: one union, not a sum per system.
+    assert (rows["lib"].jobs_linux, rows["lib"].jobs_darwin, rows["lib"].derivations_to_build) == (3, 2, 5)
+    # curl's change stops at the fixed-output src: only curl itself.
+    assert (rows["curl"].jobs_total, rows["curl"].derivations_to_build) == (1, 1)
+    assert (rows["tool"].jobs_linux, rows["tool"].jobs_darwin, rows["tool"].roots) == (1, 1, 2)
+    assert [r.package for r in rank(_small_graph()).rows] == ["lib", "tool", "app", "curl"]
+
+
+def test_rank_refuses_a_cycle() -> None:
+    a = _drv("a-1", inputs=("b-1",))
+    b = _drv("b-1", inputs=("a-1",))
+    graph = DerivationGraph.from_records([a, b], [Job("a.x86_64-linux", "x86_64-linux", "nixpkgs", a.path)], origin="loop")
+    with pytest.raises(InputError, match="cycle"):
+        rank(graph)
