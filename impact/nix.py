@@ -1,0 +1,255 @@
+"""The one place impact runs Nix: instantiate, evaluate, show derivations, list jobs, in any store.
+
+Running Nix is kept apart from parsing what it prints (that is `impact.loaders`): every command goes through
+`Nix.run`, which adds the flags Nix needs (`--extra-experimental-features nix-command` for `nix`, `--store`
+for an isolated store) and turns a failure into a `NixError` carrying the command and Nix's stderr. The
+process runner is a parameter, so tests can pass a fake one and callers can add logging or timeouts.
+
+Works with Nix 2.8 (Debian's nix-bin) and later: `show_derivation` uses `nix derivation show` where it exists
+(Nix >= 2.15) and `nix show-derivation` before. `isolated_store` gives a throw-away chroot store
+(`local?root=DIR`), which needs no daemon, no network and no root: paths still read `/nix/store/…` (so
+hashes equal those of a real store) while files live under `DIR/nix/store`.
+
+Listing jobs without nix-eval-jobs: `eval_attrs` evaluates the shipped expression `impact/nix/eval_attrs.nix` with
+`nix-instantiate --eval --strict --json --read-write-mode` and returns lines in nix-eval-jobs' shape (`attr`,
+`attrPath`, `name`, `system`, `drvPath`, `outputs`, `meta`, or `error`), writing each .drv to the store as
+nix-eval-jobs does. It is meant for small package sets and tests; evaluating all of nixpkgs' release.nix
+should use nix-eval-jobs itself, through `Nix.run` as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from impact.errors import NixError
+
+#: Runs one command with extra environment variables and returns the finished process (text mode).
+Runner = Callable[[Sequence[str], Mapping[str, str]], "subprocess.CompletedProcess[str]"]
+
+#: The flag every `nix` (new-style) command gets, so it works whatever the user's nix.conf says.
+EXPERIMENTAL = ("--extra-experimental-features", "nix-command")
+#: How many paths one command line takes at most (keeps well under the kernel's argument limit).
+CHUNK = 2000
+
+
+def subprocess_runner(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """The default runner: run `command` with `env` added to this process's environment, capturing output."""
+    try:
+        return subprocess.run(
+            list(command), env={**os.environ, **env}, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        raise NixError(list(command), "", f"{command[0]} not found: is Nix installed and on PATH?") from None
+
+
+def eval_attrs_expression() -> Path:
+    """The shipped Nix expression that lists the jobs of attributes in nix-eval-jobs' shape."""
+    return Path(str(resources.files("impact") / "nix" / "eval_attrs.nix"))
+
+
+@dataclass(frozen=True)
+class Nix:
+    """How to run Nix: which store (None = the user's default), extra environment, and the process runner."""
+
+    #: A store URI passed as `--store`, e.g. `local?root=/tmp/x`; None uses Nix's default store.
+    store: str | None = None
+    #: Environment variables added to every command.
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: Runs the commands; replace it to fake Nix in tests or to log.
+    runner: Runner = subprocess_runner
+    #: Where the store's files are on disk when it is a chroot store (`ROOT` of `local?root=ROOT`).
+    store_root: Path | None = None
+
+    def command(self, tool: str, *args: str) -> list[str]:
+        """The full command line for `tool` (`nix`, `nix-instantiate`, `nix-store`, …) with impact's flags."""
+        cmd = [tool]
+        if tool == "nix":
+            cmd += EXPERIMENTAL
+        if self.store is not None:
+            cmd += ["--store", self.store]
+        return cmd + list(args)
+
+    def run(self, tool: str, *args: str) -> str:
+        """Run a Nix command and return its stdout; a non-zero exit raises `NixError` with stderr."""
+        cmd = self.command(tool, *args)
+        done = self.runner(cmd, dict(self.env))
+        if done.returncode != 0:
+            raise NixError(cmd, done.stderr or "", f"{tool} failed: {error_summary(done.stderr or '')}")
+        return done.stdout
+
+    @functools.cached_property
+    def version(self) -> tuple[int, ...]:
+        """Nix's version, e.g. `(2, 8, 0)`."""
+        out = self.run("nix", "--version")
+        m = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", out)
+        if m is None:
+            raise NixError(["nix", "--version"], out, f"cannot read Nix's version from {out.strip()!r}")
+        return tuple(int(g) for g in m.groups(default="0"))
+
+    def instantiate(
+        self,
+        file: str | Path,
+        attrs: Iterable[str] = (),
+        *,
+        args: Mapping[str, str] | None = None,
+        argstrs: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """`nix-instantiate FILE -A ATTR…`: the .drv paths, one per attribute (all of FILE when none given).
+
+        `args` are Nix expressions (`--arg`), `argstrs` strings (`--argstr`). An attribute naming one output
+        (`pkg.dev`) gives its derivation's path.
+        """
+        cli: list[str] = [str(file)]
+        for a in attrs:
+            cli += ["-A", a]
+        cli += _arg_flags(args, argstrs)
+        out = self.run("nix-instantiate", *cli)
+        return [line.split("!", 1)[0] for line in out.split()]
+
+    def eval_json(
+        self,
+        file: str | Path | None = None,
+        *,
+        expr: str | None = None,
+        attr: str | None = None,
+        args: Mapping[str, str] | None = None,
+        argstrs: Mapping[str, str] | None = None,
+        read_write: bool = False,
+    ) -> Any:
+        """Evaluate a file or an expression strictly and return the value parsed from Nix's JSON.
+
+        With `read_write`, the .drv files of derivations evaluated are written to the store.
+        """
+        if (file is None) == (expr is None):
+            raise ValueError("give exactly one of file and expr")
+        cli = ["--eval", "--strict", "--json"]
+        if read_write:
+            cli.append("--read-write-mode")
+        cli += ["-E", expr] if expr is not None else [str(file)]
+        if attr:
+            cli += ["-A", attr]
+        cli += _arg_flags(args, argstrs)
+        out = self.run("nix-instantiate", *cli)
+        try:
+            return json.loads(out)
+        except json.JSONDecodeError as e:
+            raise NixError(self.command("nix-instantiate", *cli), "", f"nix-instantiate printed invalid JSON ({e.msg})") from None
+
+    def show_derivation(self, paths: Iterable[str], recursive: bool = True) -> dict[str, Any]:
+        """`nix show-derivation [-r] PATHS` (`nix derivation show` on Nix >= 2.15), parsed and merged.
+
+        The result is the raw document, in whatever shape this Nix prints; `impact.loaders.show_derivation`
+        reads them all.
+        """
+        sub = ["derivation", "show"] if self.version >= (2, 15) else ["show-derivation"]
+        if recursive:
+            sub.append("-r")
+        todo = list(dict.fromkeys(paths))
+        merged: dict[str, Any] = {}
+        for lo in range(0, len(todo), CHUNK):
+            doc = json.loads(self.run("nix", *sub, *todo[lo : lo + CHUNK]))
+            if isinstance(doc, dict) and isinstance(doc.get("derivations"), dict):
+                wrapper = {k: v for k, v in doc.items() if k != "derivations"}
+                merged.setdefault("derivations", {}).update(doc["derivations"])
+                merged.update(wrapper)
+            else:
+                merged.update(doc)
+        return merged
+
+    def eval_attrs(
+        self,
+        file: str | Path,
+        attrs: Iterable[Sequence[str]] | None = None,
+        *,
+        args: Mapping[str, Any] | None = None,
+        force_recurse: bool = False,
+        jobset: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The jobs of `file`, as nix-eval-jobs `--meta` prints them, one dict a job; writes their .drv files.
+
+        `file` evaluates to an attribute set, or to a function called with `args` (given as JSON values).
+        `attrs` are attribute paths to list (each a derivation or a set to walk); None walks the whole
+        file. Sets are walked when they say `recurseForDerivations = true`, or always with `force_recurse`
+        (as Hydra does for a release.nix). A job that throws or fails an assert gives `{"attr", "attrPath",
+        "error"}`, as in nix-eval-jobs. With `jobset`, every line carries `"jobset": jobset`.
+        """
+        argstrs = {
+            "file": str(Path(file).resolve()),
+            "attrsJson": json.dumps([list(a) for a in attrs] if attrs is not None else None),
+            "argsJson": json.dumps(dict(args or {})),
+        }
+        lines = self.eval_json(
+            eval_attrs_expression(),
+            args={"forceRecurse": "true" if force_recurse else "false"},
+            argstrs=argstrs,
+            read_write=True,
+        )
+        if not isinstance(lines, list):
+            raise NixError(["nix-instantiate", str(eval_attrs_expression())], "", "eval_attrs.nix did not return a list")
+        if jobset is not None:
+            for line in lines:
+                line["jobset"] = jobset
+        return lines
+
+
+def error_summary(stderr: str) -> str:
+    """Nix's error in one line: the first `error:` line (without the prefix), else the last line printed."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("error:"):
+            return line.removeprefix("error:").strip()
+    return lines[-1] if lines else "no output"
+
+
+def jobs_jsonl(lines: Iterable[Mapping[str, Any]]) -> str:
+    """nix-eval-jobs lines as text: one compact JSON object a line."""
+    return "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines)
+
+
+def _arg_flags(args: Mapping[str, str] | None, argstrs: Mapping[str, str] | None) -> list[str]:
+    out: list[str] = []
+    for k, v in (args or {}).items():
+        out += ["--arg", k, v]
+    for k, v in (argstrs or {}).items():
+        out += ["--argstr", k, v]
+    return out
+
+
+def isolated_nix(root: str | Path, runner: Runner = subprocess_runner) -> Nix:
+    """A `Nix` on a chroot store under `root` (created as needed): offline, no daemon, as root or as a user.
+
+    Paths read `/nix/store/…` as in a real store; the files are under `root/nix/store`. Nix's caches go to
+    `root/cache`, so nothing outside `root` is written.
+    """
+    root = Path(root).resolve()
+    (root / "cache").mkdir(parents=True, exist_ok=True)
+    return Nix(
+        store=f"local?root={root}",
+        env={"XDG_CACHE_HOME": str(root / "cache"), "NIX_REMOTE": ""},
+        runner=runner,
+        store_root=root,
+    )
+
+
+@contextlib.contextmanager
+def temporary_store(runner: Runner = subprocess_runner) -> Iterator[Nix]:
+    """An `isolated_nix` on a fresh temporary folder, removed afterwards (store files are made read-only)."""
+    with tempfile.TemporaryDirectory(prefix="impact-nix-") as tmp:
+        try:
+            yield isolated_nix(tmp, runner)
+        finally:
+            for dirpath, dirnames, _ in os.walk(tmp):
+                for d in dirnames:
+                    with contextlib.suppress(OSError):
+                        os.chmod(os.path.join(dirpath, d), 0o755)
