@@ -253,3 +253,145 @@ def temporary_store(runner: Runner = subprocess_runner) -> Iterator[Nix]:
                 for d in dirnames:
                     with contextlib.suppress(OSError):
                         os.chmod(os.path.join(dirpath, d), 0o755)
+
+
+# -- evaluating a nixpkgs checkout under limits (impact eval) ------------------------------------------------
+
+#: A system name as Nix spells it; anything else is refused before it reaches a Nix expression.
+_SYSTEM = re.compile(r"^[A-Za-z0-9_.+-]+$")
+#: The line the shipped jobs.nix traces once per job, counted for the progress bar.
+JOB_TRACE = "trace: impact-job"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits on one Nix process: wall-clock seconds and address space in bytes (None: unlimited)."""
+
+    #: Seconds before the process group is killed.
+    timeout: float | None = 3600.0
+    #: Bytes of address space (RLIMIT_AS) the process may map.
+    memory: int | None = 8 << 30
+
+
+def jobs_expression() -> str:
+    """The text of the shipped `impact/nix/jobs.nix`, which walks release.nix files under tryEval."""
+    return (resources.files("impact") / "nix" / "jobs.nix").read_text(encoding="utf-8")
+
+
+def limited_runner(limits: Limits, on_stderr_line: Callable[[str], bool] | None = None) -> Runner:
+    """A runner that applies `limits` (RLIMIT_AS in the child, a timer killing its process group).
+
+    Each stderr line is given to `on_stderr_line` as it arrives; lines it returns True for are consumed
+    (progress traces), the rest are kept for the error message. Exceeding a limit raises `NixError` naming it.
+    """
+    import resource
+    import signal
+    import threading
+
+    def preexec() -> None:  # runs in the child, before exec
+        if limits.memory:
+            resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
+
+    def run(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+        with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
+            try:
+                proc = subprocess.Popen(
+                    list(command), env={**os.environ, **env}, stdout=out, stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL, text=True, preexec_fn=preexec, start_new_session=True,
+                )
+            except FileNotFoundError:
+                raise NixError(list(command), "", f"{command[0]} not found: is Nix installed and on PATH?") from None
+            timed_out = threading.Event()
+
+            def kill() -> None:
+                timed_out.set()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+
+            timer = threading.Timer(limits.timeout, kill) if limits.timeout else None
+            if timer:
+                timer.daemon = True
+                timer.start()
+            kept: list[str] = []
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                if on_stderr_line is None or not on_stderr_line(line):
+                    kept.append(line)
+            code = proc.wait()
+            if timer:
+                timer.cancel()
+            stderr = "".join(kept)
+            if timed_out.is_set():
+                e = NixError(list(command), stderr, f"{command[0]} stopped: it ran over the time limit of {limits.timeout:g} s")
+                e.tip = "look for an endless loop in the evaluated tree, or raise --timeout"
+                raise e
+            if limits.memory and code != 0 and _out_of_memory(stderr, code):
+                e = NixError(list(command), stderr, f"{command[0]} stopped: it ran over the memory limit of {limits.memory >> 20:,} MiB")
+                e.tip = "look for an expression that grows without end in the evaluated tree, or raise --memory"
+                raise e
+            out.seek(0)
+            return subprocess.CompletedProcess(list(command), code, out.read(), stderr)
+
+    return run
+
+
+def _out_of_memory(stderr: str, code: int) -> bool:
+    text = stderr.lower()
+    return "out of memory" in text or "bad_alloc" in text or "cannot allocate" in text or code < 0
+
+
+def eval_release(
+    nix: Nix,
+    checkout: str | Path,
+    systems: Sequence[str],
+    *,
+    nixos: bool = False,
+    nixos_systems: Sequence[str] | None = None,
+    limits: Limits = Limits(),
+    on_job: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The Hydra jobs of a nixpkgs checkout, as nix-eval-jobs lines with `jobset`; writes each .drv to the store.
+
+    Evaluates `pkgs/top-level/release.nix` (and `nixos/release.nix` with `nixos`) through the shipped
+    `jobs.nix`, in restricted mode with only the checkout on the search path and without
+    import-from-derivation, under `limits`. `on_job` is called with the running count of jobs evaluated.
+    A job that throws or fails an assert is a line with `error`.
+    """
+    for s in [*systems, *(nixos_systems or ())]:
+        if not _SYSTEM.match(s):
+            raise NixError([], "", f"{s!r} is not a system name (e.g. x86_64-linux)")
+    nix_list = lambda xs: "[ " + " ".join(f'"{x}"' for x in xs) + " ]"  # noqa: E731
+    expr = (
+        f"({jobs_expression()}) {{ nixpkgs = <nixpkgs>; systems = {nix_list(systems)}; "
+        f"nixos = {'true' if nixos else 'false'}; nixosSystems = {nix_list(nixos_systems or systems[:1])}; }}"
+    )
+    count = 0
+
+    def on_line(line: str) -> bool:
+        nonlocal count
+        if line.startswith(JOB_TRACE):
+            count += 1
+            if on_job is not None:
+                on_job(count)
+            return True
+        return False
+
+    limited = Nix(
+        store=nix.store,
+        env={**nix.env, "NIX_PATH": ""},
+        runner=limited_runner(limits, on_line),
+        store_root=nix.store_root,
+    )
+    root = Path(checkout).resolve()
+    out = limited.run(
+        "nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode",
+        "--option", "restrict-eval", "true", "--option", "allow-import-from-derivation", "false",
+        "-I", f"nixpkgs={root}", "-E", expr,
+    )
+    try:
+        lines = json.loads(out)
+    except json.JSONDecodeError as e:
+        raise NixError(["nix-instantiate"], "", f"jobs.nix printed invalid JSON ({e.msg})") from None
+    if not isinstance(lines, list):
+        raise NixError(["nix-instantiate"], "", "jobs.nix did not return a list")
+    return lines
