@@ -120,6 +120,12 @@ class Ranking:
             "rows": [r.to_dict() for r in self.rows],
         }
 
+    def to_dataframe(self) -> Any:
+        """One row per package, in rank order (columns in `impact.render.frames.RANKING_COLUMNS`)."""
+        from impact.render.frames import ranking_frame
+
+        return ranking_frame(self)
+
 
 EXCLUDED = (
     "the derivations that embed the nixpkgs source tree (they change on every commit) are not counted "

@@ -14,6 +14,8 @@ from impact.errors import ImpactError
 from impact.cli import estimate as _estimate  # noqa: E402,F401
 from impact.cli import snapshot as _snapshot  # noqa: E402,F401
 from impact.cli import rank as _rank  # noqa: E402,F401
+from impact.cli import branches as _branches  # noqa: E402,F401
+from impact.cli import diff as _diff  # noqa: E402,F401
 
 
 def error_line(error: ImpactError) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from impact.analysis.branches import BranchComparison
 from impact.analysis.change import RootKind
 from impact.analysis.rank import Ranking
 from impact.analysis.rebuild import RebuildEstimate
@@ -123,3 +124,43 @@ def rank_text(ranking: Ranking, graph: DerivationGraph, limit: int = 20) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def branches_text(comparison: BranchComparison, limit: int = 12) -> str:
+    """`impact branches`: jobs only in A, only in B, differing and the same, per jobset and system; derivations new."""
+    from impact.analysis.branches import COUNT_KEYS
+
+    systems = sorted(
+        {s for per in comparison.by_system.values() for s in per},
+        key=lambda s: (not s.endswith("-linux"), s != "x86_64-linux", s),
+    )
+    words = {"only_a": "only in A", "only_b": "only in B", "differ": "output paths differ", "same": "same output paths"}
+    rows: list[list[object]] = []
+    for js in comparison.jobsets:
+        per = comparison.by_system[js]
+        counts = comparison.counts(js)
+        rows.append([f"{js} jobs", *([""] * len(systems)), ""])
+        for key in COUNT_KEYS:
+            rows.append([f"  {words[key]}", *(per.get(s, {}).get(key) for s in systems), counts[key]])
+            if key == "differ" and counts["renamed"]:
+                rows.append(["    of which renamed", *([None] * len(systems)), counts["renamed"]])
+    drv_rows = [
+        ["derivations new in B", *(comparison.derivations_new_in_b_by_system.get(s) for s in systems), comparison.derivations_new_in_b],
+        ["derivations new in A", *(comparison.derivations_new_in_a_by_system.get(s) for s in systems), comparison.derivations_new_in_a],
+    ]
+    roots = Counter(comparison.roots_in_b)
+    shown = ", ".join(f"{n} ×{c}" if c > 1 else n for n, c in sorted(roots.items())[:limit])
+    more = f", … {len(roots) - limit:,} more" if len(roots) > limit else ""
+    return "\n".join(
+        [
+            "impact branches",
+            f"  A: {comparison.a.label}",
+            f"  B: {comparison.b.label}",
+            "",
+            table(rows + drv_rows, ["", *systems, "total"]),
+            "",
+            f"Building B after A means building the {comparison.derivations_new_in_b:,} derivations new in B;",
+            f"they follow from {len(comparison.roots_in_b):,} derivations edited directly (no new input): {shown}{more}",
+            "",
+        ]
+    )

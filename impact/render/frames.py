@@ -1,0 +1,194 @@
+"""DataFrames of impact's results, for notebooks: the one place that names their columns.
+
+Column names are constants so notebooks and other code can refer to them without typing strings, and so
+they stay stable: renaming one is a visible change here. pandas is imported inside each function, never at
+module level, so the terminal commands (which never build a DataFrame) do not pay for importing it.
+Every frame has plain columns (no index to reset) and integer counts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from impact.analysis.branches import BranchComparison
+    from impact.analysis.rank import Ranking
+    from impact.analysis.rebuild import RebuildEstimate
+
+# -- column names -----------------------------------------------------------------------------------------
+
+#: The jobset of a job: `nixpkgs` or `nixos`.
+JOBSET = "jobset"
+#: A job's attribute, e.g. `qemu.x86_64-linux`.
+ATTR = "attr"
+#: A job's attribute without its system, e.g. `qemu`.
+PACKAGE = "package"
+#: A system, e.g. `x86_64-linux`.
+SYSTEM = "system"
+#: The kernel of a system: `linux` or `darwin`.
+KERNEL = "kernel"
+#: True for a NixOS VM test job (`nixos` jobset, `tests.…`).
+NIXOS_TEST = "nixos_test"
+#: True for a job that any commit changes (it embeds the nixpkgs source tree).
+EVERY_COMMIT = "every_commit"
+#: Changed jobs (a count).
+JOBS = "jobs"
+#: Changed jobs of the `nixpkgs` jobset (a count).
+NIXPKGS_JOBS = "nixpkgs_jobs"
+#: Changed jobs of the `nixos` jobset (a count).
+NIXOS_JOBS = "nixos_jobs"
+#: Derivations that get new output paths: what Hydra builds (a count).
+DERIVATIONS_TO_BUILD = "derivations_to_build"
+#: Position in a ranking, 1 for the package whose change rebuilds most.
+RANK = "rank"
+#: Changed jobs on Linux systems (a count).
+JOBS_LINUX = "jobs_linux"
+#: Changed jobs on Darwin systems (a count).
+JOBS_DARWIN = "jobs_darwin"
+#: Changed jobs over every jobset and system (a count).
+JOBS_TOTAL = "jobs_total"
+#: Root derivations of a package (a count).
+ROOTS = "roots"
+#: The change a row belongs to, as it was named (`qemu`, `linux_4_4`).
+CHANGE = "change"
+#: How a job stands between two branches: one of the `STATUS_*` values.
+STATUS = "status"
+#: The job exists only in snapshot A.
+STATUS_ONLY_A = "only_a"
+#: The job exists only in snapshot B.
+STATUS_ONLY_B = "only_b"
+#: The job exists in both with different output paths.
+STATUS_DIFFER = "differ"
+#: The job exists in both with the same output paths.
+STATUS_SAME = "same"
+#: The derivation name of a job in snapshot A (empty when absent).
+NAME_A = "name_a"
+#: The derivation name of a job in snapshot B (empty when absent).
+NAME_B = "name_b"
+#: Jobs with a given status, per jobset and system (counts), one column per `STATUS_*` value.
+BRANCH_COUNT_COLUMNS = (STATUS_ONLY_A, STATUS_ONLY_B, STATUS_DIFFER, STATUS_SAME)
+
+ESTIMATE_JOB_COLUMNS = (JOBSET, ATTR, PACKAGE, SYSTEM, KERNEL, NIXOS_TEST, EVERY_COMMIT)
+ESTIMATE_SYSTEM_COLUMNS = (SYSTEM, KERNEL, NIXPKGS_JOBS, NIXOS_JOBS, DERIVATIONS_TO_BUILD)
+RANKING_COLUMNS = (RANK, PACKAGE, JOBS_LINUX, JOBS_DARWIN, JOBS_TOTAL, NIXOS_JOBS, DERIVATIONS_TO_BUILD, ROOTS)
+BRANCHES_COLUMNS = (JOBSET, SYSTEM, KERNEL, *BRANCH_COUNT_COLUMNS)
+BRANCHES_JOB_COLUMNS = (JOBSET, ATTR, PACKAGE, SYSTEM, STATUS, NAME_A, NAME_B)
+COMPARE_COLUMNS = (CHANGE, SYSTEM, KERNEL, NIXPKGS_JOBS, NIXOS_JOBS, DERIVATIONS_TO_BUILD)
+
+
+def kernel_of(system: str) -> str:
+    """The kernel of a system: `x86_64-linux` → `linux` (`builtin` stays `builtin`)."""
+    return system.rsplit("-", 1)[-1]
+
+
+def _frame(rows: list[dict[str, Any]] | list[tuple[Any, ...]], columns: tuple[str, ...]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame.from_records(rows, columns=list(columns)) if rows else pd.DataFrame(columns=list(columns))
+
+
+def _split_attr(attr: str, systems: set[str]) -> tuple[str, str]:
+    """(package, system) of a job attribute whose last part is a system; ("attr", "") when it is not."""
+    package, _, last = attr.rpartition(".")
+    return (package, last) if package and last in systems else (attr, "")
+
+
+def _estimate_systems(result: RebuildEstimate) -> set[str]:
+    systems = set(result.derivations_to_build_by_system)
+    for per in result.changed_jobs_by_system.values():
+        systems.update(per)
+    return systems
+
+
+# -- estimate ---------------------------------------------------------------------------------------------
+
+
+def estimate_jobs_frame(result: RebuildEstimate) -> pd.DataFrame:
+    """One row per changed job: jobset, attribute, package, system, kernel, NixOS test, every commit."""
+    systems = _estimate_systems(result)
+    tests = set(result.nixos_tests)
+    rows = []
+    for jobset, attrs in result.changed_jobs.items():
+        every = set(result.every_commit_jobs.get(jobset, ()))
+        for attr in attrs:
+            package, system = _split_attr(attr, systems)
+            rows.append(
+                (
+                    jobset,
+                    attr,
+                    package,
+                    system,
+                    kernel_of(system) if system else "",
+                    jobset == "nixos" and attr in tests,
+                    attr in every,
+                )
+            )
+    return _frame(rows, ESTIMATE_JOB_COLUMNS)
+
+
+def estimate_systems_frame(result: RebuildEstimate) -> pd.DataFrame:
+    """One row per system: changed jobs of each jobset and derivations to build."""
+    systems = sorted(_estimate_systems(result), key=lambda s: (not s.endswith("-linux"), s != "x86_64-linux", s))
+    rows = [
+        (
+            s,
+            kernel_of(s),
+            result.changed_jobs_by_system.get("nixpkgs", {}).get(s, 0),
+            result.changed_jobs_by_system.get("nixos", {}).get(s, 0),
+            result.derivations_to_build_by_system.get(s, 0),
+        )
+        for s in systems
+    ]
+    return _frame(rows, ESTIMATE_SYSTEM_COLUMNS)
+
+
+def compare_frame(results: dict[str, RebuildEstimate]) -> pd.DataFrame:
+    """Several estimates side by side: one row per (change, system), the change named by its key."""
+    frames = []
+    for name, result in results.items():
+        per = estimate_systems_frame(result)
+        per.insert(0, CHANGE, name)
+        frames.append(per)
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True) if frames else _frame([], COMPARE_COLUMNS)
+
+
+# -- rank -------------------------------------------------------------------------------------------------
+
+
+def ranking_frame(ranking: Ranking) -> pd.DataFrame:
+    """One row per package, in the ranking's order: rank, package, jobs per kernel and total, derivations."""
+    rows = [
+        (i, r.package, r.jobs_linux, r.jobs_darwin, r.jobs_total, r.nixos_jobs, r.derivations_to_build, r.roots)
+        for i, r in enumerate(ranking.rows, 1)
+    ]
+    return _frame(rows, RANKING_COLUMNS)
+
+
+# -- branches ---------------------------------------------------------------------------------------------
+
+
+def branches_frame(comparison: BranchComparison) -> pd.DataFrame:
+    """One row per (jobset, system): jobs only in A, only in B, differing and the same."""
+    rows = [
+        (js, system, kernel_of(system), *(counts[k] for k in BRANCH_COUNT_COLUMNS))
+        for js, per in comparison.by_system.items()
+        for system, counts in per.items()
+    ]
+    return _frame(rows, BRANCHES_COLUMNS)
+
+
+def branches_jobs_frame(comparison: BranchComparison) -> pd.DataFrame:
+    """One row per job that is not the same on both sides: status, and its derivation name on each side."""
+    systems = {s for per in comparison.by_system.values() for s in per}
+    rows = []
+    for status, table in ((STATUS_ONLY_A, comparison.only_a), (STATUS_ONLY_B, comparison.only_b), (STATUS_DIFFER, comparison.differ)):
+        for js, attrs in table.items():
+            for attr in attrs:
+                package, system = _split_attr(attr, systems)
+                name_a, name_b = comparison.names[(js, attr)]
+                rows.append((js, attr, package, system, status, name_a, name_b))
+    return _frame(rows, BRANCHES_JOB_COLUMNS)
