@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -30,6 +31,12 @@ from impact.model import DerivationGraph, path_name, store_path
 SHARED_SOURCE_LIMIT = 64
 
 _VERSION_START = re.compile(r"-(?=\d)")
+# Per-graph tables, built on first use (a graph is immutable once loaded).
+_SOURCE_TREE: weakref.WeakKeyDictionary[DerivationGraph, tuple[int, ...]] = weakref.WeakKeyDictionary()
+_SOURCE_TABLES: weakref.WeakKeyDictionary[DerivationGraph, _SourceTable] = weakref.WeakKeyDictionary()
+_JOB_NAMES: weakref.WeakKeyDictionary[DerivationGraph, tuple[dict[str, list[int]], dict[str, list[int]]]] = (
+    weakref.WeakKeyDictionary()
+)
 _SOURCE_TREE_CONSUMER = re.compile(r"^nixos-\d+\.\d+")
 
 
@@ -94,55 +101,93 @@ def source_tree_derivations(graph: DerivationGraph) -> list[int]:
     The tree is copied into the store under the name of the checkout folder (no file extension) and taken
     by the NixOS derivations named `nixos-<version>…` (the channel and the version file).
     """
-    rows: set[int] = set()
+    cached = _SOURCE_TREE.get(graph)
+    if cached is not None:
+        return list(cached)
+    candidates = [s for s, p in enumerate(graph.source_paths) if "." not in path_name(p)]
+    consumer = np.repeat(np.arange(len(graph), dtype=np.int64), np.diff(graph.source_indptr))
+    taken = np.isin(graph.source_indices, candidates)
     consumers_of_source: dict[int, list[int]] = {}
-    for i in range(len(graph)):
-        lo, hi = graph.source_indptr[i], graph.source_indptr[i + 1]
-        for s in graph.source_indices[lo:hi].tolist():
-            consumers_of_source.setdefault(s, []).append(i)
-    for s, consumers in consumers_of_source.items():
-        if "." in path_name(graph.source_paths[s]):
-            continue
+    for s, c in zip(graph.source_indices[taken].tolist(), consumer[taken].tolist()):
+        consumers_of_source.setdefault(s, []).append(c)
+    rows: set[int] = set()
+    for consumers in consumers_of_source.values():
         if all(_SOURCE_TREE_CONSUMER.match(graph.names[c]) for c in consumers):
             rows.update(consumers)
+    _SOURCE_TREE[graph] = tuple(sorted(rows))
     return sorted(rows)
 
 
-def _sources_of(graph: DerivationGraph, i: int) -> set[str]:
-    """The source keys of derivation row `i`: fixed-output inputs (by output path) and local sources."""
-    keys = {graph.output_paths[j][0] for j, _ in graph.inputs_of(i) if graph.fixed_output[j] and graph.output_paths[j]}
-    keys.update("src:" + s for s in graph.sources_of(i))
-    return keys
+class _SourceTable:
+    """Source keys and the derivations that take each, as arrays, built once per graph with numpy.
+
+    A key is a fixed-output input by its output path (the same tarball fetched on two systems is one key)
+    or a local source as `src:<path>`. Consumers are the derivations that are not fixed-output themselves.
+    """
+
+    def __init__(self, graph: DerivationGraph) -> None:
+        n = len(graph)
+        fixed = graph.fixed_output
+        key_ids: dict[str, int] = {}
+        self.fixed_key = np.full(n, -1, dtype=np.int64)
+        for j in np.flatnonzero(fixed).tolist():
+            if graph.output_paths[j]:
+                self.fixed_key[j] = key_ids.setdefault(graph.output_paths[j][0], len(key_ids))
+        self.fixed_count = len(key_ids)
+        self.names = [*key_ids, *("src:" + p for p in graph.source_paths)]
+        input_key = self.fixed_key[graph.input_indices]
+        by_input = input_key >= 0
+        keys = np.concatenate([input_key[by_input], self.fixed_count + graph.source_indices.astype(np.int64)])
+        consumers = np.concatenate(
+            [
+                np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.input_indptr))[by_input],
+                np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.source_indptr)),
+            ]
+        )
+        keep = ~fixed[consumers]
+        pairs = np.unique(keys[keep] * n + consumers[keep])
+        self.indptr = np.zeros(len(self.names) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pairs // n, minlength=len(self.names)), out=self.indptr[1:])
+        self.consumers = pairs % n
+
+    def keys_of(self, graph: DerivationGraph, i: int) -> list[int]:
+        """The source keys of derivation row `i`, in the order of their names."""
+        lo, hi = graph.input_indptr[i], graph.input_indptr[i + 1]
+        fixed = self.fixed_key[graph.input_indices[lo:hi]]
+        s_lo, s_hi = graph.source_indptr[i], graph.source_indptr[i + 1]
+        keys = set(fixed[fixed >= 0].tolist()) | {self.fixed_count + s for s in graph.source_indices[s_lo:s_hi].tolist()}
+        return sorted(keys, key=self.names.__getitem__)
+
+    def count(self, key: int) -> int:
+        """How many derivations take source key `key`."""
+        return int(self.indptr[key + 1] - self.indptr[key])
+
+    def consumers_of(self, key: int) -> list[int]:
+        """The derivations (not fixed-output) that take source key `key`, by row."""
+        return self.consumers[self.indptr[key] : self.indptr[key + 1]].tolist()
 
 
-def _source_consumers(graph: DerivationGraph) -> dict[str, list[int]]:
-    cached = getattr(graph, "_source_consumers", None)
-    if cached is not None:
-        return cached
-    table: dict[str, list[int]] = {}
-    fixed = graph.fixed_output
-    for i in range(len(graph)):
-        if fixed[i]:
-            continue
-        for key in _sources_of(graph, i):
-            table.setdefault(key, []).append(i)
-    graph._source_consumers = table  # type: ignore[attr-defined]
+def _source_table(graph: DerivationGraph) -> _SourceTable:
+    table = _SOURCE_TABLES.get(graph)
+    if table is None:
+        table = _SOURCE_TABLES[graph] = _SourceTable(graph)
     return table
 
 
 def variants_of(graph: DerivationGraph, rows: Iterable[int]) -> dict[int, str]:
     """Derivations built from the same source as `rows` and named as the same package → a reason."""
-    table = _source_consumers(graph)
+    table = _source_table(graph)
     found: dict[int, str] = {}
     named = set(rows)
     for i in sorted(named):
         name = graph.names[i]
         pname = package_name(name)
         version = name[len(pname) :]
-        for key in sorted(_sources_of(graph, i)):
-            consumers = table.get(key, [])
-            if key.startswith("src:") and len(consumers) > SHARED_SOURCE_LIMIT:
+        for k in table.keys_of(graph, i):
+            key = table.names[k]
+            if k >= table.fixed_count and table.count(k) > SHARED_SOURCE_LIMIT:
                 continue
+            consumers = table.consumers_of(k)
             for c in consumers:
                 if c in named or c in found:
                     continue
@@ -153,10 +198,15 @@ def variants_of(graph: DerivationGraph, rows: Iterable[int]) -> dict[int, str]:
 
 
 def _jobs_named(graph: DerivationGraph, name: str) -> list[int]:
-    exact = [k for k, a in enumerate(graph.job_attrs) if a == name]
-    if exact:
-        return exact
-    return [k for k, p in enumerate(graph.job_packages) if p == name]
+    tables = _JOB_NAMES.get(graph)
+    if tables is None:
+        by_attr: dict[str, list[int]] = {}
+        by_package: dict[str, list[int]] = {}
+        for k, (attr, package) in enumerate(zip(graph.job_attrs, graph.job_packages)):
+            by_attr.setdefault(attr, []).append(k)
+            by_package.setdefault(package, []).append(k)
+        tables = _JOB_NAMES[graph] = (by_attr, by_package)
+    return list(tables[0].get(name) or tables[1].get(name, ()))
 
 
 _TIPS = {

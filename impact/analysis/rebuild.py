@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import breadth_first_order
 
 from impact.analysis.change import Change
 from impact.model import DerivationGraph
@@ -47,18 +45,38 @@ def propagation_csr(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rebuilt_rows(graph: DerivationGraph, roots: Sequence[int] | np.ndarray) -> np.ndarray:
-    """Sorted rows of every derivation whose output paths change when the `roots` change."""
-    seed = np.unique(np.asarray(roots, dtype=np.int32))
+    """Sorted rows of every derivation whose output paths change when the `roots` change.
+
+    A breadth-first search one frontier at a time in numpy: each step gathers the consumers of the whole
+    frontier with one fancy index, so the Python loop runs once per step (a handful on nixpkgs), not per
+    edge. It needs no per-call matrix (scipy's csgraph search would rebuild a sparse matrix with a virtual
+    root each call, and importing scipy costs 0.2 s of a cold `impact estimate`).
+    """
+    seed = np.unique(np.asarray(roots, dtype=np.int64))
     if seed.size == 0:
-        return seed.astype(np.int64)
+        return seed
     indptr, indices = propagation_csr(graph)
     n = len(graph)
-    # Breadth-first search from a virtual node n that points at every root.
-    ext_indptr = np.concatenate([indptr, [indptr[-1] + seed.size]])
-    ext_indices = np.concatenate([indices, seed])
-    matrix = csr_array((np.ones(ext_indices.size, dtype=np.int8), ext_indices, ext_indptr), shape=(n + 1, n + 1))
-    order = breadth_first_order(matrix, n, directed=True, return_predecessors=False)
-    return np.sort(order[order != n]).astype(np.int64)
+    seen = np.zeros(n, dtype=bool)
+    seen[seed] = True
+    slot = np.empty(n, dtype=np.int64)
+    frontier = seed
+    while frontier.size:
+        starts = indptr[frontier]
+        counts = indptr[frontier + 1] - starts
+        total = int(counts.sum())
+        if total == 0:
+            break
+        # Edge ids of every frontier row, concatenated: starts[i] .. starts[i] + counts[i].
+        shift = np.repeat(starts - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+        reached = indices[shift + np.arange(total)]
+        reached = reached[~seen[reached]]
+        # Keep one copy of each row (the last writer of its slot wins) without sorting.
+        position = np.arange(reached.size)
+        slot[reached] = position
+        frontier = reached[slot[reached] == position]
+        seen[frontier] = True
+    return np.flatnonzero(seen).astype(np.int64)
 
 
 @dataclass(frozen=True)
