@@ -349,8 +349,12 @@ class Farm:
                 return host
         return None
 
-    def describe(self) -> str:
-        """`10 × x86_64-linux, 2 × x86_64-darwin, 8 cores each`."""
+    def describe(self, systems: bool = True) -> str:
+        """`10 × x86_64-linux, 2 × x86_64-darwin machines, 8 cores each`; without `systems` and with as many
+        machines for every system: `10 machines per system, 8 cores each`."""
+        counts = set(self.machines.values())
+        if not systems and len(counts) == 1:
+            return f"{counts.pop()} machines per system, {self.cores} cores each"
         parts = ", ".join(f"{n} × {s}" for s, n in self.machines.items())
         return f"{parts} machines, {self.cores} cores each"
 
@@ -596,9 +600,7 @@ class ChangeCost:
     @property
     def assumptions(self) -> tuple[str, ...]:
         """The assumptions behind the answer, one sentence each, for every output that shows it."""
-        out = [
-            f"{_duration(sec)} for a {meaning}" for sec, meaning in self.model_rules.values()
-        ] if self.uses_model else []
+        out = [f"{meaning}: {_duration(sec)}" for sec, meaning in self.model_rules.values()] if self.uses_model else []
         out.append("a build holds one core; a big-parallel build holds a whole machine")
         out.append(f"farm: {self.farm.describe()}; x86_64-linux machines also build i686-linux; list scheduling, longest chain first")
         out.append("inputs the change does not rebuild are already in the cache")

@@ -171,12 +171,15 @@ def parse_hydra_csv(text: str, origin: str) -> DurationFile:
         if seconds <= 0:
             cached += 1
             continue
+        drv = _drv((row["drvpath"] or "").strip())
         records.append(
             DurationRecord(
                 seconds=seconds,
                 timestamp=_number(row["timestamp"] or stop, "timestamp", where),
-                drv_path=_drv(row["drvpath"].strip()),
-                job=row["job"].strip() or None,
+                drv_path=drv,
+                # A build step's drvpath is the dependency it built, while `job` names the build it served:
+                # the job describes the record only when no drvpath does.
+                job=None if drv else (row["job"].strip() or None),
                 system=row["system"].strip() or None,
                 jobset=row["jobset"].strip() or None,
                 machine=row["machine"].strip() or None,
