@@ -1,10 +1,10 @@
 """Graph walks shared by `why`, `blast` and `whatif`: breadth-first search with predecessors, ancestors,
 and topological levels, all on the graph's CSR arrays.
 
-Breadth-first search runs in C through `scipy.sparse.csgraph.breadth_first_order` (the same routine
-`rebuild.rebuilt_rows` uses), from a virtual node pointing at every source, so one call answers "is it reached"
-and "by which shortest chain" (the predecessor array) for a whole snapshot in milliseconds; networkx is kept
-for enumerating many chains in small subgraphs, where its path algorithms are worth their cost.
+Breadth-first search with predecessors runs in C through `scipy.sparse.csgraph.breadth_first_order`, from
+a virtual node pointing at every source, so one call answers "is it reached" and "by which shortest chain"
+(the predecessor array) for a whole snapshot in milliseconds; networkx is kept for enumerating many chains
+in small subgraphs, where its path algorithms are worth their cost.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import weakref
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import breadth_first_order
 
 from impact.analysis.rebuild import propagation_csr
 from impact.model import DerivationGraph
@@ -40,6 +38,9 @@ def bfs(
     Returns (reached rows, predecessor of each row) where a source's predecessor is `n` (the virtual start)
     and an unreached row's is `NO_PREDECESSOR`.
     """
+    from scipy.sparse import csr_array  # imported here: `impact estimate` (which uses this module) starts faster
+    from scipy.sparse.csgraph import breadth_first_order
+
     seed = np.unique(np.asarray(sources, dtype=np.int32))
     if seed.size == 0:
         return np.empty(0, dtype=np.int64), np.full(n, NO_PREDECESSOR, dtype=np.int32)
