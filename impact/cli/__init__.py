@@ -13,6 +13,8 @@ from impact.errors import ImpactError
 # Command modules register themselves on `app` when imported.
 from impact.cli import estimate as _estimate  # noqa: E402,F401
 from impact.cli import snapshot as _snapshot  # noqa: E402,F401
+from impact.cli import why as _why  # noqa: E402,F401
+from impact.cli import outputs as _outputs  # noqa: E402,F401
 from impact.cli import rank as _rank  # noqa: E402,F401
 from impact.cli import branches as _branches  # noqa: E402,F401
 from impact.cli import diff as _diff  # noqa: E402,F401

@@ -17,6 +17,9 @@ def estimate(
     drv: Annotated[Optional[list[Path]], typer.Option("--drv", help="An exact root derivation (repeatable); with --drv alone nothing else is a root.", show_default=False)] = None,
     file: Annotated[Optional[list[str]], typer.Option("--file", help="A changed nixpkgs file: the jobs whose meta.position is in it (repeatable).", show_default=False)] = None,
     only: Annotated[bool, typer.Option("--only", help="The named attributes alone, without variants built from the same source.")] = False,
+    blast: Annotated[bool, typer.Option("--blast", help="Add the blast radius: the dependents that carry most of the rebuild, and the leaf jobs that cover it.")] = False,
+    only_output: Annotated[Optional[str], typer.Option("--only-output", help="What-if: only this output changes, e.g. curl.man, with content-addressed early cutoff (RFC 62), beside today's answer.", show_default=False)] = None,
+    split_output: Annotated[Optional[str], typer.Option("--split-output", help="What-if: the named package gets this output split off, e.g. man.", show_default=False)] = None,
     snapshot: SnapshotOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -27,9 +30,22 @@ def estimate(
     from impact.render.json import estimate_json
     from impact.render.text import estimate_text
 
+    only_output_name = None
+    if only_output:
+        from impact.analysis.whatif import parse_output_spec
+
+        names_t, only_output_name = parse_output_spec(only_output, tuple(names or ()))
+        names = list(names_t)
     if not (names or drv or file):
         raise UnknownNameError("no change named", tip="give an attribute (impact estimate qemu), --file PATH or --drv PATH")
     graph = load_snapshot(snapshot)
     change = resolve_change(graph, names or (), [str(d) for d in drv or ()], file or (), only=only)
     result = run_estimate(graph, change)
+    if blast or only_output_name or split_output:
+        from impact.analysis.whatif import estimate_sections
+        from impact.render.why import estimate_sections_json, estimate_sections_text
+
+        extra = estimate_sections(graph, result, blast=blast, only_output_name=only_output_name, split_output_name=split_output)
+        emit(estimate_sections_json(estimate_json(result, graph), extra) if json else estimate_text(result, graph) + "\n" + estimate_sections_text(extra))
+        return
     emit(estimate_json(result, graph) if json else estimate_text(result, graph))
