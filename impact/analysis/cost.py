@@ -525,10 +525,12 @@ class PathStep:
     seconds: float
     #: Where the seconds come from: `drv`, `job`, `name`, `package` (data) or a model rule.
     source: str
+    #: The .drv path.
+    drv: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {"name": self.name, "system": self.system, "seconds": round(self.seconds, 1), "source": self.source}
+        return {"name": self.name, "system": self.system, "seconds": round(self.seconds, 1), "source": self.source, "drv": self.drv}
 
 
 @dataclass(frozen=True)
@@ -645,8 +647,8 @@ def _scenario(graph: DerivationGraph, sub: SubGraph, durations: Durations, farm:
         by_system[s] = by_system.get(s, 0.0) + cs / 3600
     length, chain = critical_path(sub, durations.seconds)
     steps = tuple(
-        PathStep(graph.names[int(sub.rows[v])], graph.system_of(int(sub.rows[v])), float(durations.seconds[v]), durations.source[v])
-        for v in chain
+        PathStep(graph.names[i], graph.system_of(i), float(durations.seconds[v]), durations.source[v], graph.drv_paths[i])
+        for v, i in ((v, int(sub.rows[v])) for v in chain)
     )
     schedule = simulate(graph, sub, durations.seconds, farm)
     order = sorted(by_system, key=lambda s: (s == "builtin", not s.endswith("-linux"), s != "x86_64-linux", s))
