@@ -10,12 +10,14 @@ Shapes read:
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from impact.errors import InputError
 from impact.loaders._io import parse_json, read_text
+from impact.loaders._store_path import fixed_output_path, parse_hash
 from impact.model import Derivation, DerivationGraph, Job, store_path
 
 
@@ -25,7 +27,10 @@ def parse_derivations(document: Any, origin: str = "<json>") -> list[Derivation]
         document = document["derivations"]
     if not isinstance(document, Mapping):
         raise InputError(f"{origin}: expected a JSON object of derivations, got {type(document).__name__}")
-    return [_parse_one(path, value, origin) for path, value in document.items()]
+    try:
+        return [_parse_one(path, value, origin) for path, value in document.items()]
+    except (TypeError, AttributeError, ValueError) as e:
+        raise InputError(f"{origin}: a derivation has a field of an unexpected type ({e})") from None
 
 
 def _parse_one(path: str, value: Any, origin: str) -> Derivation:
@@ -54,8 +59,8 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
         if out.get("path"):
             outputs[name] = store_path(out["path"])
         elif out.get("hash"):
-            # Newest Nix leaves the (computable) path of a fixed output out; name it by its hash.
-            outputs[name] = f"fixed:{out.get('method', '')}:{out.get('hashAlgo', '')}:{out['hash']}"
+            # Newest Nix leaves the path of a fixed output out: it follows from the hash, as Nix computes it.
+            outputs[name] = _fixed_path(where, value.get("name") or env.get("name"), name, out)
         else:
             outputs[name] = ""  # floating content-addressed or deferred: known only after building
     inputs: dict[str, tuple[str, ...]] = {}
@@ -72,6 +77,8 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
     if not isinstance(system, str):
         raise InputError(f"{where}: has no system")
     features = env.get("requiredSystemFeatures", "")
+    if not features and isinstance(value.get("structuredAttrs"), Mapping):
+        features = value["structuredAttrs"].get("requiredSystemFeatures", "")
     return Derivation(
         path=store_path(path),
         name=name,
@@ -82,6 +89,19 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
         inputs=inputs,
         input_sources=tuple(store_path(s) for s in input_srcs),
     )
+
+
+def _fixed_path(where: str, drv_name: Any, output: str, out: Mapping[str, Any]) -> str:
+    """The store path of a fixed output given by method and hash alone (`nix derivation show`, JSON v3+)."""
+    algo = str(out.get("hashAlgo") or "")
+    method = str(out.get("method") or ("nar" if algo.startswith("r:") else "flat"))
+    if not isinstance(drv_name, str):
+        raise InputError(f"{where}: has no name")
+    try:
+        algo, digest = parse_hash(out["hash"], algo.removeprefix("r:") or None)
+    except (ValueError, KeyError, binascii.Error) as e:
+        raise InputError(f"{where}: output {output} has a hash impact cannot read ({e})") from None
+    return fixed_output_path(drv_name if output == "out" else f"{drv_name}-{output}", method, algo, digest)
 
 
 def load_derivations(path: Path) -> list[Derivation]:
