@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from impact.cli._app import JsonOption, SnapshotOption, app, emit
+from impact.cli._cost import CoresOption, CostOption, DurationsOption, MachinesOption, cost_of, load_match, wants_cost, with_cost
 from impact.errors import UnknownNameError
 
 
@@ -20,6 +21,10 @@ def estimate(
     blast: Annotated[bool, typer.Option("--blast", help="Add the blast radius: the dependents that carry most of the rebuild, and the leaf jobs that cover it.")] = False,
     only_output: Annotated[Optional[str], typer.Option("--only-output", help="What-if: only this output changes, e.g. curl.man, with content-addressed early cutoff (RFC 62), beside today's answer.", show_default=False)] = None,
     split_output: Annotated[Optional[str], typer.Option("--split-output", help="What-if: the named package gets this output split off, e.g. man.", show_default=False)] = None,
+    cost: CostOption = False,
+    durations: DurationsOption = None,
+    machines: MachinesOption = None,
+    cores: CoresOption = None,
     snapshot: SnapshotOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -41,11 +46,12 @@ def estimate(
     graph = load_snapshot(snapshot)
     change = resolve_change(graph, names or (), [str(d) for d in drv or ()], file or (), only=only)
     result = run_estimate(graph, change)
+    costed = cost_of(graph, result.rebuilt, change.description, load_match(durations), machines, cores) if wants_cost(cost, durations, machines, cores) else None
     if blast or only_output_name or split_output:
         from impact.analysis.whatif import estimate_sections
         from impact.render.why import estimate_sections_json, estimate_sections_text
 
         extra = estimate_sections(graph, result, blast=blast, only_output_name=only_output_name, split_output_name=split_output)
-        emit(estimate_sections_json(estimate_json(result, graph), extra) if json else estimate_text(result, graph) + "\n" + estimate_sections_text(extra))
+        emit(with_cost(estimate_sections_json(estimate_json(result, graph), extra) if json else estimate_text(result, graph) + "\n" + estimate_sections_text(extra), costed, json))
         return
-    emit(estimate_json(result, graph) if json else estimate_text(result, graph))
+    emit(with_cost(estimate_json(result, graph) if json else estimate_text(result, graph), costed, json))

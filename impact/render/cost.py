@@ -23,7 +23,10 @@ def hours(value: float) -> str:
 
 
 def _share(part: float, whole: float) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "-"
+    if not whole:
+        return "-"
+    share = 100 * part / whole
+    return f"{share:.1f}%" if 0 < share < 1 else f"{share:.0f}%"
 
 
 def cost_dict(cost: ChangeCost) -> dict[str, Any]:
