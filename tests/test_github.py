@@ -1,0 +1,228 @@
+"""impact.github and `impact post`, against a local HTTP server on 127.0.0.1 that speaks the GitHub endpoints
+used: list/create/edit issue comments, list/add/remove labels. Nothing here reaches the network."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from impact.cli import main
+from impact.github import MARKER, GitHub, GitHubError, comment_body, post_report
+
+TOKEN = "ghs_s3cr3tTokenValue0123456789abcdef"
+REPO = "acme/nixpkgs"
+
+
+class FakeGitHub:
+    """State and scripted failures of the fake API."""
+
+    def __init__(self) -> None:
+        self.comments: list[dict[str, Any]] = [{"id": 7, "body": "an unrelated review comment"}]
+        self.labels: list[str] = ["bug", "10.rebuild-linux: 11-100"]
+        self.failures: list[tuple[int, dict[str, str]]] = []  # answered, in order, before real answers
+        self.requests: list[tuple[str, str]] = []
+        self.auth_seen: list[str] = []
+        self.next_id = 100
+        self.lock = threading.Lock()
+
+
+def make_handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # keep the test output clean
+            pass
+
+        def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+            raw = json.dumps(body).encode() if body is not None else b""
+            self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def _handle(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            path = urlparse(self.path).path
+            with state.lock:
+                state.requests.append((method, path))
+                state.auth_seen.append(self.headers.get("Authorization", ""))
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    return self._send(401, {"message": "Bad credentials"})
+                if state.failures:
+                    status, headers = state.failures.pop(0)
+                    return self._send(status, {"message": "scripted failure"}, headers)
+                base = f"/repos/{REPO}/issues"
+                if method == "GET" and (m := re.fullmatch(base + r"/(\d+)/comments", path)):
+                    return self._send(200, state.comments)
+                if method == "POST" and re.fullmatch(base + r"/(\d+)/comments", path):
+                    state.next_id += 1
+                    c = {"id": state.next_id, "body": body["body"], "html_url": f"https://example/c/{state.next_id}"}
+                    state.comments.append(c)
+                    return self._send(201, c)
+                if method == "PATCH" and (m := re.fullmatch(base + r"/comments/(\d+)", path)):
+                    c = next(c for c in state.comments if c["id"] == int(m.group(1)))
+                    c["body"] = body["body"]
+                    return self._send(200, {**c, "html_url": f"https://example/c/{c['id']}"})
+                if method == "GET" and re.fullmatch(base + r"/(\d+)/labels", path):
+                    return self._send(200, [{"name": n} for n in state.labels])
+                if method == "POST" and re.fullmatch(base + r"/(\d+)/labels", path):
+                    state.labels += [n for n in body["labels"] if n not in state.labels]
+                    return self._send(200, [{"name": n} for n in state.labels])
+                if method == "DELETE" and (m := re.fullmatch(base + r"/(\d+)/labels/(.+)", path)):
+                    state.labels.remove(unquote(m.group(2)))
+                    return self._send(200, [{"name": n} for n in state.labels])
+                return self._send(404, {"message": "Not Found"})
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_PATCH(self) -> None:
+            self._handle("PATCH")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
+
+    return Handler
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[FakeGitHub, str]]:
+    state = FakeGitHub()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> Path:
+    (tmp_path / "report.md").write_text(f"{MARKER}\n## impact\n\n3 jobs rebuild\n")
+    (tmp_path / "report.json").write_text(json.dumps({"labels": ["10.rebuild-linux: 1-10", "10.rebuild-darwin: 0"]}))
+    return tmp_path
+
+
+def run_post(url: str, report: Path, monkeypatch: pytest.MonkeyPatch, token: str = TOKEN, *extra: str) -> int:
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    return main(["post", "--pr", "5", "--repo", REPO, "--api-url", url, "--report", str(report), *extra])
+
+
+def test_second_run_edits_the_same_comment(
+    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    state, url = server
+    caplog.set_level(logging.DEBUG)
+    assert run_post(url, report, monkeypatch) == 0
+    first = capsys.readouterr()
+    assert first.out.startswith("created comment 101 on acme/nixpkgs#5")
+    (report / "report.md").write_text(f"{MARKER}\n## impact\n\n4 jobs rebuild\n")
+    assert run_post(url, report, monkeypatch) == 0
+    second = capsys.readouterr()
+    assert second.out.startswith("updated comment 101 on acme/nixpkgs#5")
+    mine = [c for c in state.comments if MARKER in c["body"]]
+    assert len(mine) == 1 and "4 jobs rebuild" in mine[0]["body"]
+    assert len(state.comments) == 2  # the unrelated comment is untouched
+    assert state.labels == ["bug", "10.rebuild-linux: 1-10", "10.rebuild-darwin: 0"]
+    assert ("DELETE", f"/repos/{REPO}/issues/5/labels/10.rebuild-linux%3A%2011-100") in state.requests
+    assert "labels unchanged" in second.out
+    assert all(a == f"Bearer {TOKEN}" for a in state.auth_seen)  # the token was used…
+    for text in (first.out, first.err, second.out, second.err, caplog.text):  # …and never shown
+        assert TOKEN not in text
+
+
+def test_502_then_200_is_retried(server: tuple[FakeGitHub, str]) -> None:
+    state, url = server
+    state.failures = [(502, {})]
+    waits: list[float] = []
+    gh = GitHub(repo=REPO, token=TOKEN, api_url=url, sleep=waits.append, backoff=0.5)
+    result = post_report(gh, 5, "## report", ["10.rebuild-linux: 1-10"])
+    assert result.comment_action == "created"
+    assert waits == [0.5]
+    assert state.requests[:2] == [("GET", f"/repos/{REPO}/issues/5/comments")] * 2
+
+
+def test_rate_limits_wait_as_asked(server: tuple[FakeGitHub, str]) -> None:
+    state, url = server
+    reset = str(int(time.time()) + 3)
+    state.failures = [(429, {"Retry-After": "7"}), (403, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})]
+    waits: list[float] = []
+    gh = GitHub(repo=REPO, token=TOKEN, api_url=url, sleep=waits.append)
+    assert gh.comments(5)[0]["id"] == 7
+    assert waits[0] == 7.0
+    assert 2.0 <= waits[1] <= 4.5
+
+
+def test_forbidden_without_rate_limit_is_final(server: tuple[FakeGitHub, str]) -> None:
+    state, url = server
+    state.failures = [(403, {"X-RateLimit-Remaining": "4999"})]
+    gh = GitHub(repo=REPO, token=TOKEN, api_url=url, sleep=lambda s: pytest.fail("must not retry"))
+    with pytest.raises(GitHubError, match="403") as e:
+        gh.comments(5)
+    assert e.value.tip and "permissions" in e.value.tip
+
+
+def test_server_errors_give_up_after_the_retries(server: tuple[FakeGitHub, str]) -> None:
+    state, url = server
+    state.failures = [(503, {})] * 3
+    waits: list[float] = []
+    gh = GitHub(repo=REPO, token=TOKEN, api_url=url, sleep=waits.append, retries=2, backoff=1)
+    with pytest.raises(GitHubError, match="503"):
+        gh.comments(5)
+    assert waits == [1, 2]
+
+
+def test_401_is_one_line_and_exit_2(
+    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    state, url = server
+    caplog.set_level(logging.DEBUG)
+    wrong = "ghp_wrongTokenThatMustNotLeak987654321"
+    assert run_post(url, report, monkeypatch, wrong) == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and "401" in lines[0] and "Bad credentials" in lines[0] and "GITHUB_TOKEN" in lines[0]
+    assert "Traceback" not in out.err
+    assert state.auth_seen == [f"Bearer {wrong}"]  # sent once, not retried
+    for text in (out.out, out.err, caplog.text):
+        assert wrong not in text
+
+
+def test_missing_token(report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    assert main(["post", "--pr", "5", "--repo", REPO, "--api-url", "http://127.0.0.1:9", "--report", str(report)]) == 2
+    assert "GITHUB_TOKEN is not set" in capsys.readouterr().err
+
+
+def test_token_scrubbed_from_errors() -> None:
+    gh = GitHub(repo=REPO, token=TOKEN, api_url="http://127.0.0.1:9")
+    error = gh._error("GET /x", 422, json.dumps({"message": f"token {TOKEN} is odd"}))
+    assert TOKEN not in str(error) and "***" in str(error)
+    assert TOKEN not in repr(gh)
+
+
+def test_comment_body_has_marker_and_limit() -> None:
+    assert comment_body("hi").startswith(MARKER)
+    long = comment_body(MARKER + "x" * 70_000)
+    assert len(long) == 65536 and "cut to fit" in long
