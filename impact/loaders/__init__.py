@@ -42,6 +42,11 @@ def load_snapshot(path: Path | str | None = None) -> DerivationGraph:
         return aterm.load_store_dir(path)
     if compact.is_compact(path):
         return compact.read_compact(path)
+    if path.suffix == compact.SUFFIX:
+        raise InputError(
+            f"{path}: damaged impact snapshot (not a zip archive holding a snapshot header)",
+            tip="re-create it with `impact snapshot import`",
+        )
     name = path.name
     if name.endswith(".drv"):
         from impact.loaders import aterm

@@ -209,12 +209,14 @@ def _disk_path(store_path: str, store_root: Path | None, beside: Path | None) ->
     return Path(store_path)
 
 
-def read_closure(paths: Iterable[str | Path], store_root: str | Path | None = None) -> list[Derivation]:
+def read_closure(
+    paths: Iterable[str | Path], store_root: str | Path | None = None, named_by: str | None = None
+) -> list[Derivation]:
     """Parse the .drv files at `paths` and every input derivation they name, recursively.
 
     With `store_root` (a chroot store such as `local?root=ROOT`), a path may be a store path (`/nix/store/…`)
     or a file under ROOT, and every input is read from ROOT; without it, each input is read from the folder
-    of the .drv that names it.
+    of the .drv that names it. `named_by` says where `paths` came from, for messages.
     """
     root = Path(store_root) if store_root is not None else None
     root_text = str(root).rstrip("/") + "/" if root is not None else None
@@ -223,9 +225,9 @@ def read_closure(paths: Iterable[str | Path], store_root: str | Path | None = No
     for p in paths:
         p_str = str(p)
         if root is not None and not (root_text and p_str.startswith(root_text)):
-            stack.append((_disk_path(p_str, root, None), None))
+            stack.append((_disk_path(p_str, root, None), named_by))
         else:
-            stack.append((Path(p_str), None))
+            stack.append((Path(p_str), named_by))
     seen_files: set[Path] = set()
     while stack:
         file, named_by = stack.pop()
@@ -237,7 +239,7 @@ def read_closure(paths: Iterable[str | Path], store_root: str | Path | None = No
         except InputError:
             if named_by is not None and not file.exists():
                 raise InputError(
-                    f"{named_by} names input derivation {Path(file).name}, which is missing: no file {file}",
+                    f"{named_by} names derivation {Path(file).name}, which is missing: no file {file}",
                     tip="copy the whole closure of .drv files, or pass the store root the derivations live in",
                 ) from None
             raise
@@ -284,4 +286,4 @@ def load_jobs_from_store(
     paths = list(dict.fromkeys(j.drv_path for j in jobs))
     if not paths:
         return DerivationGraph.from_records([], [], errors, origin=origin)
-    return DerivationGraph.from_records(read_closure(paths, store_root), jobs, errors, origin=origin)
+    return DerivationGraph.from_records(read_closure(paths, store_root, named_by=origin), jobs, errors, origin=origin)

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -135,8 +136,11 @@ def is_compact(path: Path) -> bool:
     """True when `path` is a compact snapshot file (a zip holding our header)."""
     if not path.is_file() or not zipfile.is_zipfile(path):
         return False
-    with zipfile.ZipFile(path) as z:
-        return "header.npy" in z.namelist()
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "header.npy" in z.namelist()
+    except (zipfile.BadZipFile, OSError, NotImplementedError):
+        return False
 
 
 def read_compact(path: Path) -> DerivationGraph:
@@ -155,7 +159,7 @@ def read_compact(path: Path) -> DerivationGraph:
         raise
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError) as e:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError, zlib.error, NotImplementedError) as e:
         raise InputError(f"{path}: damaged impact snapshot ({e})", tip="re-create it with `impact snapshot import`") from None
 
 
