@@ -139,8 +139,15 @@ def test_farm_for_and_machines_flag() -> None:
     assert parse_machines([]) == 10
     assert parse_machines(["6"]) == 6
     assert parse_machines(["x86_64-linux=20", "x86_64-darwin=2"]) == {"x86_64-linux": 20, "x86_64-darwin": 2}
-    with pytest.raises(InputError, match="expected SYSTEM=N"):
+    # A bare number covers every system not named: 4 Linux machines (they take i686 too), 1 darwin.
+    mixed = parse_machines(["4", "x86_64-darwin=1"])
+    assert farm_for(["i686-linux", "x86_64-darwin"], mixed, 2) == Farm({"x86_64-linux": 4, "x86_64-darwin": 1}, 2)
+    # Named i686 machines take the i686 builds; no x86_64-linux machine is added for them.
+    assert farm_for(["i686-linux"], parse_machines(["3", "i686-linux=2"])) == Farm({"i686-linux": 2}, 8)
+    with pytest.raises(InputError, match="expected a number or SYSTEM=N"):
         parse_machines(["x86_64-linux=many"])
+    with pytest.raises(InputError, match="at least one machine"):
+        farm_for([LINUX], 0)
     with pytest.raises(InputError, match="at least one core"):
         farm_for([LINUX], 1, 0)
 

@@ -363,44 +363,47 @@ class Farm:
         return {"machines": dict(self.machines), "cores": self.cores}
 
 
+#: The key of `--machines` pairs that stands for every system not named (`--machines 4 --machines x86_64-darwin=1`).
+ANY_SYSTEM = "*"
+
+
 def farm_for(systems: Iterable[str], machines: int | Mapping[str, int] = DEFAULT_MACHINES, cores: int = DEFAULT_CORES) -> Farm:
-    """A farm for derivations of `systems`: `machines` per machine system needed, or exactly the given mapping."""
+    """A farm for derivations of `systems`: `machines` per machine system needed, or the given mapping, where
+    `ANY_SYSTEM` gives the count for every needed system not named."""
     if cores < 1:
         raise InputError(f"--cores {cores}: a machine needs at least one core")
-    if isinstance(machines, Mapping):
-        bad = {s: n for s, n in machines.items() if n < 1}
-        if bad:
-            raise InputError(f"--machines: {bad} — a system needs at least one machine")
-        return Farm(dict(machines), cores)
-    if machines < 1:
-        raise InputError(f"--machines {machines}: the farm needs at least one machine")
-    hosts: dict[str, int] = {}
-    for s in systems:
-        if s == "builtin":
-            continue
-        host = next((h for h, also in ALSO_BUILDS.items() if s in also), s)
-        hosts[host] = machines
+    counts = {ANY_SYSTEM: machines} if isinstance(machines, int) else dict(machines)
+    bad = {s: n for s, n in counts.items() if n < 1}
+    if bad:
+        raise InputError(f"--machines {', '.join(f'{s}={n}' for s, n in bad.items())}: a farm needs at least one machine per system")
+    hosts: dict[str, int] = {s: n for s, n in counts.items() if s != ANY_SYSTEM}
+    if ANY_SYSTEM in counts:
+        for s in systems:
+            if s == "builtin" or Farm(hosts).machine_system(s):
+                continue
+            host = next((h for h, also in ALSO_BUILDS.items() if s in also), s)
+            hosts[host] = counts[ANY_SYSTEM]
     order = sorted(hosts, key=lambda s: (not s.endswith("-linux"), s != "x86_64-linux", s))
     return Farm({s: hosts[s] for s in order}, cores)
 
 
 def parse_machines(specs: Sequence[str]) -> int | dict[str, int]:
-    """`--machines` values: one number (that many per system) or `SYSTEM=N` pairs."""
+    """`--machines` values: a number (that many for every system) and/or `SYSTEM=N` pairs."""
     if not specs:
         return DEFAULT_MACHINES
     if len(specs) == 1 and "=" not in specs[0]:
-        try:
-            return int(specs[0])
-        except ValueError:
-            raise InputError(f"--machines {specs[0]}: expected a number or SYSTEM=N", tip="e.g. --machines 10 or --machines x86_64-linux=20 --machines x86_64-darwin=4") from None
+        specs = [f"{ANY_SYSTEM}={specs[0]}"]
     out: dict[str, int] = {}
     for spec in specs:
-        system, _, count = spec.partition("=")
+        system, _, count = spec.rpartition("=") if "=" in spec else (ANY_SYSTEM, "=", spec)
         try:
             out[system.strip()] = int(count)
         except ValueError:
-            raise InputError(f"--machines {spec}: expected SYSTEM=N", tip="e.g. --machines x86_64-linux=20 --machines x86_64-darwin=4") from None
-    return out
+            raise InputError(
+                f"--machines {spec}: expected a number or SYSTEM=N",
+                tip="e.g. --machines 10, or --machines x86_64-linux=20 --machines x86_64-darwin=4",
+            ) from None
+    return out[ANY_SYSTEM] if list(out) == [ANY_SYSTEM] else out
 
 
 @dataclass(frozen=True)

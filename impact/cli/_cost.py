@@ -33,7 +33,7 @@ MachinesOption = Annotated[
     Optional[list[str]],
     typer.Option(
         "--machines",
-        help="Build farm size: N machines for every system built (default 10), or SYSTEM=N (repeatable); "
+        help="Build farm size: N machines for every system built (default 10) and/or SYSTEM=N (repeatable); "
         "x86_64-linux machines also build i686-linux.",
         show_default=False,
     ),

@@ -57,6 +57,10 @@ def _short(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
+def _busy(scenario: Scenario) -> str:
+    return ", ".join(f"{100 * u:.0f}% {s}" for s, u in scenario.utilisation.items())
+
+
 def _known_line(cost: ChangeCost) -> str:
     if not cost.duration_files:
         return f"known from data: 0 of {cost.derivations:,} derivations (no --durations given)"
@@ -86,7 +90,7 @@ def cost_text(cost: ChangeCost) -> str:
     lines = [f"Cost ({_label(cost)})", table(rows, header), ""]
     rows = [
         ["critical path", hours(est.critical_path_hours), f"{len(est.critical_path)} derivations in a chain"],
-        ["farm time", hours(est.farm_hours), f"on {cost.farm.describe()}"],
+        ["farm time", hours(est.farm_hours), f"on {cost.farm.describe()}; slots busy {_busy(est)}"],
     ]
     if cost.duration_files and cost.uses_model:
         rows[0][2] += f"; model alone {hours(cost.model_only.critical_path_hours)}"
