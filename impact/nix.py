@@ -383,11 +383,17 @@ def eval_release(
         store_root=nix.store_root,
     )
     root = Path(checkout).resolve()
-    out = limited.run(
-        "nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode",
-        "--option", "restrict-eval", "true", "--option", "allow-import-from-derivation", "false",
-        "-I", f"nixpkgs={root}", "-E", expr,
-    )
+    try:
+        out = limited.run(
+            "nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode",
+            "--option", "restrict-eval", "true", "--option", "allow-import-from-derivation", "false",
+            "-I", f"nixpkgs={root}", "-E", expr,
+        )
+    except NixError as e:
+        if "restricted mode" in str(e) or "import from derivation" in str(e):
+            e.args = (f"evaluation of {root} refused: {error_summary(e.stderr)}",)
+            e.tip = "the evaluated tree may read only itself: no paths outside it, no network, no import-from-derivation"
+        raise
     try:
         lines = json.loads(out)
     except json.JSONDecodeError as e:

@@ -24,6 +24,7 @@ Pairing a HEAD root with a BASE derivation, first rule that gives one:
 2. *name*: a BASE derivation of the same name and system; among several, the one sharing most input output
    paths;
 3. *package*: a BASE derivation of the same package name and system (a version bump), again by shared inputs;
+   in rules 2 and 3 both must be fixed-output or neither (a source tarball pairs with a source tarball);
 4. none: the root is new.
 """
 
@@ -222,7 +223,7 @@ class _Pairing:
                     return b, "job"
         system = head.system_of(i)
         for table, key, how in ((self.by_name, head.names[i], "name"), (self.by_package, pname, "package")):
-            candidates = table.get((key, system))
+            candidates = [b for b in table.get((key, system), ()) if self.base.fixed_output[b] == head.fixed_output[i]]
             if candidates:
                 return self._best(i, candidates), how
         return None, "new"

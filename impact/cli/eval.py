@@ -1,0 +1,107 @@
+"""`impact eval`: evaluate a nixpkgs checkout with real Nix into a snapshot folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from impact.cli._app import JsonOption, app, emit
+from impact.errors import InputError
+
+if TYPE_CHECKING:
+    from impact.nix import Limits, Nix
+
+SystemOption = Annotated[Optional[list[str]], typer.Option("--system", help="A system to evaluate release.nix for (repeatable). Default: x86_64-linux.", show_default=False)]
+NixosOption = Annotated[bool, typer.Option("--nixos", help="Also evaluate nixos/release.nix (for the first system).")]
+StoreOption = Annotated[Optional[str], typer.Option("--store", help="The Nix store to write .drv files to: a URI, or 'auto' for Nix's default. Default: a private chroot store under ~/.cache/impact/nix.", show_default=False)]
+TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds one evaluation may run before it is stopped.")]
+MemoryOption = Annotated[str, typer.Option("--memory", help="Address space the evaluator may use, e.g. 8G or 512M.")]
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.I)
+
+
+def parse_size(text: str) -> int:
+    """`8G` → bytes; a plain number is bytes."""
+    m = _SIZE.match(text)
+    if not m:
+        raise InputError(f"--memory {text!r} is not a size", tip="write it like 8G, 512M or 1073741824")
+    return int(float(m.group(1)) * 1024 ** " KMGT".index((m.group(2) or " ").upper()))
+
+
+def make_nix(store: str | None) -> Nix:
+    """The `Nix` to evaluate with: the user's default store for 'auto', a store URI, or impact's chroot store."""
+    from impact.nix import Nix, isolated_nix
+
+    if store == "auto":
+        return Nix()
+    if store:
+        return Nix(store=store)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "impact" / "nix"
+    return isolated_nix(cache)
+
+
+def make_limits(timeout: float, memory: str) -> Limits:
+    """The limits from the command line."""
+    from impact.nix import Limits
+
+    return Limits(timeout=timeout if timeout > 0 else None, memory=parse_size(memory) or None)
+
+
+class Progress:
+    """A one-line job counter on stderr, redrawn at most ten times a second, only on a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.shown = 0.0
+        self.count = 0
+        self.live = sys.stderr.isatty()
+
+    def __call__(self, count: int) -> None:
+        self.count = count
+        now = time.monotonic()
+        if self.live and now - self.shown > 0.1:
+            self.shown = now
+            sys.stderr.write(f"\r{self.label}: {count:,} jobs evaluated")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        """End the line."""
+        if self.live and self.shown:
+            sys.stderr.write(f"\r{self.label}: {self.count:,} jobs evaluated\n")
+            sys.stderr.flush()
+
+
+@app.command("eval")
+def eval_(
+    checkout: Annotated[Path, typer.Argument(help="A nixpkgs checkout (with pkgs/top-level/release.nix).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The snapshot folder to write (jobs.jsonl.gz + derivations.json.gz).")],
+    system: SystemOption = None,
+    nixos: NixosOption = False,
+    store: StoreOption = None,
+    timeout: TimeoutOption = 3600.0,
+    memory: MemoryOption = "8G",
+    json: JsonOption = False,
+) -> None:
+    """Evaluate a nixpkgs checkout's Hydra jobs with Nix (restricted, no IFD, time and memory limits)."""
+    from impact.evaluate import evaluate_checkout
+    from impact.render.json import dumps
+
+    progress = Progress(f"evaluating {checkout}")
+    try:
+        summary = evaluate_checkout(
+            checkout, output, make_nix(store), systems=system or ["x86_64-linux"], nixos=nixos,
+            limits=make_limits(timeout, memory), on_job=progress,
+        )
+    finally:
+        progress.done()
+    if json:
+        emit(dumps(summary.to_dict()))
+        return
+    jobs = ", ".join(f"{n:,} {js}" for js, n in summary.jobs.items())
+    emit(f"wrote {output}: {jobs} jobs, {summary.errors:,} evaluation errors, {summary.derivations:,} derivations")

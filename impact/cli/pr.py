@@ -1,0 +1,88 @@
+"""`impact pr`: evaluate a pull request's base and head, diff them exactly, write report.md and report.json."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from impact.cli._app import JsonOption, app, emit
+from impact.cli.eval import MemoryOption, NixosOption, Progress, StoreOption, SystemOption, TimeoutOption, make_limits, make_nix
+
+if TYPE_CHECKING:
+    from impact.model import DerivationGraph
+    from impact.nix import Limits, Nix
+
+
+def _side(spec: str, repo: Path, work: Path, role: str, nix: Nix, systems: list[str], nixos: bool, limits: Limits) -> DerivationGraph:
+    """The graph of one side: a snapshot is read, a checkout evaluated, anything else is a git ref of `repo`."""
+    from impact.evaluate import evaluate_checkout, export_ref, is_checkout
+    from impact.loaders import load_snapshot
+
+    path = Path(spec)
+    label = spec
+    if path.exists() and not is_checkout(path):
+        return load_snapshot(path)
+    if path.exists():
+        source = path
+    else:
+        source = work / f"{role}-src"
+        commit = export_ref(repo, spec, source)
+        label = f"{spec} ({commit[:7]})"
+    progress = Progress(f"evaluating {role} {spec}")
+    try:
+        evaluate_checkout(source, work / f"{role}-snapshot", nix, systems=systems, nixos=nixos, limits=limits, on_job=progress)
+    finally:
+        progress.done()
+    graph = load_snapshot(work / f"{role}-snapshot")
+    graph.meta["label"] = label
+    return graph
+
+
+@app.command()
+def pr(
+    base: Annotated[str, typer.Argument(help="The base: a git ref of --repo, a nixpkgs checkout, or a snapshot.")],
+    head: Annotated[str, typer.Argument(help="The head: a git ref of --repo, a nixpkgs checkout, or a snapshot.")],
+    repo: Annotated[Path, typer.Option("--repo", help="The git repository refs are taken from.")] = Path("."),
+    output: Annotated[Path, typer.Option("--output", "-o", help="The folder to write report.md and report.json to.")] = Path("."),
+    base_branch: Annotated[str, typer.Option("--base-branch", help="The branch the pull request targets (for the branch advice).")] = "master",
+    system: SystemOption = None,
+    nixos: NixosOption = False,
+    store: StoreOption = None,
+    timeout: TimeoutOption = 3600.0,
+    memory: MemoryOption = "8G",
+    json: JsonOption = False,
+) -> None:
+    """Evaluate base and head, diff them by output paths, and write the PR comment (report.md) and report.json."""
+    from impact.analysis.pr import pr_report
+    from impact.evaluate import write_atomic
+    from impact.render.json import dumps
+    from impact.render.pr import pr_markdown
+
+    systems = system or ["x86_64-linux"]
+    command = " ".join(
+        ["impact pr", base, head, *(f"--system {s}" for s in systems), *(["--nixos"] if nixos else []),
+         *([f"--base-branch {base_branch}"] if base_branch != "master" else [])]
+    )
+    limits = make_limits(timeout, memory)
+    with tempfile.TemporaryDirectory(prefix="impact-pr-") as tmp:
+        work = Path(tmp)
+        nix = make_nix(store)
+        base_graph = _side(base, repo, work, "base", nix, systems, nixos, limits)
+        head_graph = _side(head, repo, work, "head", nix, systems, nixos, limits)
+    report = pr_report(base_graph, head_graph, command, base_branch=base_branch)
+    data = report.to_dict()
+    write_atomic(output / "report.md", pr_markdown(report).encode())
+    write_atomic(output / "report.json", (dumps(data) + "\n").encode())
+    if json:
+        emit(dumps(data))
+        return
+    d = report.diff
+    emit(
+        f"wrote {output / 'report.md'} and {output / 'report.json'}: "
+        + ", ".join(f"{len(d.changed.get(js, ())):,} {js} jobs rebuilt" for js in d.jobsets)
+        + f", {d.derivations_to_build:,} derivations to build; branch {report.branch.target}; "
+        + f"labels: {', '.join(report.labels) or 'none'}; cross-check {'agrees' if d.agrees else 'DISAGREES'}"
+    )
