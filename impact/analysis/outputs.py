@@ -25,7 +25,8 @@ class OutputUse:
     output: str
     #: Its store path (empty for a content-addressed output, known only after building).
     path: str
-    #: Names of the derivations that take it, sorted (a name repeats when several derivations share it).
+    #: Names of the derivations that take it, sorted, fixed-output ones last (a name repeats when several
+    #: derivations share it).
     consumers: tuple[str, ...]
     #: The .drv paths of those derivations, in the same order.
     consumer_drvs: tuple[str, ...]
@@ -106,7 +107,7 @@ def package_outputs(graph: DerivationGraph, name: str, *, only: bool = False) ->
         for output in graph.output_names[i]:
             takers = sorted(
                 ((c, graph.names[c]) for c, outs in graph.consumers_of(i) if output in outs),
-                key=lambda t: (t[1], graph.drv_paths[t[0]]),
+                key=lambda t: (bool(graph.fixed_output[t[0]]), t[1], graph.drv_paths[t[0]]),
             )
             everyone.update(c for c, _ in takers)
             jobs = sorted(

@@ -93,8 +93,10 @@ def outputs_text(report: OutputsReport, graph: DerivationGraph) -> str:
             )
         )
         for o in d.outputs:
-            if o.consumers:
-                lines.append(f"  {o.output}: {_names(o.consumers)}")
+            plain = o.consumers[: len(o.consumers) - o.fixed_output_consumers]
+            fetches = f"{o.fixed_output_consumers:,} fixed-output (the change stops there)" if o.fixed_output_consumers else ""
+            if plain or fetches:
+                lines.append(f"  {o.output}: " + "; ".join(x for x in (_names(plain) if plain else "", fetches) if x))
         lines.append(f"  {_plural(d.consumers, 'consumer')} in all; any edit of it rebuilds {d.rebuild_today:,} derivations today")
         lines.append("")
     lines.append("* what-if: content-addressed derivations with early cutoff (RFC 62), counting the derivation itself")
@@ -119,8 +121,15 @@ def blast_text(blast: BlastRadius) -> str:
         + (f" ({blast.uncovered:,} are built by no job)" if blast.uncovered else "")
         + ":"
     )
-    listed = ", ".join(blast.leaf_jobs[:LEAVES_LISTED])
-    lines.append(f"  {listed}" + (f", … {n - LEAVES_LISTED:,} more (--json lists all)" if n > LEAVES_LISTED else ""))
+    items = list(blast.leaf_jobs[:LEAVES_LISTED]) + ([f"… {n - LEAVES_LISTED:,} more (--json lists all)"] if n > LEAVES_LISTED else [])
+    line = ""
+    for item in items:
+        if line and len(line) + len(item) > 108:
+            lines.append("  " + line.rstrip())
+            line = ""
+        line += item + ", "
+    if line:
+        lines.append("  " + line.rstrip(", "))
     return "\n".join(lines)
 
 
