@@ -393,7 +393,7 @@ def advise(policy: Policy, facts: Facts) -> BranchAdvice:
             0,
             Reason(
                 DEFAULT_RULE,
-                f"{_count(value, _unit(policy.measure))} on {where}: no rule sends it elsewhere{fired}, so {target}",
+                f"{_count(value, _unit(policy.measure))} on {where}: no rule sends it elsewhere{fired}, so {target} [rule {DEFAULT_RULE}]",
                 value,
                 policy.measure.value,
                 target,

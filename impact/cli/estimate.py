@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from impact.cli._app import JsonOption, SnapshotOption, app, emit
+from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
+from impact.render.formats import OutputFormat
 from impact.cli._cost import CoresOption, CostOption, DurationsOption, MachinesOption, cost_of, load_match, wants_cost, with_cost
 from impact.errors import UnknownNameError
 
@@ -25,6 +27,10 @@ def estimate(
     durations: DurationsOption = None,
     machines: MachinesOption = None,
     cores: CoresOption = None,
+    base: BaseOption = None,
+    security: SecurityOption = False,
+    policy: PolicyOption = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="text (table, labels, branch), json, markdown (PR comment) or changed-paths (nixpkgs CI's changed-paths.json).")] = OutputFormat.text,
     snapshot: SnapshotOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -32,8 +38,6 @@ def estimate(
     from impact.analysis.change import resolve_change
     from impact.analysis.rebuild import estimate as run_estimate
     from impact.loaders import load_snapshot
-    from impact.render.json import estimate_json
-    from impact.render.text import estimate_text
 
     only_output_name = None
     if only_output:
@@ -46,12 +50,25 @@ def estimate(
     graph = load_snapshot(snapshot)
     change = resolve_change(graph, names or (), [str(d) for d in drv or ()], file or (), only=only)
     result = run_estimate(graph, change)
+    from impact.analysis.policy import load_policy
+    from impact.analysis.report import build_report
+    from impact.render.formats import render_estimate, reproduce_command
+
+    report = build_report(graph, result, load_policy(policy), base=base, security=security)
+    fmt = OutputFormat.json if json else output_format
+    json = fmt is OutputFormat.json
+    command = reproduce_command("estimate", names or (), [("--file", file), ("--drv", drv), ("--only", only), ("--base", base), ("--security", security), ("--policy", policy), ("--snapshot", snapshot), ("--format", fmt.value)])
+    estimate_json = render_estimate(OutputFormat.json, report, graph, command=command) if json else ""
+    estimate_text = render_estimate(OutputFormat.text, report, graph, command=command) if not json else ""
+    if fmt in (OutputFormat.markdown, OutputFormat.changed_paths):
+        emit(render_estimate(fmt, report, graph, command=command))
+        return
     costed = cost_of(graph, result.rebuilt, change.description, load_match(durations), machines, cores) if wants_cost(cost, durations, machines, cores) else None
     if blast or only_output_name or split_output:
         from impact.analysis.whatif import estimate_sections
         from impact.render.why import estimate_sections_json, estimate_sections_text
 
         extra = estimate_sections(graph, result, blast=blast, only_output_name=only_output_name, split_output_name=split_output)
-        emit(with_cost(estimate_sections_json(estimate_json(result, graph), extra) if json else estimate_text(result, graph) + "\n" + estimate_sections_text(extra), costed, json))
+        emit(with_cost(estimate_sections_json(estimate_json, extra) if json else estimate_text + "\n" + estimate_sections_text(extra), costed, json))
         return
-    emit(with_cost(estimate_json(result, graph) if json else estimate_text(result, graph), costed, json))
+    emit(with_cost(estimate_json if json else estimate_text, costed, json))

@@ -1,0 +1,28 @@
+"""Options shared by the commands that give branch advice (`impact estimate`, `impact compare`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+BaseOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--base",
+        help="The branch the change is based on, e.g. master, staging, release-16.03 (default: the policy's, master).",
+        show_default=False,
+    ),
+]
+SecurityOption = Annotated[
+    bool, typer.Option("--security", help="The change is a critical security fix (master when not a mass rebuild, else staging-next).")
+]
+PolicyOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--policy",
+        help="Branch rules as a TOML file (default: nixpkgs' rules shipped with impact; see docs/branch-policy.md).",
+        show_default=False,
+    ),
+]

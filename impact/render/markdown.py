@@ -1,0 +1,164 @@
+"""`--format markdown`: the body of a pull-request comment.
+
+`render_markdown(report, command=...)` is a pure function of a `Report` (estimate, labels, branch advice,
+maintainers) and the command that reproduces it; the PR bot posts what it returns. The body starts with a
+hidden marker (`<!-- impact-report -->`) so a bot can find and update its own sticky comment, then a header,
+the reproducing command, the counts per system, the labels, the branch with its reasons, the maintainers and
+`<details>` lists of the rebuilt packages, sorted. GitHub refuses a comment longer than 65,536 characters:
+a longer body is cut at a line, its open `<details>` closed, and a visible note says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from impact.analysis.report import Report
+
+#: The first line of every report: a bot finds its sticky comment by it.
+MARKER = "<!-- impact-report -->"
+#: GitHub's limit on a comment body, in characters.
+GITHUB_COMMENT_LIMIT = 65_536
+#: Maintainers listed by name; the rest are counted.
+MAX_MAINTAINERS = 10
+#: The note that ends a cut report.
+CUT_NOTE = (
+    "> [!WARNING]\n"
+    "> This report was cut to GitHub's {limit:,}-character limit; run the command above for the whole of it."
+)
+
+
+def _system_order(system: str) -> tuple[bool, bool, str]:
+    return (not system.endswith("-linux"), system != "x86_64-linux", system)
+
+
+def _systems(report: Report) -> list[str]:
+    found = set(report.estimate.derivations_to_build_by_system)
+    for per in report.estimate.changed_jobs_by_system.values():
+        found.update(per)
+    found.discard("builtin")
+    return sorted(found, key=_system_order)
+
+
+def _n(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def counts_table(report: Report) -> list[str]:
+    """The counts per system as a Markdown table."""
+    result = report.estimate
+    systems = _systems(report)
+    lines = [_row(["", *(f"`{s}`" for s in systems), "total"]), _row(["---", *("---:" for _ in systems), "---:"])]
+    for jobset, attrs in result.changed_jobs.items():
+        per = result.changed_jobs_by_system.get(jobset, {})
+        total = result.jobs_total.get(jobset, 0)
+        lines.append(_row([f"{jobset} jobs", *(_n(per.get(s)) for s in systems), f"{len(attrs):,} of {total:,}"]))
+        if jobset == "nixos" and attrs:
+            lines.append(_row(["  NixOS VM tests", *("" for _ in systems), f"{len(result.nixos_tests):,}"]))
+        every = len(result.every_commit_jobs.get(jobset, ()))
+        if every:
+            lines.append(_row(["  change on every commit", *("" for _ in systems), f"{every:,}"]))
+    lines.append(
+        _row(
+            [
+                "**derivations to build**",
+                *(_n(result.derivations_to_build_by_system.get(s)) for s in systems),
+                f"**{result.derivations_to_build:,}**",
+            ]
+        )
+    )
+    if result.every_commit_derivations:
+        lines.append(_row(["  of which every commit", *("" for _ in systems), f"{result.every_commit_derivations:,}"]))
+    return lines
+
+
+def _details(summary: str, items: Sequence[str]) -> list[str]:
+    return ["<details>", f"<summary>{summary}</summary>", "", *(f"- `{i}`" for i in items), "", "</details>", ""]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def render_markdown(report: Report, *, command: str, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """The PR comment body for `report`, reproduced by `command`, at most `limit` characters."""
+    result = report.estimate
+    labels = report.labels
+    branch = report.branch
+    counts = labels.rebuild_count_by_kernel
+    head = [
+        MARKER,
+        f"## impact: `{result.change.description}`",
+        "",
+        f"Snapshot: {report.snapshot}" if report.snapshot else "",
+        "",
+        "Reproduce with:",
+        "",
+        "```sh",
+        command,
+        "```",
+        "",
+        *counts_table(report),
+        "",
+        "Packages rebuilt (unique attributes of the `nixpkgs` jobset, as nixpkgs CI counts them): "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
+        "",
+        "**Labels:** " + (" ".join(f"`{label}`" for label in labels.active) or "none"),
+        "",
+        f"**Branch:** `{branch.target}` (base `{branch.base}`, {branch.policy} rules"
+        + (f"; alternatives: {', '.join(f'`{a}`' for a in branch.alternatives)}" if branch.alternatives else "")
+        + ")",
+        "",
+        *(f"- {r.text}" for r in branch.reasons),
+        "",
+    ]
+    if report.maintainers:
+        shown = report.maintainers[:MAX_MAINTAINERS]
+        rest = len(report.maintainers) - len(shown)
+        head.append(
+            "**Maintainers:** "
+            + ", ".join(f"{m.name} ({_plural(len(m.packages), 'package')})" for m in shown)
+            + (f", and {rest:,} more" if rest > 0 else "")
+        )
+        head.append("")
+    body: list[str] = []
+    for platform, names in sorted(labels.rebuilds_by_platform.items(), key=lambda item: _system_order(item[0])):
+        body += _details(f"{_plural(len(names), 'package')} rebuilt on {platform}", names)
+    for jobset, attrs in result.changed_jobs.items():
+        if jobset != "nixpkgs" and attrs:
+            body += _details(f"{_plural(len(attrs), 'job')} of the {jobset} jobset change", attrs)
+    return _cut("\n".join(head).rstrip("\n") + "\n\n", body, limit)
+
+
+def _cut(head: str, body: list[str], limit: int) -> str:
+    """`head` and as many `body` lines as fit in `limit` characters, closing an open `<details>` and adding a note."""
+    full = head + "\n".join(body).rstrip("\n") + "\n"
+    if len(full) <= limit:
+        return full
+    note = "\n" + CUT_NOTE.format(limit=limit) + "\n"
+    closing = "\n\n</details>\n"
+    budget = limit - len(head) - len(note) - len(closing)
+    kept: list[str] = []
+    used = 0
+    inside = False
+    for line in body:
+        if used + len(line) + 1 > budget:
+            break
+        kept.append(line)
+        used += len(line) + 1
+        if line == "<details>":
+            inside = True
+        elif line == "</details>":
+            inside = False
+    if inside and kept and kept[-1] != "<details>":
+        text = "\n".join(kept) + closing
+    else:
+        if inside:
+            kept.pop()
+        text = "\n".join(kept).rstrip("\n") + "\n"
+    if len(head) + len(note) > limit:
+        return head[: limit - len(note)] + note
+    return head + text + note
