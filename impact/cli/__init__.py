@@ -18,6 +18,7 @@ from impact.cli import outputs as _outputs  # noqa: E402,F401
 from impact.cli import rank as _rank  # noqa: E402,F401
 from impact.cli import branches as _branches  # noqa: E402,F401
 from impact.cli import diff as _diff  # noqa: E402,F401
+from impact.cli import compare as _compare  # noqa: E402,F401
 from impact.cli import post as _post  # noqa: E402,F401
 from impact.cli import eval as _eval  # noqa: E402,F401
 from impact.cli import pr as _pr  # noqa: E402,F401

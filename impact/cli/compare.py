@@ -1,0 +1,39 @@
+"""`impact compare`: several changes side by side."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from impact.cli._app import JsonOption, SnapshotOption, app, emit
+from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
+from impact.errors import UnknownNameError
+
+
+@app.command()
+def compare(
+    changes: Annotated[list[str], typer.Argument(help="Changes to compare, one per argument; join attributes changed together with commas, e.g. qemu linux_4_4 or openssl,curl hello.", show_default=False)],
+    only: Annotated[bool, typer.Option("--only", help="The named attributes alone, without variants built from the same source.")] = False,
+    base: BaseOption = None,
+    security: SecurityOption = False,
+    policy: PolicyOption = None,
+    snapshot: SnapshotOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Compare changes: jobs per system and jobset, derivations, NixOS tests, labels, branch, and what only each rebuilds."""
+    from impact.analysis.change import resolve_change
+    from impact.analysis.compare import compare as run_compare
+    from impact.analysis.policy import load_policy
+    from impact.loaders import load_snapshot
+    from impact.render.compare import compare_text
+    from impact.render.json import dumps, snapshot_dict
+
+    named = [[n for n in c.split(",") if n] for c in changes]
+    if len(named) < 2 or not all(named):
+        raise UnknownNameError("impact compare needs at least two changes", tip="e.g. impact compare qemu linux_4_4")
+    graph = load_snapshot(snapshot)
+    rules = load_policy(policy)
+    resolved = [resolve_change(graph, names, only=only) for names in named]
+    comparison = run_compare(graph, resolved, rules, base=base, security=security)
+    emit(dumps({"snapshot": snapshot_dict(graph), **comparison.to_dict()}) if json else compare_text(comparison, graph.label))
