@@ -171,6 +171,10 @@ def test_aterm_dynamic_derivation_version() -> None:
         ('Derive([],[],[],"x","b",[],[("name")])', "the environment is not a list of 2-tuples"),
         ('DrvWithVersion("v9",[],[],[],"x","b",[],[])', "unknown derivation version 'v9'"),
         ('\n\nDerive([],[],[],"x","b",[],[]]', "expected ',' or ')' at line 3, column 30"),
+        ('Derive([],[],[],"x","b",["a",],[])', "expected a string, list or tuple at line 1, column 30"),
+        ('Derive([],[],[],"x","b",["a" "b"],[])', "expected ',' or ']' at line 1, column 30"),
+        ('Derive([],[],[],"x","b",[a],[])', "unexpected 'a' at line 1, column 26"),
+        ('Derive([],[],[],"x","b",[],[', "the text ends before the derivation does"),
     ],
 )
 def test_aterm_errors_name_file_and_position(text: str, where: str) -> None:

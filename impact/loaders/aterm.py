@@ -29,7 +29,8 @@ from impact.model import STORE_DIR, Derivation, DerivationGraph, EvalError, Job,
 #: A parsed ATerm value: a string, a list `[...]` or a tuple `(...)`.
 Term = Union[str, list["Term"], tuple["Term", ...]]
 
-_TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([\[\](),]))', re.S)
+#: One token: a string (group 1), a bracket or comma (group 2), or any other non-blank character (group 3).
+_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([\[\](),])|(\S)', re.S)
 _ESCAPE = re.compile(r"\\(.)", re.S)
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
 _HEADERS = ("Derive(", "DrvWithVersion(")
@@ -46,37 +47,43 @@ def _unescape(s: str) -> str:
     return _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(1)), s) if "\\" in s else s
 
 
-def _value(text: str, pos: int) -> tuple[Term, int]:
-    """Parse one string, list or tuple at `pos`; return it and the position after it."""
-    m = _TOKEN.match(text, pos)
-    if m is None:
-        at = _skip(text, pos)
-        what = "an unterminated string" if text.startswith('"', at) else "expected a string, list or tuple"
-        raise _SyntaxError(what, at)
-    if m.group(1) is not None:
-        return _unescape(m.group(1)), m.end()
-    opener = m.group(2)
-    if opener not in "[(":
-        raise _SyntaxError(f"unexpected {opener!r}", m.start(2))
-    items, end = _items(text, m.end(), "]" if opener == "[" else ")")
-    return (items if opener == "[" else tuple(items)), end
+def _items(text: str, pos: int) -> tuple[list[Term], int]:
+    """Parse the comma-separated values of the tuple opened just before `pos`, up to its `)`.
 
-
-def _items(text: str, pos: int, closer: str) -> tuple[list[Term], int]:
-    """Parse comma-separated values up to `closer`; return them and the position after `closer`."""
-    items: list[Term] = []
-    m = _TOKEN.match(text, pos)
-    if m is not None and m.group(2) == closer:
-        return items, m.end()
-    while True:
-        value, pos = _value(text, pos)
-        items.append(value)
-        m = _TOKEN.match(text, pos)
-        if m is None or m.group(2) not in (",", closer):
-            raise _SyntaxError(f"expected ',' or {closer!r}", _skip(text, pos))
-        pos = m.end()
-        if m.group(2) == closer:
-            return items, pos
+    One pass over the tokens with a stack of open lists and tuples (no recursion, one regular expression
+    scan): return the values and the position after the closing `)`.
+    """
+    stack: list[tuple[list[Term], str]] = [([], ")")]
+    expect_value, may_close = True, True
+    for m in _TOKEN.finditer(text, pos):
+        string, punct, other = m.groups()
+        if string is not None or punct in ("[", "("):
+            if not expect_value:
+                raise _SyntaxError(f"expected ',' or {stack[-1][1]!r}", m.start())
+            if string is not None:
+                stack[-1][0].append(_unescape(string))
+                expect_value, may_close = False, True
+            else:
+                stack.append(([], "]" if punct == "[" else ")"))
+                may_close = True
+        elif punct == ",":
+            if expect_value:
+                raise _SyntaxError("expected a string, list or tuple", m.start())
+            expect_value, may_close = True, False
+        elif punct is not None:
+            items, closer = stack[-1]
+            if punct != closer:
+                raise _SyntaxError(f"expected ',' or {closer!r}", m.start())
+            if not may_close:
+                raise _SyntaxError("expected a string, list or tuple", m.start())
+            stack.pop()
+            if not stack:
+                return items, m.end()
+            stack[-1][0].append(items if closer == "]" else tuple(items))
+            expect_value, may_close = False, True
+        else:
+            raise _SyntaxError("an unterminated string" if other == '"' else f"unexpected {other!r}", m.start())
+    raise _SyntaxError("the text ends before the derivation does", len(text))
 
 
 def _skip(text: str, pos: int) -> int:
@@ -91,18 +98,16 @@ def parse_term(text: str) -> tuple[str, list[Term]]:
     if text.startswith(_HEADERS[0], start):
         version, pos = "", start + len(_HEADERS[0])
     elif text.startswith(_HEADERS[1], start):
-        version_term, pos = _value(text, start + len(_HEADERS[1]))
-        if version_term not in _VERSIONS:
-            raise _SyntaxError(f"unknown derivation version {version_term!r}", start + len(_HEADERS[1]))
-        m = _TOKEN.match(text, pos)
-        if m is None or m.group(2) != ",":
-            raise _SyntaxError("expected ','", _skip(text, pos))
-        version, pos = str(version_term), m.end()
+        version, pos = None, start + len(_HEADERS[1])
     else:
         raise _SyntaxError("expected 'Derive(' (is this a .drv file?)", start)
-    fields, pos = _items(text, pos, ")")
-    if _skip(text, pos) != len(text):
-        raise _SyntaxError("text after the end of the derivation", _skip(text, pos))
+    fields, end = _items(text, pos)
+    if _skip(text, end) != len(text):
+        raise _SyntaxError("text after the end of the derivation", _skip(text, end))
+    if version is None:
+        if not fields or fields[0] not in _VERSIONS:
+            raise _SyntaxError(f"unknown derivation version {fields[0] if fields else ''!r}", pos)
+        version = str(fields.pop(0))
     if len(fields) != 7:
         raise _SyntaxError(f"{len(fields)} fields where a derivation has 7", start)
     return version, fields
