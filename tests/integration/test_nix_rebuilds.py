@@ -24,7 +24,8 @@ from impact.loaders import aterm
 from impact.loaders.eval_jobs import parse_job_lines
 from impact.loaders.show_derivation import parse_derivations
 from impact.model import DerivationGraph, Job
-from impact.nix import Nix, isolated_nix, jobs_jsonl
+from impact.errors import NixError
+from impact.nix import Nix, isolated_nix, jobs_jsonl, temporary_store
 from tests.conftest import require_nix
 
 pytestmark = pytest.mark.nix
@@ -170,3 +171,18 @@ def test_three_nix_formats_give_the_same_graph(base: Evaluation) -> None:
         assert sorted(from_drv_files.derivation(named["zlib-1.2.8"]).outputs) == ["bin", "dev", "man", "out"]
         assert dict(from_drv_files.derivation(named["openssl-1.0.2"]).inputs)[named["zlib-1.2.8"]] == ("dev",)
         assert dict(from_drv_files.derivation(named["manview-1.0"]).inputs)[named["zlib-1.2.8"]] == ("man",)
+
+
+def test_real_nix_errors_and_temporary_store() -> None:
+    require_nix()
+    with temporary_store() as nix:
+        root = nix.store_root
+        assert root is not None
+        with pytest.raises(NixError) as e:
+            nix.instantiate(RELEASE.parent / "pkgs.nix", ["nope"])
+        assert str(e.value) == "nix-instantiate failed: attribute 'nope' in selection path 'nope' not found"
+        assert "nope" in e.value.stderr and e.value.command[0] == "nix-instantiate"
+        (drv,) = nix.instantiate(RELEASE.parent / "pkgs.nix", ["zlib.dev"])
+        assert drv.startswith("/nix/store/") and drv.endswith("-zlib-1.2.8.drv")
+        assert (root / drv.lstrip("/")).is_file(), "the chroot store keeps /nix/store paths under its root"
+    assert not root.exists()
