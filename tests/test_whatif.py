@@ -8,7 +8,6 @@ import pytest
 
 from impact.analysis.change import resolve_change
 from impact.analysis.outputs import package_outputs
-from impact.analysis.rebuild import estimate
 from impact.analysis.whatif import only_output, parse_output_spec, split_output
 from impact.cli import main
 from impact.errors import UnknownNameError

@@ -226,10 +226,11 @@ def _all_chains(
     inside = np.zeros(len(graph), dtype=bool)
     inside[np.intersect1d(ancestors, reached)] = True
     nodes = np.flatnonzero(inside)
+    root_set = set(roots.tolist())
     g = nx.DiGraph()
     g.add_nodes_from(nodes.tolist())
     for c in nodes.tolist():
-        if graph.fixed_output[c] and c not in set(roots.tolist()):
+        if graph.fixed_output[c] and c not in root_set:
             continue
         for j, _ in graph.inputs_of(c):
             if inside[j]:
@@ -300,7 +301,11 @@ def why(
     in_named[reached_named] = True
     in_commit = np.zeros(n, dtype=bool)
     in_commit[reached_commit] = True
-    root_rows = set(named.tolist()) | set(commit.tolist())
+    commit_set = set(commit.tolist())
+    root_rows = set(named.tolist()) | commit_set
+    all_roots = np.concatenate([named, commit])
+    reached_any = np.union1d(reached_named, reached_commit)
+    pred_any: np.ndarray | None = None
     answers = []
     for t in targets:
         name, system, jobs = graph.names[t], graph.system_of(t), _jobs_of(graph, t)
@@ -310,7 +315,7 @@ def why(
             answers.append(
                 TargetAnswer(
                     graph.drv_paths[t], name, system, jobs, Verdict.ROOT, (_chain(graph, [t]),), 1, every_commit,
-                    t in commit, (), 0, f"{name} is a root of the change: {kind.reason}",
+                    t in commit_set, (), 0, f"{name} is a root of the change: {kind.reason}",
                 )
             )
             continue
@@ -335,9 +340,6 @@ def why(
                 )
             )
             continue
-        all_roots = np.concatenate([named, commit])
-        reached_any = np.union1d(reached_named, reached_commit)
-        _, pred_any = _walk.forward_propagation(graph, all_roots)
         ancestors = _walk.ancestors_all(graph, [t])
         if np.intersect1d(ancestors, all_roots).size == 0:
             answers.append(
@@ -347,6 +349,8 @@ def why(
                 )
             )
             continue
+        if pred_any is None:
+            _, pred_any = _walk.forward_propagation(graph, all_roots)
         cuts, cut_count = _cuts(graph, reached_any, pred_any, t)
         names = ", ".join(c.name for c in cuts[:3]) + (f" and {cut_count - 3} more" if cut_count > 3 else "")
         answers.append(
