@@ -20,11 +20,11 @@ import pytest
 from impact.analysis.change import resolve_change
 from impact.analysis.rebuild import estimate
 from impact.cli import main
+from impact.errors import NixError
 from impact.loaders import aterm
 from impact.loaders.eval_jobs import parse_job_lines
 from impact.loaders.show_derivation import parse_derivations
 from impact.model import DerivationGraph, Job
-from impact.errors import NixError
 from impact.nix import Nix, isolated_nix, jobs_jsonl, temporary_store
 from tests.conftest import require_nix
 
