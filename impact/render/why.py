@@ -153,6 +153,12 @@ def only_output_text(what: OnlyOutputWhatIf) -> str:
     ]
     if what.without_output:
         lines.append(f"  Roots without a {what.output!r} output (their consumers are cut off too): {', '.join(sorted(set(what.without_output)))}")
+    every_jobs = sum(len(v) for v in what.today.every_commit_jobs.values())
+    if every_jobs or what.today.every_commit_derivations:
+        lines.append(
+            f"  Both columns include the {every_jobs:,} jobs and {what.today.every_commit_derivations:,} derivations any "
+            "commit changes (they embed the nixpkgs source tree)."
+        )
     lines.append(f"  Assumes {CUTOFF_ASSUMPTION}.")
     return "\n".join(lines)
 
@@ -175,11 +181,15 @@ def split_text(what: SplitWhatIf) -> str:
     lines.append(f"    {keep:,} keep what they take today, without the {what.output!r} files in their closure")
     sj, sd, _ = _counts(what.split_itself)
     lj, ld, _ = _counts(what.later_change_cutoff)
-    lines.append(f"  Making the split edits the package: {sj:,} jobs, {sd:,} derivations to build once.")
-    lines.append(
-        f"  Afterwards a change to {what.output!r} alone rebuilds the same today (input-addressed); with early cutoff "
-        f"(content-addressed, a what-if) {lj:,} jobs, {ld:,} derivations."
-    )
+    if len(set(what.already_split)) == len(set(what.packages)):
+        lines.append(f"  Nothing to split: a change to {what.output!r} alone rebuilds {sj:,} jobs, {sd:,} derivations today "
+                     f"(input-addressed); with early cutoff (content-addressed, a what-if) {lj:,} jobs, {ld:,} derivations.")
+    else:
+        lines.append(f"  Making the split edits the package: {sj:,} jobs, {sd:,} derivations to build once.")
+        lines.append(
+            f"  Afterwards a change to {what.output!r} alone rebuilds the same today (input-addressed); with early cutoff "
+            f"(content-addressed, a what-if) {lj:,} jobs, {ld:,} derivations."
+        )
     lines.append("  Cannot be known without building:")
     lines += [f"    - {u}" for u in SPLIT_UNKNOWNS]
     return "\n".join(lines)
