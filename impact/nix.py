@@ -314,9 +314,10 @@ def limited_runner(limits: Limits, on_stderr_line: Callable[[str], bool] | None 
                 timer.start()
             kept: list[str] = []
             assert proc.stderr is not None
-            for line in proc.stderr:
-                if on_stderr_line is None or not on_stderr_line(line):
-                    kept.append(line)
+            with proc.stderr:
+                for line in proc.stderr:
+                    if on_stderr_line is None or not on_stderr_line(line):
+                        kept.append(line)
             code = proc.wait()
             if timer:
                 timer.cancel()

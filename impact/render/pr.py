@@ -94,8 +94,11 @@ def pr_markdown(report: PrReport) -> str:
     out += [f"- {f.message}" for f in notes]
     predicted = [f for f in diff.findings if f.check == "base-prediction"]
     if predicted:
-        out += _fold(f"{len(predicted)} notes on what an estimate on the base would have predicted", [f"- {f.message}" for f in predicted])
-    out += ["", f"<sub>Reproduce: {_code(report.command)}</sub>", ""]
+        out += ["", *_fold(f"{len(predicted)} note{'s' if len(predicted) != 1 else ''} on what an estimate on the base "
+                            "would have predicted", [f"- {f.message}" for f in predicted])]
+    else:
+        out.append("")
+    out += [f"<sub>Reproduce: {_code(report.command)}</sub>", ""]
     text = "\n".join(out)
     if len(text) > COMMENT_LIMIT:
         note = "\n\n> **Note:** cut to GitHub's comment limit; the whole report is report.md in the workflow run.\n"
