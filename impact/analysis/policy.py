@@ -127,7 +127,7 @@ class Rule:
     also: tuple[str, ...] = ()
     #: Roles it suggests without deciding (the first the line has).
     consider: tuple[str, ...] = ()
-    #: The reason, with `{count}`, `{packages}` (`1 package`, `2 packages`), `{kernel}`, `{branch}`, `{at_least}`, `{below}`, `{roots}`, `{nixos_tests}`,
+    #: The reason, with `{count}`, `{packages}` (`1 package`, `2 packages`), `{kernel}`, `{branch}`, `{at_least}`, `{below}`, `{roots}`, `{nixos_tests}`, `{nixos_test_jobs}`,
     #: `{derivations}`, `{jobs}`, `{base}` filled in.
     text: str = ""
 
@@ -431,6 +431,7 @@ def _text(rule: Rule, facts: Facts, value: int, where: str, branch: str) -> str:
         below=f"{rule.when.rebuilds_below:,}" if rule.when.rebuilds_below is not None else "",
         roots=", ".join(facts.kernel_roots),
         nixos_tests=f"{facts.nixos_tests:,}",
+        nixos_test_jobs=_count(facts.nixos_tests, "NixOS test job"),
         derivations=f"{facts.derivations:,}",
         jobs=f"{facts.jobs:,}",
         base=facts.base,
