@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from impact.analysis.branches import BranchComparison
+    from impact.analysis.landscape import Landscape
     from impact.analysis.rank import Ranking
     from impact.analysis.rebuild import RebuildEstimate
 
@@ -51,6 +52,14 @@ JOBS_DARWIN = "jobs_darwin"
 JOBS_TOTAL = "jobs_total"
 #: Root derivations of a package (a count).
 ROOTS = "roots"
+#: Rebuilds on Linux as nixpkgs CI counts them: unique nixpkgs package names among the changed Linux jobs.
+REBUILDS_LINUX = "rebuilds_linux"
+#: Rebuilds on Darwin, counted the same way.
+REBUILDS_DARWIN = "rebuilds_darwin"
+#: True when the package's change rebuilds a Linux `stdenv` job.
+STDENV_LINUX = "stdenv_linux"
+#: True when the package's change rebuilds a Darwin `stdenv` job.
+STDENV_DARWIN = "stdenv_darwin"
 #: The change a row belongs to, as it was named (`qemu`, `linux_4_4`).
 CHANGE = "change"
 #: How a job stands between two branches: one of the `STATUS_*` values.
@@ -73,6 +82,7 @@ BRANCH_COUNT_COLUMNS = (STATUS_ONLY_A, STATUS_ONLY_B, STATUS_DIFFER, STATUS_SAME
 ESTIMATE_JOB_COLUMNS = (JOBSET, ATTR, PACKAGE, SYSTEM, KERNEL, NIXOS_TEST, EVERY_COMMIT)
 ESTIMATE_SYSTEM_COLUMNS = (SYSTEM, KERNEL, NIXPKGS_JOBS, NIXOS_JOBS, DERIVATIONS_TO_BUILD)
 RANKING_COLUMNS = (RANK, PACKAGE, JOBS_LINUX, JOBS_DARWIN, JOBS_TOTAL, NIXOS_JOBS, DERIVATIONS_TO_BUILD, ROOTS)
+LANDSCAPE_COLUMNS = (*RANKING_COLUMNS, REBUILDS_LINUX, REBUILDS_DARWIN, STDENV_LINUX, STDENV_DARWIN)
 BRANCHES_COLUMNS = (JOBSET, SYSTEM, KERNEL, *BRANCH_COUNT_COLUMNS)
 BRANCHES_JOB_COLUMNS = (JOBSET, ATTR, PACKAGE, SYSTEM, STATUS, NAME_A, NAME_B)
 COMPARE_COLUMNS = (CHANGE, SYSTEM, KERNEL, NIXPKGS_JOBS, NIXOS_JOBS, DERIVATIONS_TO_BUILD)
@@ -166,6 +176,17 @@ def ranking_frame(ranking: Ranking) -> pd.DataFrame:
         for i, r in enumerate(ranking.rows, 1)
     ]
     return _frame(rows, RANKING_COLUMNS)
+
+
+def landscape_frame(landscape: Landscape) -> pd.DataFrame:
+    """The ranking's rows plus rebuilds per kernel (0 where the package's jobs stay below every line) and stdenv flags."""
+    frame = ranking_frame(landscape.ranking)
+    for column, kernel in ((REBUILDS_LINUX, "linux"), (REBUILDS_DARWIN, "darwin")):
+        frame[column] = [landscape.rebuilds.get(p, {}).get(kernel, 0) for p in frame[PACKAGE]]
+    for column, kernel in ((STDENV_LINUX, "linux"), (STDENV_DARWIN, "darwin")):
+        level = set(landscape.stdenv_level.get(kernel, ()))
+        frame[column] = [p in level for p in frame[PACKAGE]]
+    return frame
 
 
 # -- branches ---------------------------------------------------------------------------------------------

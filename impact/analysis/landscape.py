@@ -1,0 +1,113 @@
+"""The mass-rebuild landscape: where every package of a snapshot stands against the branch lines.
+
+Built on `impact.analysis.rank` (every package's changed jobs and derivations to build, exact) with two things
+the ranking does not count:
+
+- *Rebuilds per kernel* as nixpkgs CI counts them for its `10.rebuild-<kernel>` labels and as the branch rules
+  read them: unique package names (attribute without the system) among the changed jobs of the `nixpkgs`
+  jobset, on any system of the kernel. A package's changed jobs on a kernel are an upper bound of this count
+  (each counted package has at least one changed job there), so only packages whose jobs reach the lowest line
+  are counted exactly, one estimate each; the others are below every line.
+- *stdenv-level* packages: those whose change rebuilds a kernel's `stdenv` job (the CI label
+  `10.rebuild-<kernel>-stdenv`), found for every package at once by the ranking's bitset propagation
+  (`reach_counts`) with the `stdenv` jobs' derivations as the targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from impact.analysis.change import resolve_change
+from impact.analysis.rank import KERNELS, Ranking, kernel_of, package_roots, reach_counts
+from impact.analysis.rebuild import estimate
+from impact.model import DerivationGraph
+
+#: The branch lines of today's nixpkgs rules: from 500 rebuilds on a kernel consider staging; from 1000 it is
+#: a mass rebuild and goes to staging.
+LINES = (500, 1000)
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """Every package's rebuild against the lines, and which packages are stdenv-level."""
+
+    #: The ranking it is built on (rows sorted by its kernel, else all jobs).
+    ranking: Ranking
+    #: The lines, in rebuilds per kernel.
+    lines: tuple[int, ...]
+    #: Package → kernel → rebuilds (unique nixpkgs package names), for packages whose jobs reach the lowest line.
+    rebuilds: Mapping[str, Mapping[str, int]]
+    #: Kernel → sorted packages whose change rebuilds that kernel's `stdenv` job.
+    stdenv_level: Mapping[str, tuple[str, ...]]
+
+    def at_or_above(self, line: int, kernel: str = "linux") -> tuple[str, ...]:
+        """Packages whose change rebuilds at least `line` packages on `kernel`, most first."""
+        found = [(-counts.get(kernel, 0), p) for p, counts in self.rebuilds.items() if counts.get(kernel, 0) >= line]
+        return tuple(p for _, p in sorted(found))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary: the counts at each line and the stdenv-level packages."""
+        return {
+            "packages": len(self.ranking.rows),
+            "lines": {
+                k: {str(line): len(self.at_or_above(line, k)) for line in self.lines} for k in KERNELS
+            },
+            "stdenv_level": {k: list(v) for k, v in self.stdenv_level.items()},
+            "rebuilds": {p: dict(c) for p, c in self.rebuilds.items()},
+        }
+
+    def to_dataframe(self) -> Any:
+        """The ranking's rows with rebuilds per kernel (0 below the lowest line) and stdenv-level flags."""
+        from impact.render.frames import landscape_frame
+
+        return landscape_frame(self)
+
+
+def _stdenv_rows(graph: DerivationGraph) -> dict[str, np.ndarray]:
+    """Kernel → rows of the derivations of the `stdenv` jobs of the `nixpkgs` jobset on that kernel."""
+    found: dict[str, list[int]] = {k: [] for k in KERNELS}
+    for k, (js, package, system) in enumerate(zip(graph.job_jobsets, graph.job_packages, graph.job_systems)):
+        if js == "nixpkgs" and package == "stdenv" and kernel_of(system) in found:
+            found[kernel_of(system)].append(int(graph.job_drv[k]))
+    return {k: np.array(sorted(set(v)), dtype=np.int64) for k, v in found.items()}
+
+
+def _nixpkgs_systems(graph: DerivationGraph) -> dict[str, str]:
+    return {a: s for a, s, js in zip(graph.job_attrs, graph.job_systems, graph.job_jobsets) if js == "nixpkgs"}
+
+
+def rebuilds_per_kernel(graph: DerivationGraph, package: str, systems: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Kernel → unique `nixpkgs` package names among the jobs a change to `package` rebuilds (no every-commit share).
+
+    `systems` (attribute → system of the `nixpkgs` jobs) may be passed in when calling this for many packages.
+    """
+    result = estimate(graph, resolve_change(graph, names=[package], commit=False))
+    systems = systems if systems is not None else _nixpkgs_systems(graph)
+    found: dict[str, set[str]] = {k: set() for k in KERNELS}
+    for attr in result.changed_jobs.get("nixpkgs", ()):
+        system = systems[attr]
+        kernel = kernel_of(system)
+        if kernel in found:
+            found[kernel].add(attr.removesuffix("." + system))
+    return {k: len(v) for k, v in found.items()}
+
+
+def landscape(graph: DerivationGraph, ranking: Ranking, lines: Sequence[int] = LINES) -> Landscape:
+    """Count every package against `lines` and find the stdenv-level ones (see the module docstring)."""
+    lowest = min(lines)
+    systems = _nixpkgs_systems(graph)
+    rebuilds = {
+        r.package: rebuilds_per_kernel(graph, r.package, systems)
+        for r in ranking.rows
+        if r.jobs_linux >= lowest or r.jobs_darwin >= lowest
+    }
+    roots = package_roots(graph, ranking.jobset)
+    packages = list(roots)
+    targets: dict[str, np.ndarray | None] = dict(_stdenv_rows(graph))
+    counts = reach_counts(graph, [roots[p] for p in packages], targets)
+    stdenv = {k: tuple(p for i, p in enumerate(packages) if counts[k][i] > 0) for k in KERNELS}
+    return Landscape(ranking=ranking, lines=tuple(sorted(lines)), rebuilds=rebuilds, stdenv_level=stdenv)
