@@ -4,42 +4,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from impact.cli._app import JsonOption, app, emit
-from impact.cli.eval import MemoryOption, NixosOption, Progress, StoreOption, SystemOption, TimeoutOption, make_limits, make_nix
-
-if TYPE_CHECKING:
-    from impact.model import DerivationGraph
-    from impact.nix import Limits, Nix
-
-
-def _side(spec: str, repo: Path, work: Path, role: str, nix: Nix, systems: list[str], nixos: bool, limits: Limits) -> DerivationGraph:
-    """The graph of one side: a snapshot is read, a checkout evaluated, anything else is a git ref of `repo`."""
-    from impact.evaluate import evaluate_checkout, export_ref, is_checkout
-    from impact.loaders import load_snapshot
-
-    path = Path(spec)
-    label = spec
-    if path.exists() and not is_checkout(path):
-        return load_snapshot(path)
-    if path.exists():
-        source = path
-    else:
-        source = work / f"{role}-src"
-        commit = export_ref(repo, spec, source)
-        label = f"{spec} ({commit[:7]})"
-    progress = Progress(f"evaluating {role} {spec}")
-    try:
-        evaluate_checkout(source, work / f"{role}-snapshot", nix, systems=systems, nixos=nixos, limits=limits, on_job=progress)
-    finally:
-        progress.done()
-    graph = load_snapshot(work / f"{role}-snapshot")
-    graph.meta["label"] = label
-    return graph
-
+from impact.cli._sides import side_graph
+from impact.cli.eval import MemoryOption, NixosOption, StoreOption, SystemOption, TimeoutOption, make_limits, make_nix
 
 @app.command()
 def pr(
@@ -70,8 +41,8 @@ def pr(
     with tempfile.TemporaryDirectory(prefix="impact-pr-") as tmp:
         work = Path(tmp)
         nix = make_nix(store)
-        base_graph = _side(base, repo, work, "base", nix, systems, nixos, limits)
-        head_graph = _side(head, repo, work, "head", nix, systems, nixos, limits)
+        base_graph = side_graph(base, repo, work, "base", nix, systems, nixos, limits)
+        head_graph = side_graph(head, repo, work, "head", nix, systems, nixos, limits)
     report = pr_report(base_graph, head_graph, command, base_branch=base_branch)
     data = report.to_dict()
     write_atomic(output / "report.md", pr_markdown(report).encode())

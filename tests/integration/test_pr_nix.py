@@ -223,3 +223,16 @@ def test_a_failing_job_is_recorded_not_fatal(tmp_path: Path, capsys: pytest.Capt
         "bar.x86_64-linux", "curl.x86_64-linux", "hello.x86_64-linux", "libfoo.x86_64-linux"
     ]
     assert {x["meta"]["position"] for x in lines if x["attr"] == "bar.x86_64-linux"} == {"pkgs/applications/bar/default.nix:5"}
+
+
+def test_diff_takes_a_ref_and_a_checkout(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`impact diff` evaluates a git ref and a checkout folder itself; the working tree is the head commit."""
+    code = main(["diff", "HEAD~1", str(repo), "--repo", str(repo), "--system", "x86_64-linux",
+                 "--store", f"local?root={tmp_path / 'store'}", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    out = json.loads(captured.out)
+    # The checkout folder holds .git, but only pkgs/ and nixos/ files are read: the same jobs change.
+    assert out["changed"] == {"nixpkgs": ["bar.x86_64-linux", "curl.x86_64-linux", "libfoo.x86_64-linux"]}
+    assert out["added"] == {"nixpkgs": ["newpkg.x86_64-linux"]}
+    assert out["cross_check"]["agrees"] is True
