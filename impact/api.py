@@ -10,20 +10,20 @@ api.branches(master, api.load(".../nixpkgs-staging-2016-06-20")).to_dataframe()
 ```
 
 Every function here is a thin wrapper over `impact.loaders` and `impact.analysis` with notebook-friendly
-arguments; the results are the library's own frozen dataclasses, each with `to_dict()` and `to_dataframe()`
+arguments (names as positional arguments, labels for snapshots that lack them); the results are the library's own frozen dataclasses, each with `to_dict()` and `to_dataframe()`
 (column names in `impact.render.frames`), and `impact.render.plots` draws them. Importing this module imports
 neither pandas nor matplotlib; they load on first use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from impact.analysis.branches import BranchComparison, compare_branches
 from impact.analysis.change import resolve_change
+from impact.analysis.compare import Comparison
+from impact.analysis.compare import compare as _compare
 from impact.analysis.landscape import LINES, Landscape
 from impact.analysis.landscape import landscape as _landscape
 from impact.analysis.rank import Ranking
@@ -34,7 +34,6 @@ from impact.loaders import load_snapshot
 from impact.model import DerivationGraph
 
 __all__ = [
-    "ChangeComparison",
     "branches",
     "compare",
     "estimate",
@@ -79,32 +78,16 @@ def landscape(graph: DerivationGraph, ranking: Ranking | None = None, lines: Seq
     return _landscape(graph, ranking or _rank(graph, kernel="linux"), lines)
 
 
-@dataclass(frozen=True)
-class ChangeComparison:
-    """Several changes estimated on one snapshot, side by side, by the name given to each."""
+def compare(
+    graph: DerivationGraph, *names: str, only: bool = False, base: str | None = None, security: bool = False
+) -> Comparison:
+    """Estimate each named attribute's change on its own and put them side by side, with labels and branch advice.
 
-    #: Change name → its estimate, in the order given.
-    estimates: Mapping[str, RebuildEstimate]
-
-    def only_in(self, name: str, other: str) -> dict[str, tuple[str, ...]]:
-        """Jobset → jobs the change `name` rebuilds and the change `other` does not."""
-        mine, theirs = self.estimates[name].changed_jobs, self.estimates[other].changed_jobs
-        return {js: tuple(a for a in attrs if a not in set(theirs.get(js, ()))) for js, attrs in mine.items()}
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary: each estimate's `to_dict()` by name."""
-        return {name: e.to_dict() for name, e in self.estimates.items()}
-
-    def to_dataframe(self) -> Any:
-        """One row per (change, system): changed jobs of each jobset and derivations to build."""
-        from impact.render.frames import compare_frame
-
-        return compare_frame(dict(self.estimates))
-
-
-def compare(graph: DerivationGraph, *names: str, only: bool = False) -> ChangeComparison:
-    """Estimate each named attribute's change on its own and put them side by side."""
-    return ChangeComparison({name: estimate(graph, name, only=only) for name in names})
+    `base` is the branch the changes are made on (default: the policy's default, master); `security` marks them
+    as security fixes.
+    """
+    changes = [resolve_change(graph, [name], only=only) for name in names]
+    return _compare(graph, changes, base=base, security=security)
 
 
 def branches(a: DerivationGraph, b: DerivationGraph) -> BranchComparison:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from impact.analysis.change import resolve_change
+from impact.analysis.labels import labels_of
 from impact.analysis.rank import KERNELS, Ranking, kernel_of, package_roots, reach_counts
 from impact.analysis.rebuild import estimate
 from impact.model import DerivationGraph
@@ -76,32 +77,20 @@ def _stdenv_rows(graph: DerivationGraph) -> dict[str, np.ndarray]:
     return {k: np.array(sorted(set(v)), dtype=np.int64) for k, v in found.items()}
 
 
-def _nixpkgs_systems(graph: DerivationGraph) -> dict[str, str]:
-    return {a: s for a, s, js in zip(graph.job_attrs, graph.job_systems, graph.job_jobsets) if js == "nixpkgs"}
-
-
-def rebuilds_per_kernel(graph: DerivationGraph, package: str, systems: Mapping[str, str] | None = None) -> dict[str, int]:
+def rebuilds_per_kernel(graph: DerivationGraph, package: str) -> dict[str, int]:
     """Kernel → unique `nixpkgs` package names among the jobs a change to `package` rebuilds (no every-commit share).
 
-    `systems` (attribute → system of the `nixpkgs` jobs) may be passed in when calling this for many packages.
+    Counted by `impact.analysis.labels`, as nixpkgs CI counts them for its labels.
     """
     result = estimate(graph, resolve_change(graph, names=[package], commit=False))
-    systems = systems if systems is not None else _nixpkgs_systems(graph)
-    found: dict[str, set[str]] = {k: set() for k in KERNELS}
-    for attr in result.changed_jobs.get("nixpkgs", ()):
-        system = systems[attr]
-        kernel = kernel_of(system)
-        if kernel in found:
-            found[kernel].add(attr.removesuffix("." + system))
-    return {k: len(v) for k, v in found.items()}
+    return dict(labels_of(result).rebuild_count_by_kernel)
 
 
 def landscape(graph: DerivationGraph, ranking: Ranking, lines: Sequence[int] = LINES) -> Landscape:
     """Count every package against `lines` and find the stdenv-level ones (see the module docstring)."""
     lowest = min(lines)
-    systems = _nixpkgs_systems(graph)
     rebuilds = {
-        r.package: rebuilds_per_kernel(graph, r.package, systems)
+        r.package: rebuilds_per_kernel(graph, r.package)
         for r in ranking.rows
         if r.jobs_linux >= lowest or r.jobs_darwin >= lowest
     }

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from impact.analysis.branches import BranchComparison
+    from impact.analysis.compare import Comparison
     from impact.analysis.landscape import Landscape
     from impact.analysis.rank import Ranking
     from impact.analysis.rebuild import RebuildEstimate
@@ -62,6 +63,18 @@ STDENV_LINUX = "stdenv_linux"
 STDENV_DARWIN = "stdenv_darwin"
 #: The change a row belongs to, as it was named (`qemu`, `linux_4_4`).
 CHANGE = "change"
+#: The branch the policy sends a change to, e.g. `staging`.
+BRANCH = "branch"
+#: The rebuild labels a change earns, joined by ", ".
+LABELS = "labels"
+#: Changed NixOS VM test jobs (a count).
+NIXOS_TESTS = "nixos_tests"
+#: Changed jobs of the `nixpkgs` jobset that no other compared change rebuilds (a count).
+ONLY_NIXPKGS_JOBS = "only_nixpkgs_jobs"
+#: Changed jobs of the `nixos` jobset that no other compared change rebuilds (a count).
+ONLY_NIXOS_JOBS = "only_nixos_jobs"
+#: Derivations to build that no other compared change rebuilds (a count).
+ONLY_DERIVATIONS = "only_derivations"
 #: How a job stands between two branches: one of the `STATUS_*` values.
 STATUS = "status"
 #: The job exists only in snapshot A.
@@ -85,7 +98,11 @@ RANKING_COLUMNS = (RANK, PACKAGE, JOBS_LINUX, JOBS_DARWIN, JOBS_TOTAL, NIXOS_JOB
 LANDSCAPE_COLUMNS = (*RANKING_COLUMNS, REBUILDS_LINUX, REBUILDS_DARWIN, STDENV_LINUX, STDENV_DARWIN)
 BRANCHES_COLUMNS = (JOBSET, SYSTEM, KERNEL, *BRANCH_COUNT_COLUMNS)
 BRANCHES_JOB_COLUMNS = (JOBSET, ATTR, PACKAGE, SYSTEM, STATUS, NAME_A, NAME_B)
-COMPARE_COLUMNS = (CHANGE, SYSTEM, KERNEL, NIXPKGS_JOBS, NIXOS_JOBS, DERIVATIONS_TO_BUILD)
+COMPARE_COLUMNS = (
+    CHANGE, BRANCH, NIXPKGS_JOBS, NIXOS_JOBS, NIXOS_TESTS, DERIVATIONS_TO_BUILD,
+    ONLY_NIXPKGS_JOBS, ONLY_NIXOS_JOBS, ONLY_DERIVATIONS, LABELS,
+)
+COMPARE_SYSTEM_COLUMNS = (CHANGE, *ESTIMATE_SYSTEM_COLUMNS)
 
 
 def kernel_of(system: str) -> str:
@@ -154,16 +171,38 @@ def estimate_systems_frame(result: RebuildEstimate) -> pd.DataFrame:
     return _frame(rows, ESTIMATE_SYSTEM_COLUMNS)
 
 
-def compare_frame(results: dict[str, RebuildEstimate]) -> pd.DataFrame:
-    """Several estimates side by side: one row per (change, system), the change named by its key."""
-    frames = []
-    for name, result in results.items():
-        per = estimate_systems_frame(result)
-        per.insert(0, CHANGE, name)
-        frames.append(per)
+def compare_frame(comparison: Comparison) -> pd.DataFrame:
+    """One row per compared change: branch, changed jobs, NixOS tests, derivations, what only it rebuilds, labels."""
+    rows = []
+    for c in comparison.changes:
+        e = c.report.estimate
+        rows.append(
+            (
+                c.name,
+                c.report.branch.target,
+                len(e.changed_jobs.get("nixpkgs", ())),
+                len(e.changed_jobs.get("nixos", ())),
+                len(e.nixos_tests),
+                e.derivations_to_build,
+                len(c.only_jobs.get("nixpkgs", ())),
+                len(c.only_jobs.get("nixos", ())),
+                c.only_derivations,
+                ", ".join(c.report.labels.active),
+            )
+        )
+    return _frame(rows, COMPARE_COLUMNS)
+
+
+def compare_systems_frame(comparison: Comparison) -> pd.DataFrame:
+    """One row per (compared change, system): changed jobs of each jobset and derivations to build."""
     import pandas as pd
 
-    return pd.concat(frames, ignore_index=True) if frames else _frame([], COMPARE_COLUMNS)
+    frames = []
+    for c in comparison.changes:
+        per = estimate_systems_frame(c.report.estimate)
+        per.insert(0, CHANGE, c.name)
+        frames.append(per)
+    return pd.concat(frames, ignore_index=True) if frames else _frame([], COMPARE_SYSTEM_COLUMNS)
 
 
 # -- rank -------------------------------------------------------------------------------------------------
