@@ -75,3 +75,14 @@ def test_bad_durations_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert err.count("\n") == 1 and "not a Hydra CSV export" in err
     assert main(["estimate", "qemu", "--durations", str(tmp_path / "missing.json")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_markdown_carries_the_cost_section(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "qemu", "--format", "markdown", "--cost", "--cores", "4"]) == 0
+    md = capsys.readouterr().out
+    # The reproducing command keeps the cost options; the section comes before the lists of rebuilt packages.
+    assert "impact estimate qemu --format markdown --cost --cores 4" in md
+    assert md.index("### Cost of the rebuild") < md.index("packages rebuilt on")
+    assert "> **An estimate:**" in md and "4 cores each" in md
+    assert main(["estimate", "qemu", "--format", "markdown"]) == 0
+    assert "Cost of the rebuild" not in capsys.readouterr().out

@@ -80,6 +80,13 @@ def cost_of(
     )
 
 
+def cost_markdown(cost: ChangeCost) -> str:
+    """The cost as a Markdown section for the PR comment."""
+    from impact.render.cost import cost_markdown as render
+
+    return render(cost)
+
+
 def with_cost(answer: str, cost: ChangeCost | None, json: bool) -> str:
     """`answer` (a command's text or JSON) with the cost added: a section of text, or a `cost` key."""
     if cost is None:

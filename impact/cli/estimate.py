@@ -10,7 +10,7 @@ import typer
 from impact.cli._app import JsonOption, SnapshotOption, app, emit
 from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
 from impact.render.formats import OutputFormat
-from impact.cli._cost import CoresOption, CostOption, DurationsOption, MachinesOption, cost_of, load_match, wants_cost, with_cost
+from impact.cli._cost import CoresOption, CostOption, DurationsOption, MachinesOption, cost_markdown, cost_of, load_match, wants_cost, with_cost
 from impact.errors import UnknownNameError
 
 
@@ -57,13 +57,13 @@ def estimate(
     report = build_report(graph, result, load_policy(policy), base=base, security=security)
     fmt = OutputFormat.json if json else output_format
     json = fmt is OutputFormat.json
-    command = reproduce_command("estimate", names or (), [("--file", file), ("--drv", drv), ("--only", only), ("--base", base), ("--security", security), ("--policy", policy), ("--snapshot", snapshot), ("--format", fmt.value)])
+    command = reproduce_command("estimate", names or (), [("--file", file), ("--drv", drv), ("--only", only), ("--base", base), ("--security", security), ("--policy", policy), ("--snapshot", snapshot), ("--format", fmt.value), ("--cost", cost), ("--durations", durations), ("--machines", machines), ("--cores", cores)])
     estimate_json = render_estimate(OutputFormat.json, report, graph, command=command) if json else ""
     estimate_text = render_estimate(OutputFormat.text, report, graph, command=command) if not json else ""
-    if fmt in (OutputFormat.markdown, OutputFormat.changed_paths):
-        emit(render_estimate(fmt, report, graph, command=command))
-        return
     costed = cost_of(graph, result.rebuilt, change.description, load_match(durations), machines, cores) if wants_cost(cost, durations, machines, cores) else None
+    if fmt in (OutputFormat.markdown, OutputFormat.changed_paths):
+        emit(render_estimate(fmt, report, graph, command=command, markdown_sections=[cost_markdown(costed)] if costed else ()))
+        return
     if blast or only_output_name or split_output:
         from impact.analysis.whatif import estimate_sections
         from impact.render.why import estimate_sections_json, estimate_sections_text

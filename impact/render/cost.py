@@ -142,9 +142,10 @@ def cost_markdown(cost: ChangeCost, heading: str = "###") -> str:
     est = cost.estimate
     lines = [f"{heading} Cost of the rebuild", ""]
     if cost.uses_model:
-        lines += [f"> **Estimate** ({_label(cost)}); the assumptions are below.", ""]
+        reason = _label(cost).removeprefix("estimate: ")
+        lines += [f"> **An estimate:** {reason}; the assumptions are below.", ""]
     lines += [
-        "| | " + " | ".join(systems) + " | total |",
+        "| | " + " | ".join(f"`{s}`" for s in systems) + " | total |",
         "| --- | " + " | ".join("---:" for _ in systems) + " | ---: |",
         "| CPU-hours | " + " | ".join(hours(est.cpu_hours_by_system[s]) for s in systems) + f" | **{hours(est.cpu_hours)}** |",
     ]

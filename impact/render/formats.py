@@ -30,8 +30,9 @@ class OutputFormat(str, Enum):
     """nixpkgs CI's `changed-paths.json`."""
 
 
-def render_estimate(fmt: OutputFormat, report: Report, graph: DerivationGraph, *, command: str) -> str:
-    """Render `report` in format `fmt`; `command` is what reproduces it (shown in Markdown)."""
+def render_estimate(fmt: OutputFormat, report: Report, graph: DerivationGraph, *, command: str, markdown_sections: Sequence[str] = ()) -> str:
+    """Render `report` in format `fmt`; `command` is what reproduces it (shown in Markdown), which also shows
+    `markdown_sections` (e.g. the cost)."""
     match fmt:
         case OutputFormat.text:
             from impact.render.branch_text import labels_branch_text
@@ -45,7 +46,7 @@ def render_estimate(fmt: OutputFormat, report: Report, graph: DerivationGraph, *
         case OutputFormat.markdown:
             from impact.render.markdown import render_markdown
 
-            return render_markdown(report, command=command)
+            return render_markdown(report, command=command, sections=markdown_sections)
         case OutputFormat.changed_paths:
             from impact.render.changed_paths import render_changed_paths
 

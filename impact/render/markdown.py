@@ -83,8 +83,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def render_markdown(report: Report, *, command: str, limit: int = GITHUB_COMMENT_LIMIT) -> str:
-    """The PR comment body for `report`, reproduced by `command`, at most `limit` characters."""
+def render_markdown(report: Report, *, command: str, limit: int = GITHUB_COMMENT_LIMIT, sections: Sequence[str] = ()) -> str:
+    """The PR comment body for `report`, reproduced by `command`, at most `limit` characters; `sections` are
+    further Markdown sections (e.g. the cost of the rebuild) placed before the lists of rebuilt packages."""
     result = report.estimate
     labels = report.labels
     branch = report.branch
@@ -124,6 +125,7 @@ def render_markdown(report: Report, *, command: str, limit: int = GITHUB_COMMENT
             + (f", and {rest:,} more" if rest > 0 else "")
         )
         head.append("")
+    head += [line for section in sections for line in (*section.rstrip("\n").splitlines(), "")]
     body: list[str] = []
     for platform, names in sorted(labels.rebuilds_by_platform.items(), key=lambda item: _system_order(item[0])):
         body += _details(f"{_plural(len(names), 'package')} rebuilt on {platform}", names)
