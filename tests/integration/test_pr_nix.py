@@ -236,3 +236,21 @@ def test_diff_takes_a_ref_and_a_checkout(repo: Path, tmp_path: Path, capsys: pyt
     assert out["changed"] == {"nixpkgs": ["bar.x86_64-linux", "curl.x86_64-linux", "libfoo.x86_64-linux"]}
     assert out["added"] == {"nixpkgs": ["newpkg.x86_64-linux"]}
     assert out["cross_check"]["agrees"] is True
+
+
+def test_the_environment_stays_out_and_jobs_are_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret in impact's environment cannot reach the evaluation (restricted mode empties getEnv), and the
+    progress callback sees every job once, in order."""
+    require_nix()
+    from impact.nix import Limits, eval_release, isolated_nix
+
+    monkeypatch.setenv("IMPACT_TEST_SECRET", "hunter2")
+    tree = malicious_tree(
+        tmp_path,
+        '{ supportedSystems ? [ ] }:\n{ leak = builtins.derivation { name = "x-" + builtins.getEnv "IMPACT_TEST_SECRET"; '
+        'system = "x86_64-linux"; builder = "/bin/sh"; }; a.b = builtins.derivation { name = "y"; system = "i686-linux"; builder = "/bin/sh"; }; }\n',
+    )
+    counts: list[int] = []
+    lines = eval_release(isolated_nix(tmp_path / "store"), tree, ["x86_64-linux"], limits=Limits(timeout=60), on_job=counts.append)
+    assert [(x["attr"], x["name"]) for x in lines] == [("a.b", "y"), ("leak", "x-")]
+    assert counts == [1, 2]
