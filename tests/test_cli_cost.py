@@ -86,3 +86,28 @@ def test_markdown_carries_the_cost_section(capsys: pytest.CaptureFixture[str]) -
     assert "> **An estimate:**" in md and "4 cores each" in md
     assert main(["estimate", "qemu", "--format", "markdown"]) == 0
     assert "Cost of the rebuild" not in capsys.readouterr().out
+
+
+def test_compare_shows_cost_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", "qemu", "linux_4_4"]) == 0
+    text = capsys.readouterr().out
+    section = text[text.index("Cost (estimate: default model") :]
+    header = section.splitlines()[1].split()
+    assert header == ["qemu", "linux_4_4"]
+    rows = {line[:22].strip(): line[22:].split() for line in section.splitlines()[2:10]}
+    assert rows["derivations to build"] == ["563", "1,106"]
+    # Each column is what `impact estimate NAME --cost` says about that change alone.
+    for column, name in enumerate(header):
+        cost = run_json(capsys, "estimate", name, "--cost", "--json")["cost"]["estimate"]
+        assert rows["CPU-hours"][2 * column : 2 * column + 2] == [f"{cost['cpu_hours']:.1f}", "h"]
+        assert rows["farm time"][2 * column : 2 * column + 2] == [f"{cost['farm_hours']:.1f}", "h"]
+    assert "Assumptions (an estimate, not a measurement):" in section and "big-parallel" in section
+    assert main(["compare", "qemu", "linux_4_4", "--no-cost"]) == 0
+    assert "CPU-hours" not in capsys.readouterr().out
+
+
+def test_compare_cost_json(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(capsys, "compare", "qemu", "linux_4_4", "--machines", "3", "--json")
+    assert list(out["cost"]) == ["qemu", "linux_4_4"]
+    assert out["cost"]["linux_4_4"]["farm"] == {"machines": {"x86_64-linux": 3}, "cores": 8}
+    assert out["cost"]["qemu"]["derivations"] == out["changes"][0]["derivations_to_build"]

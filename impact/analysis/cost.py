@@ -607,7 +607,7 @@ class ChangeCost:
         """The assumptions behind the answer, one sentence each, for every output that shows it."""
         out = [f"{meaning}: {_duration(sec)}" for sec, meaning in self.model_rules.values()] if self.uses_model else []
         out.append("a build holds one core; a big-parallel build holds a whole machine")
-        out.append(f"farm: {self.farm.describe()}; x86_64-linux machines also build i686-linux; list scheduling, longest chain first")
+        out.append(f"farm: {self.farm.describe(systems=False)}; x86_64-linux machines also build i686-linux; list scheduling, longest chain first")
         out.append("inputs the change does not rebuild are already in the cache")
         return tuple(out)
 

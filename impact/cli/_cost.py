@@ -20,6 +20,10 @@ CostOption = Annotated[
     bool,
     typer.Option("--cost", help="Add the cost: CPU-hours per system, critical path, time on a build farm (implied by --durations, --machines, --cores)."),
 ]
+CompareCostOption = Annotated[
+    bool,
+    typer.Option("--cost/--no-cost", help="Show the cost side by side: CPU-hours, critical path, farm time (default on)."),
+]
 DurationsOption = Annotated[
     Optional[list[Path]],
     typer.Option(

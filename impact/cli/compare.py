@@ -8,6 +8,7 @@ import typer
 
 from impact.cli._app import JsonOption, SnapshotOption, app, emit
 from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
+from impact.cli._cost import CompareCostOption, CoresOption, DurationsOption, MachinesOption, cost_of, load_match, with_costs
 from impact.errors import UnknownNameError
 
 
@@ -18,6 +19,10 @@ def compare(
     base: BaseOption = None,
     security: SecurityOption = False,
     policy: PolicyOption = None,
+    cost: CompareCostOption = True,
+    durations: DurationsOption = None,
+    machines: MachinesOption = None,
+    cores: CoresOption = None,
     snapshot: SnapshotOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -36,4 +41,6 @@ def compare(
     rules = load_policy(policy)
     resolved = [resolve_change(graph, names, only=only) for names in named]
     comparison = run_compare(graph, resolved, rules, base=base, security=security)
-    emit(dumps({"snapshot": snapshot_dict(graph), **comparison.to_dict()}) if json else compare_text(comparison, graph.label))
+    match = load_match(durations) if cost else None
+    costs = {c.name: cost_of(graph, c.report.estimate.rebuilt, c.name, match, machines, cores) for c in comparison.changes} if cost else None
+    emit(with_costs(dumps({"snapshot": snapshot_dict(graph), **comparison.to_dict()}) if json else compare_text(comparison, graph.label), costs, json))
