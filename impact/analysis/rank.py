@@ -292,7 +292,12 @@ def reach_counts(
         return out
     levels = _levels(graph)
     # Deepest roots first: packages near the leaves have small closures and share chunks.
-    depth = np.array([levels.level[r].max() if r.size else 0 for r in root_sets])
+    sizes = np.array([r.size for r in root_sets], dtype=np.int64)
+    depth = np.zeros(count, dtype=np.int64)
+    if sizes.any():
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        deepest = np.maximum.reduceat(levels.level[np.concatenate(root_sets).astype(np.int64)], starts[sizes > 0])
+        depth[sizes > 0] = deepest
     order = np.argsort(-depth, kind="stable")
     words_total = (count + 63) // 64
     words = int(max(1, min(words_total, memory // (8 * 2 * n))))
