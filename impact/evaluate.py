@@ -137,5 +137,12 @@ def export_ref(repo: Path, ref: str, dest: Path) -> str:
         f.write(archive.stdout)
         f.seek(0)
         with tarfile.open(fileobj=f) as tar:
-            tar.extractall(dest, filter="data")
+            try:
+                tar.extractall(dest, filter="data")
+            except tarfile.FilterError as e:
+                member = getattr(e, "tarinfo", None)
+                raise InputError(
+                    f"{ref} ({commit[:7]}) of {repo}: {member.name if member else 'a file'} points outside the tree; refused",
+                    tip="the evaluated tree may hold no absolute links or links that leave it",
+                ) from None
     return commit

@@ -254,3 +254,16 @@ def test_the_environment_stays_out_and_jobs_are_counted(tmp_path: Path, monkeypa
     lines = eval_release(isolated_nix(tmp_path / "store"), tree, ["x86_64-linux"], limits=Limits(timeout=60), on_job=counts.append)
     assert [(x["attr"], x["name"]) for x in lines] == [("a.b", "y"), ("leak", "x-")]
     assert counts == [1, 2]
+
+
+def test_a_link_out_of_the_checkout_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_nix()
+    tree = malicious_tree(tmp_path, "{ supportedSystems ? [ ] }:\n{ steal = builtins.readFile ./x.nix; }\n")
+    (tree / "pkgs/top-level/x.nix").symlink_to("/etc/passwd")
+    code, err, _ = run_eval(tree, tmp_path, capsys, "--timeout", "60")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        f"impact: error: evaluation of {tree.resolve()} refused: access to canonical path '/etc/passwd' is forbidden "
+        "in restricted mode (tip: the evaluated tree may read only itself: no paths outside it, no network, no "
+        "import-from-derivation)"
+    ]
