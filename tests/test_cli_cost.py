@@ -56,7 +56,7 @@ def test_estimate_with_durations(capsys: pytest.CaptureFixture[str]) -> None:
     cost = run_json(capsys, *argv)["cost"]
     # See tests/test_durations.py: 7 of qemu's rebuilds have records; 11 records, 4 cached, 2 failed.
     assert cost["known_from_data"]["derivations"] == 7
-    assert cost["records"] == {"records": 11, "cached_ignored": 4, "failed_ignored": 2}
+    assert cost["records"] == {"records": 11, "cached_ignored": 4, "failed_ignored": 2, "untimed_ignored": 0}
     assert cost["estimate"] != cost["model_only"]
     assert cost["data_only_cpu_hours"] == pytest.approx((2700 + 2400 + 3600 + 1800 + 420 + 2 * 1500) / 3600, abs=0.01)
 

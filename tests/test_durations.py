@@ -86,6 +86,20 @@ def test_nix_build_result() -> None:
     assert f.cached == 1
 
 
+def test_nix_build_result_statuses() -> None:
+    text = """[
+      {"drvPath": "/nix/store/00000000000000000000000000000001-a.drv", "outputs": {}},
+      {"drvPath": "00000000000000000000000000000002-b.drv", "success": true, "status": "Built", "startTime": 100, "stopTime": 160},
+      {"drvPath": "/nix/store/00000000000000000000000000000003-c.drv", "success": true, "status": "Substituted", "startTime": 0, "stopTime": 0},
+      {"drvPath": "/nix/store/00000000000000000000000000000004-d.drv", "success": false, "status": "PermanentFailure"}
+    ]"""
+    f = parse_durations(text, "r.json")
+    # a: no times (old Nix); b: built in 60 s (path without /nix/store/, as newest Nix prints it);
+    # c: substituted; d: failed.
+    assert [(r.drv_path, r.seconds) for r in f.records] == [("/nix/store/00000000000000000000000000000002-b.drv", 60.0)]
+    assert (f.untimed, f.cached, f.failed) == (1, 1, 1)
+
+
 def test_unknown_format() -> None:
     with pytest.raises(InputError, match="unknown durations format"):
         parse_durations('{"foo": 1}', "x.json")

@@ -132,6 +132,8 @@ class DurationMatch:
     cached: int = 0
     #: Failed or unfinished builds ignored.
     failed: int = 0
+    #: Results without times ignored.
+    untimed: int = 0
     #: The files read.
     origins: tuple[str, ...] = ()
 
@@ -185,6 +187,7 @@ def match_durations(files: Iterable[DurationFile]) -> DurationMatch:
         records=len(records),
         cached=sum(f.cached for f in files),
         failed=sum(f.failed for f in files),
+        untimed=sum(f.untimed for f in files),
         origins=tuple(f.origin for f in files),
     )
 
@@ -699,5 +702,7 @@ def change_cost(
         sources=dict(sorted(sources.items(), key=lambda kv: -kv[1])),
         model_rules=rules_used,
         duration_files=match.origins if match is not None else (),
-        records={"records": match.records, "cached_ignored": match.cached, "failed_ignored": match.failed} if match is not None else {},
+        records={"records": match.records, "cached_ignored": match.cached, "failed_ignored": match.failed, "untimed_ignored": match.untimed}
+        if match is not None
+        else {},
     )

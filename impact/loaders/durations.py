@@ -11,7 +11,8 @@ by content:
 - A CSV export of Hydra's `builds` joined with `buildsteps`: columns `project, jobset, job, timestamp, drvpath,
   system, buildstatus, starttime, stoptime, machine` (times in Unix seconds, as Hydra stores them).
 - Nix's build-result JSON (`nix build --json`, `nix-fast-build` …): a list of `{drvPath, startTime,
-  stopTime}` (extra keys ignored).
+  stopTime}` (extra keys ignored; `status` `Substituted`/`AlreadyValid` means not built). Older Nix (2.8
+  among them) prints no times at all: such results are counted in `DurationFile.untimed`.
 
 A build that took zero seconds was not built but substituted (a cached build in Hydra's words); it says
 nothing about how long a build takes, so it is kept out of the records and counted in `DurationFile.cached`.
@@ -74,6 +75,8 @@ class DurationFile:
     cached: int = 0
     #: Builds that did not succeed (or never finished).
     failed: int = 0
+    #: Results that carry no times at all (older Nix's `nix build --json`).
+    untimed: int = 0
 
 
 def _number(value: Any, what: str, origin: str) -> float:
@@ -193,7 +196,7 @@ def parse_nix_build_results(value: Any, origin: str) -> DurationFile:
     """Records from Nix's build-result JSON: a list of `{drvPath, startTime, stopTime, …}`."""
     results = value if isinstance(value, list) else [value]
     records: list[DurationRecord] = []
-    cached = failed = 0
+    cached = failed = untimed = 0
     for n, r in enumerate(results):
         where = f"{origin}[{n}]"
         if not isinstance(r, dict) or "drvPath" not in r:
@@ -201,13 +204,19 @@ def parse_nix_build_results(value: Any, origin: str) -> DurationFile:
         if r.get("success") is False:
             failed += 1
             continue
+        if r.get("status") in ("Substituted", "AlreadyValid"):
+            cached += 1
+            continue
+        if "startTime" not in r and "stopTime" not in r:
+            untimed += 1
+            continue
         start, stop = r.get("startTime"), r.get("stopTime")
         seconds = _number(stop, "stopTime", where) - _number(start, "startTime", where) if start and stop else 0.0
         if seconds <= 0:
             cached += 1
             continue
         records.append(DurationRecord(seconds=seconds, timestamp=_number(stop, "stopTime", where), drv_path=_drv(r["drvPath"]), origin=where))
-    return DurationFile(origin, "nix-build-result", tuple(records), cached, failed)
+    return DurationFile(origin, "nix-build-result", tuple(records), cached, failed, untimed)
 
 
 def parse_durations(text: str, origin: str, *, job: str | None = None) -> DurationFile:
@@ -261,4 +270,5 @@ def summary(files: Iterable[DurationFile]) -> Mapping[str, int]:
         "records": sum(len(f.records) for f in files),
         "cached": sum(f.cached for f in files),
         "failed": sum(f.failed for f in files),
+        "untimed": sum(f.untimed for f in files),
     }

@@ -70,6 +70,7 @@ def _known_line(cost: ChangeCost) -> str:
         f"({_share(cost.known_derivations, cost.derivations)}), {_share(cost.known_share_of_time, 1)} of the CPU-hours; "
         f"{rec.get('records', 0):,} build records read, {rec.get('cached_ignored', 0):,} cached (zero-time) and "
         f"{rec.get('failed_ignored', 0):,} failed builds ignored"
+        + (f", {rec['untimed_ignored']:,} results without times" if rec.get("untimed_ignored") else "")
     )
 
 
