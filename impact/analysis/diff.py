@@ -18,6 +18,9 @@ onto BASE instead would lose every root without a BASE counterpart (a new packag
 edge the change added, so it cannot be exact; it is still computed, as *the prediction*: what
 `impact estimate` on BASE would have said from the paired roots, reported with its misses as findings.
 
+A root that embeds the nixpkgs source tree (`impact.analysis.change.source_tree_derivations`) is marked as
+such in the estimate's change, so the estimate says which jobs change on every commit.
+
 Pairing a HEAD root with a BASE derivation, first rule that gives one:
 1. *job*: a job (jobset, attribute) builds the root in HEAD and the same job in BASE builds a derivation of
    the same package name (`qemu-2.6.0` and `qemu-2.6.1` are both `qemu`);
@@ -36,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from impact.analysis.change import Change, Root, RootKind, package_name, resolve_change
+from impact.analysis.change import Change, Root, RootKind, package_name, resolve_change, source_tree_derivations
 from impact.analysis.rebuild import RebuildEstimate, estimate, rebuilt_rows
 from impact.model import DerivationGraph
 
@@ -280,9 +283,15 @@ def diff_snapshots(base: DerivationGraph, head: DerivationGraph) -> SnapshotDiff
         )
     root_changes.sort(key=lambda r: (r.name, r.system, r.path))
 
+    tree = {head.drv_paths[i] for i in source_tree_derivations(head)}
     change = Change(
         description=f"diff {base.label} → {head.label}",
-        roots=tuple(Root(r.path, r.name, r.system, RootKind.GIVEN, "root change found by the diff") for r in root_changes),
+        roots=tuple(
+            Root(r.path, r.name, r.system, RootKind.SOURCE_TREE, "embeds the nixpkgs source tree: changes on every commit")
+            if r.path in tree
+            else Root(r.path, r.name, r.system, RootKind.GIVEN, "root change found by the diff")
+            for r in root_changes
+        ),
     )
     head_est = estimate(head, change)
     findings = _head_findings(head, changed, roots, head_est, changed_jobs, base_jobs)

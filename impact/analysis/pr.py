@@ -4,7 +4,9 @@ Pure: takes the two graphs, returns a frozen `PrReport`; evaluating, rendering a
 - Labels are nixpkgs CI's `10.rebuild-*` labels (`impact.analysis.labels`) over the jobs CI counts as
   rebuilds: changed and added attributes.
 - Branch advice is `impact.analysis.policy` applied to the graph estimate on HEAD from the root changes
-  (which the cross-check holds equal to the diff) and those labels.
+  (which the cross-check holds equal to the diff) and those labels; with the maintainers of the changed jobs
+  they make the shared `impact.analysis.report.Report`, so the comment reads like `impact estimate --format
+  markdown`, with the exact diff as an extra section.
 - Maintainers are those of the jobs that build the root changes (the packages the pull request edited).
 - The largest causes are the root changes that reach most changed jobs; each gets one why-chain
   (`impact.analysis.why`) to a job it reaches (a NixOS test when there is one, it being the costliest).
@@ -21,6 +23,7 @@ from impact.analysis.change import Change
 from impact.analysis.diff import RootChange, SnapshotDiff, diff_snapshots
 from impact.analysis.labels import RebuildLabels, rebuild_labels
 from impact.analysis.policy import BranchAdvice, Policy, branch_advice
+from impact.analysis.report import Report, maintainers_of
 from impact.analysis.rebuild import NIXOS_TEST_PREFIX, rebuilt_rows
 from impact.model import DerivationGraph
 
@@ -54,16 +57,24 @@ class PrReport:
 
     #: The exact diff with its cross-check.
     diff: SnapshotDiff
-    #: The `10.rebuild-*` labels and the packages they count.
-    rebuild_labels: RebuildLabels
-    #: Which branch takes the pull request and why.
-    branch: BranchAdvice
+    #: The shared report: the graph estimate on HEAD, labels, branch advice, maintainers of changed jobs.
+    report: Report
     #: Maintainers of the packages the pull request edited, sorted.
     maintainers: tuple[str, ...]
     #: The largest causes, largest first.
     causes: tuple[Cause, ...]
     #: The command that reproduces the report.
     command: str
+
+    @property
+    def rebuild_labels(self) -> RebuildLabels:
+        """The `10.rebuild-*` labels and the packages they count."""
+        return self.report.labels
+
+    @property
+    def branch(self) -> BranchAdvice:
+        """Which branch takes the pull request and why."""
+        return self.report.branch
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -78,6 +89,7 @@ class PrReport:
             "rebuild_count_by_kernel": self.rebuild_labels.rebuild_count_by_kernel,
             "branch": self.branch.to_dict(),
             "maintainers": list(self.maintainers),
+            "maintainers_of_changed_jobs": [m.to_dict() for m in self.report.maintainers],
             "largest_causes": [c.to_dict() for c in self.causes],
             "diff": self.diff.to_dict(),
         }
@@ -138,10 +150,17 @@ def pr_report(
     """The report of a pull request from the evaluations of its base and head (based on `base_branch`)."""
     diff = diff_snapshots(base, head)
     labels = rebuild_labels(rebuilds_as_ci_counts(diff))
+    estimate = diff.head_estimate
+    report = Report(
+        estimate=estimate,
+        labels=labels,
+        branch=branch_advice(estimate, labels, policy, base=base_branch),
+        maintainers=maintainers_of(head, estimate),
+        snapshot=f"{diff.base_label} → {diff.head_label}",
+    )
     return PrReport(
         diff=diff,
-        rebuild_labels=labels,
-        branch=branch_advice(diff.head_estimate, labels, policy, base=base_branch),
+        report=report,
         maintainers=_maintainers(head, diff),
         causes=_causes(head, diff),
         command=command,

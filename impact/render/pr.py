@@ -1,14 +1,15 @@
-"""The pull-request comment (`impact pr` → report.md): the exact diff, branch, labels, causes, cross-check.
+"""The pull-request comment (`impact pr` → report.md).
 
-GitHub Markdown: a table per jobset and system, long lists folded in `<details>`, the hidden marker
-(`impact.github.MARKER`) first so the bot finds its comment again, and the command that reproduces it last.
+The comment is the shared one of `impact.render.markdown` (marker, reproducing command, counts, labels, branch
+advice, maintainers, rebuilt packages, cut to GitHub's limit) over the graph estimate on HEAD, which the
+cross-check holds equal to the diff, plus one section only exact mode has (`exact_section`).
 """
 
 from __future__ import annotations
 
 from impact.analysis.pr import PrReport
-from impact.github import COMMENT_LIMIT, MARKER
 from impact.render.diff import root_label
+from impact.render.markdown import render_markdown
 
 #: Attributes listed per kind and jobset in the folded lists before the rest are only counted.
 MAX_LISTED = 300
@@ -31,36 +32,27 @@ def _systems(report: PrReport) -> list[str]:
     return sorted(found, key=lambda s: (not s.endswith("-linux"), s != "x86_64-linux", s))
 
 
-def pr_markdown(report: PrReport) -> str:
-    """The comment text, within GitHub's comment limit."""
+def exact_section(report: PrReport) -> str:
+    """The section only the exact mode has: the diff by output paths per system, what was added and removed,
+    the edited packages' maintainers, the largest causes with why-chains, the root changes, the cross-check."""
     diff = report.diff
-    out = [MARKER, "### impact: what this pull request rebuilds", "", f"{_code(diff.base_label)} → {_code(diff.head_label)}", ""]
+    out = ["### Exact diff (output paths evaluated by Nix)", ""]
     out += ["| jobset | system | rebuilt | added | removed |", "| --- | --- | ---: | ---: | ---: |"]
     for js in diff.jobsets:
         per = diff.by_system.get(js, {})
         for system in _systems(report):
             c = per.get(system)
             if c:
-                out.append(f"| {js} | {system} | {c['changed']:,} | {c['added']:,} | {c['removed']:,} |")
+                out.append(f"| {js} | `{system}` | {c['changed']:,} | {c['added']:,} | {c['removed']:,} |")
         out.append(
             f"| **{js}** | all | **{len(diff.changed.get(js, ())):,}** of {diff.jobs_total_head.get(js, 0):,} "
             f"| {len(diff.added.get(js, ())):,} | {len(diff.removed.get(js, ())):,} |"
         )
-    per_system = ", ".join(f"{s}: {n:,}" for s, n in sorted(diff.derivations_to_build_by_system.items()))
-    out += ["", f"**{diff.derivations_to_build:,} derivations to build** ({per_system or 'none'})", ""]
-    tests = report.diff.head_estimate.nixos_tests
-    if tests:
-        out += [f"**NixOS VM tests:** {len(tests):,} ({', '.join(_code(t) for t in tests[:10])}{', …' if len(tests) > 10 else ''})", ""]
-    branch = report.branch
-    out.append(f"**Branch:** {_code(branch.target)} (based on {_code(branch.base)})"
-               + (f"; could also go to {', '.join(_code(a) for a in branch.alternatives)}" if branch.alternatives else ""))
-    out += [f"- {r.text}" for r in branch.reasons]
-    out += ["", f"**Labels:** {', '.join(_code(label) for label in report.labels) or 'none'}"]
-    if report.maintainers:
-        out += ["", f"**Maintainers of the edited packages:** {', '.join(_code(m) for m in report.maintainers)}"]
     out.append("")
+    if report.maintainers:
+        out += [f"**Maintainers of the edited packages:** {', '.join(_code(m) for m in report.maintainers)}", ""]
     if report.causes:
-        out += ["#### Largest causes", ""]
+        out += ["**Largest causes:**", ""]
         for n, c in enumerate(report.causes, 1):
             r = c.root
             out.append(f"{n}. {_code(root_label(r.name, r.base_name, r.paired_by))} ({r.system}) reaches {c.jobs_reached:,} "
@@ -73,7 +65,7 @@ def pr_markdown(report: PrReport) -> str:
     if len(diff.roots) > MAX_ROOTS:
         rows.append(f"| … {len(diff.roots) - MAX_ROOTS:,} more | | | |")
     out += _fold(f"{len(diff.roots):,} root changes (changed while none of their inputs did)", rows)
-    for kind, jobs in (("rebuilt", diff.changed), ("added", diff.added), ("removed", diff.removed)):
+    for kind, jobs in (("added", diff.added), ("removed", diff.removed)):
         total = sum(len(v) for v in jobs.values())
         if not total:
             continue
@@ -90,17 +82,14 @@ def pr_markdown(report: PrReport) -> str:
                    f"jobs and {est.derivations_to_build:,} derivations.")
     else:
         out.append("**Cross-check: the graph estimate from the root changes disagrees with Nix:**")
-    notes = [f for f in diff.findings if f.check == "head-check"]
-    out += [f"- {f.message}" for f in notes]
+    out += [f"- {f.message}" for f in diff.findings if f.check == "head-check"]
     predicted = [f for f in diff.findings if f.check == "base-prediction"]
     if predicted:
         out += ["", *_fold(f"{len(predicted)} note{'s' if len(predicted) != 1 else ''} on what an estimate on the base "
                             "would have predicted", [f"- {f.message}" for f in predicted])]
-    else:
-        out.append("")
-    out += [f"<sub>Reproduce: {_code(report.command)}</sub>", ""]
-    text = "\n".join(out)
-    if len(text) > COMMENT_LIMIT:
-        note = "\n\n> **Note:** cut to GitHub's comment limit; the whole report is report.md in the workflow run.\n"
-        text = text[: COMMENT_LIMIT - len(note)] + note
-    return text
+    return "\n".join(out)
+
+
+def pr_markdown(report: PrReport) -> str:
+    """The comment text: the shared report (`impact.render.markdown`) with the exact section, within GitHub's limit."""
+    return render_markdown(report.report, command=report.command, sections=[exact_section(report)])
