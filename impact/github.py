@@ -25,13 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from impact.errors import ImpactError
+from impact.render.markdown import GITHUB_COMMENT_LIMIT, MARKER
 
-#: The hidden marker that identifies impact's comment on a pull request.
-MARKER = "<!-- impact-report -->"
 #: The labels impact owns: stale ones with this prefix are removed.
 REBUILD_LABEL_PREFIX = "10.rebuild-"
-#: GitHub refuses comments longer than this many characters.
-COMMENT_LIMIT = 65536
+#: The hidden marker that identifies impact's comment, and GitHub's comment limit, as the renderer uses them.
+COMMENT_LIMIT = GITHUB_COMMENT_LIMIT
 #: The default API base URL.
 DEFAULT_API_URL = "https://api.github.com"
 
