@@ -12,6 +12,7 @@ change; a job changes when the derivation it builds is rebuilt.
 from __future__ import annotations
 
 import weakref
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from impact.model import DerivationGraph
 #: The prefix of NixOS VM test jobs in the `nixos` jobset.
 NIXOS_TEST_PREFIX = "tests."
 
+_totals: weakref.WeakKeyDictionary[DerivationGraph, dict[str, int]] = weakref.WeakKeyDictionary()
 _propagation: weakref.WeakKeyDictionary[DerivationGraph, tuple[np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
 
 
@@ -153,8 +155,16 @@ def _changed_jobs(graph: DerivationGraph, rebuilt: np.ndarray) -> list[int]:
     return np.flatnonzero(mask[graph.job_drv]).tolist()
 
 
+def _jobs_per_jobset(graph: DerivationGraph) -> dict[str, int]:
+    """Jobset → how many jobs it has, in order of first appearance (counted once per graph)."""
+    totals = _totals.get(graph)
+    if totals is None:
+        totals = _totals[graph] = dict(Counter(graph.job_jobsets))
+    return totals
+
+
 def _by_jobset(graph: DerivationGraph, jobs: list[int]) -> dict[str, tuple[str, ...]]:
-    out: dict[str, list[str]] = {js: [] for js in graph.jobsets}
+    out: dict[str, list[str]] = {js: [] for js in _jobs_per_jobset(graph)}
     for k in jobs:
         out[graph.job_jobsets[k]].append(graph.job_attrs[k])
     return {js: tuple(sorted(v)) for js, v in out.items()}
@@ -162,16 +172,14 @@ def _by_jobset(graph: DerivationGraph, jobs: list[int]) -> dict[str, tuple[str, 
 
 def _summarise(graph: DerivationGraph, change: Change, rebuilt: np.ndarray, every_commit: np.ndarray) -> RebuildEstimate:
     jobs = _changed_jobs(graph, rebuilt)
-    by_system: dict[str, dict[str, int]] = {js: {} for js in graph.jobsets}
+    by_system: dict[str, dict[str, int]] = {js: {} for js in _jobs_per_jobset(graph)}
     for k in jobs:
         d = by_system[graph.job_jobsets[k]]
         d[graph.job_systems[k]] = d.get(graph.job_systems[k], 0) + 1
     counts = np.bincount(graph.system_ids[rebuilt], minlength=len(graph.systems))
     drv_by_system = {graph.systems[s]: int(c) for s, c in enumerate(counts) if c}
     changed = _by_jobset(graph, jobs)
-    totals: dict[str, int] = {}
-    for js in graph.job_jobsets:
-        totals[js] = totals.get(js, 0) + 1
+    totals = dict(_jobs_per_jobset(graph))
     return RebuildEstimate(
         change=change,
         changed_jobs=changed,
