@@ -202,3 +202,26 @@ def test_schedule_bounds_on_real_changes(master_graph, name) -> None:
     assert len(path) >= 2 and set(path) <= set(result.rebuilt.tolist())
     assert all(a in {j for j, _ in g.inputs_of(b)} for a, b in zip(path, path[1:]))
     assert g.drv_paths[path[0]] in result.change.root_paths
+
+
+def test_median_of_records_replaces_the_assumed_median() -> None:
+    from impact.analysis.cost import MEDIAN_MIN_SAMPLES, DurationMatch
+    from impact.loaders.durations import DurationRecord
+
+    names = [f"p{n:02d}" for n in range(MEDIAN_MIN_SAMPLES + 3)]
+    g = DerivationGraph.from_records(
+        Derivation(path=f"/nix/store/{n:0>32}-{n}.drv", name=n, system=LINUX, outputs={"out": f"/nix/store/{n:0>32}-{n}"}) for n in names
+    )
+    # Records for exactly MEDIAN_MIN_SAMPLES derivations: 1, 2, …, 20 minutes; their median is 10.5 min.
+    known = {g.drv_paths[i]: DurationRecord(seconds=60.0 * (i + 1), drv_path=g.drv_paths[i]) for i in range(MEDIAN_MIN_SAMPLES)}
+    match = DurationMatch(by_drv=known, by_job={}, by_name={}, by_package={}, records=len(known), origins=("r",))
+    d = durations_for(g, range(len(g)), match)
+    assert d.median_samples == MEDIAN_MIN_SAMPLES and d.median_seconds == 630.0
+    assert d.seconds[MEDIAN_MIN_SAMPLES:].tolist() == [630.0] * 3
+    cost = change_cost(g, range(len(g)), match=match, machines=1, cores=1)
+    assert cost.model_rules["median-of-data"][0] == 630.0
+    # The model alone still uses the stated constant (5 min) for all 23.
+    assert cost.model_only.cpu_hours == pytest.approx(len(names) * 300 / 3600)
+    # One record fewer and the constant stays.
+    fewer = DurationMatch(by_drv=dict(list(known.items())[1:]), by_job={}, by_name={}, by_package={})
+    assert durations_for(g, range(len(g)), fewer).seconds[-1] == 300.0
