@@ -47,7 +47,8 @@ def rebuild_distribution(landscape: Landscape, kernel: str = "linux") -> Figure:
     left.set_xlabel(f"changed {kernel} jobs when the package changes")
     left.set_ylabel("packages")
     left.set_title(f"{len(frame):,} packages; {int((jobs == 0).sum()):,} rebuild no {kernel} job")
-    counts = np.sort(frame[frames.REBUILDS_LINUX if kernel == "linux" else frames.REBUILDS_DARWIN].to_numpy())[::-1]
+    column = frames.REBUILDS_LINUX if kernel == "linux" else frames.REBUILDS_DARWIN
+    counts = np.sort(frame[column].dropna().to_numpy(dtype=np.int64))[::-1]
     counts = counts[counts > 0]
     right.plot(np.arange(1, counts.size + 1), counts, color="#4c72b0", drawstyle="steps-post")
     for line, colour in zip(landscape.lines, _LINE_COLOURS):
@@ -57,7 +58,7 @@ def rebuild_distribution(landscape: Landscape, kernel: str = "linux") -> Figure:
                        textcoords="offset points", color=colour, fontsize=9)
     right.set_xlabel("packages, largest rebuild first")
     right.set_ylabel(f"rebuilds on {kernel} (unique packages, as CI counts)")
-    right.set_title(f"packages whose {kernel} jobs reach the {min(landscape.lines):,} line")
+    right.set_title(f"{kernel} rebuilds of the packages whose jobs reach {min(landscape.lines):,} on a kernel", fontsize=10)
     return fig
 
 
