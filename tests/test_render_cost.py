@@ -55,3 +55,12 @@ def test_side_by_side() -> None:
     assert "Assumptions (an estimate" in text
     md = cost_compare_markdown({"model": model, "data": data})
     assert "| | `model` | `data` |" in md and "<details><summary>Assumptions</summary>" in md
+
+
+def test_nothing_to_build() -> None:
+    g = make_graph(DIAMOND)
+    cost = change_cost(g, [], change="none")
+    assert (cost.derivations, cost.estimate.cpu_hours, cost.estimate.farm_hours) == (0, 0, 0)
+    assert cost_text(cost) == "Cost: nothing to build.\n"
+    assert "Nothing to build." in cost_markdown(cost)
+    assert cost.farm.describe() == "no machines"

@@ -356,6 +356,8 @@ class Farm:
         """`10 × x86_64-linux, 2 × x86_64-darwin machines, 8 cores each`; without `systems` and with as many
         machines for every system: `10 machines per system, 8 cores each`."""
         counts = set(self.machines.values())
+        if not counts:
+            return "no machines"
         if not systems and len(counts) == 1:
             return f"{counts.pop()} machines per system, {self.cores} cores each"
         parts = ", ".join(f"{n} × {s}" for s, n in self.machines.items())

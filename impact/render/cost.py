@@ -80,6 +80,8 @@ def _systems(cost: ChangeCost) -> list[str]:
 
 def cost_text(cost: ChangeCost) -> str:
     """The cost section of `impact estimate --cost`: CPU-hours per system, critical path, farm time."""
+    if not cost.derivations:
+        return "Cost: nothing to build.\n"
     systems = _systems(cost)
     header = ["", *systems, "total"]
     est = cost.estimate
@@ -139,6 +141,8 @@ def cost_compare_text(costs: Mapping[str, ChangeCost]) -> str:
 
 def cost_markdown(cost: ChangeCost, heading: str = "###") -> str:
     """A Markdown section for a PR comment: the cost table, the critical path, and the assumptions folded away."""
+    if not cost.derivations:
+        return f"{heading} Cost of the rebuild\n\nNothing to build.\n"
     systems = _systems(cost)
     est = cost.estimate
     lines = [f"{heading} Cost of the rebuild", ""]
