@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,14 +261,3 @@ def load_all(paths: Iterable[Path | str]) -> tuple[DurationFile, ...]:
     """Read several durations files."""
     return tuple(load_durations(p) for p in paths)
 
-
-def summary(files: Iterable[DurationFile]) -> Mapping[str, int]:
-    """Records, cached and failed builds over several files."""
-    files = list(files)
-    return {
-        "files": len(files),
-        "records": sum(len(f.records) for f in files),
-        "cached": sum(f.cached for f in files),
-        "failed": sum(f.failed for f in files),
-        "untimed": sum(f.untimed for f in files),
-    }
