@@ -28,6 +28,7 @@ DurationsOption = Annotated[
     Optional[list[Path]],
     typer.Option(
         "--durations",
+        metavar="FILE",
         help="Build times: Hydra /build/N JSON, Hydra <job>.build-times.json, a Hydra builds+buildsteps CSV export, "
         "or `nix build --json` output (repeatable). Without it, a stated default model estimates every build.",
         show_default=False,
@@ -37,6 +38,7 @@ MachinesOption = Annotated[
     Optional[list[str]],
     typer.Option(
         "--machines",
+        metavar="N|SYSTEM=N",
         help="Build farm size: N machines for every system built (default 10) and/or SYSTEM=N (repeatable); "
         "x86_64-linux machines also build i686-linux.",
         show_default=False,
@@ -44,7 +46,7 @@ MachinesOption = Annotated[
 ]
 CoresOption = Annotated[
     Optional[int],
-    typer.Option("--cores", help="Cores (build slots) per machine; a big-parallel build takes a whole machine (default 8).", show_default=False),
+    typer.Option("--cores", metavar="N", help="Cores (build slots) per machine; a big-parallel build takes a whole machine (default 8).", show_default=False),
 ]
 
 
