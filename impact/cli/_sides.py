@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,8 +13,13 @@ if TYPE_CHECKING:
     from impact.nix import Limits, Nix
 
 
-def side_graph(spec: str, repo: Path, work: Path, role: str, nix: Nix, systems: list[str], nixos: bool, limits: Limits) -> DerivationGraph:
-    """The graph of one side: a snapshot is read, a checkout evaluated, anything else is a git ref of `repo`."""
+def side_graph(
+    spec: str, repo: Path, work: Path, role: str, nix: Callable[[], Nix], systems: list[str], nixos: bool, limits: Limits
+) -> DerivationGraph:
+    """The graph of one side: a snapshot is read, a checkout evaluated, anything else is a git ref of `repo`.
+
+    `nix` makes the `Nix` to evaluate with, only when a side needs evaluating (it may create a store).
+    """
     from impact.evaluate import evaluate_checkout, export_ref, is_checkout
     from impact.loaders import load_snapshot
 
@@ -29,7 +35,7 @@ def side_graph(spec: str, repo: Path, work: Path, role: str, nix: Nix, systems: 
         label = f"{spec} ({commit[:7]})"
     progress = Progress(f"evaluating {role} {spec}")
     try:
-        evaluate_checkout(source, work / f"{role}-snapshot", nix, systems=systems, nixos=nixos, limits=limits, on_job=progress)
+        evaluate_checkout(source, work / f"{role}-snapshot", nix(), systems=systems, nixos=nixos, limits=limits, on_job=progress)
     finally:
         progress.done()
     graph = load_snapshot(work / f"{role}-snapshot")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -36,7 +37,7 @@ def diff(
     systems = system or ["x86_64-linux"]
     limits = make_limits(timeout, memory)
     with tempfile.TemporaryDirectory(prefix="impact-diff-") as tmp:
-        nix = make_nix(store)
+        nix = functools.cache(lambda: make_nix(store))
         graphs = [side_graph(spec, repo, Path(tmp), role, nix, systems, nixos, limits) for spec, role in ((base, "base"), (head, "head"))]
     result = diff_snapshots(*graphs)
     emit(dumps(result.to_dict()) if json else diff_text(result))

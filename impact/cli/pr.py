@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -40,7 +41,7 @@ def pr(
     limits = make_limits(timeout, memory)
     with tempfile.TemporaryDirectory(prefix="impact-pr-") as tmp:
         work = Path(tmp)
-        nix = make_nix(store)
+        nix = functools.cache(lambda: make_nix(store))
         base_graph = side_graph(base, repo, work, "base", nix, systems, nixos, limits)
         head_graph = side_graph(head, repo, work, "head", nix, systems, nixos, limits)
     report = pr_report(base_graph, head_graph, command, base_branch=base_branch)
