@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from impact.errors import InputError
-from impact.nix import Limits, Nix, eval_release
+from impact.nix import Limits, Nix, eval_release, eval_release_with_eval_jobs
 
 #: The `env` keys kept in derivations.json.gz, as in the shared evaluations.
 ENV_KEYS = (
@@ -86,12 +86,23 @@ def evaluate_checkout(
     nixos: bool = False,
     limits: Limits = Limits(),
     on_job: Callable[[int], None] | None = None,
+    evaluator: str = "nix-instantiate",
+    workers: int = 1,
 ) -> EvalSummary:
-    """Evaluate the Hydra jobs of `checkout` and write the snapshot folder `output`."""
+    """Evaluate the Hydra jobs of `checkout` and write the snapshot folder `output`.
+
+    `evaluator` is `nix-instantiate` (the shipped jobs.nix, one process) or `nix-eval-jobs` (`workers` in
+    parallel; it must be on PATH).
+    """
     checkout = checkout.resolve()
     if not is_checkout(checkout):
         raise InputError(f"{checkout}: not a nixpkgs checkout (no {RELEASE_FILE})", tip="give the top folder of nixpkgs")
-    lines = eval_release(nix, checkout, systems, nixos=nixos, limits=limits, on_job=on_job)
+    if evaluator == "nix-eval-jobs":
+        lines = eval_release_with_eval_jobs(nix, checkout, systems, nixos=nixos, limits=limits, on_job=on_job, workers=workers)
+    elif evaluator == "nix-instantiate":
+        lines = eval_release(nix, checkout, systems, nixos=nixos, limits=limits, on_job=on_job)
+    else:
+        raise InputError(f"unknown evaluator {evaluator!r}", tip="use nix-instantiate or nix-eval-jobs")
     root = str(checkout)
     for line in lines:
         meta = line.get("meta")

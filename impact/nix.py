@@ -278,11 +278,17 @@ def jobs_expression() -> str:
     return (resources.files("impact") / "nix" / "jobs.nix").read_text(encoding="utf-8")
 
 
-def limited_runner(limits: Limits, on_stderr_line: Callable[[str], bool] | None = None) -> Runner:
+def limited_runner(
+    limits: Limits,
+    on_stderr_line: Callable[[str], bool] | None = None,
+    on_stdout_line: Callable[[str], None] | None = None,
+) -> Runner:
     """A runner that applies `limits` (RLIMIT_AS in the child, a timer killing its process group).
 
     Each stderr line is given to `on_stderr_line` as it arrives; lines it returns True for are consumed
-    (progress traces), the rest are kept for the error message. Exceeding a limit raises `NixError` naming it.
+    (progress traces), the rest are kept for the error message. Each stdout line is shown to
+    `on_stdout_line` as it arrives (nix-eval-jobs prints one job a line). Exceeding a limit raises `NixError`
+    naming it.
     """
     import resource
     import signal
@@ -296,12 +302,26 @@ def limited_runner(limits: Limits, on_stderr_line: Callable[[str], bool] | None 
         with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
             try:
                 proc = subprocess.Popen(
-                    list(command), env={**os.environ, **env}, stdout=out, stderr=subprocess.PIPE,
+                    list(command), env={**os.environ, **env},
+                    stdout=subprocess.PIPE if on_stdout_line else out, stderr=subprocess.PIPE,
                     stdin=subprocess.DEVNULL, text=True, preexec_fn=preexec, start_new_session=True,
                 )
             except FileNotFoundError:
                 raise NixError(list(command), "", f"{command[0]} not found: is Nix installed and on PATH?") from None
             timed_out = threading.Event()
+            reader = None
+            if on_stdout_line is not None:
+                pipe = proc.stdout
+                assert pipe is not None
+
+                def read_stdout() -> None:
+                    with pipe:
+                        for line in pipe:
+                            out.write(line)
+                            on_stdout_line(line)
+
+                reader = threading.Thread(target=read_stdout, daemon=True)
+                reader.start()
 
             def kill() -> None:
                 timed_out.set()
@@ -319,6 +339,8 @@ def limited_runner(limits: Limits, on_stderr_line: Callable[[str], bool] | None 
                     if on_stderr_line is None or not on_stderr_line(line):
                         kept.append(line)
             code = proc.wait()
+            if reader is not None:
+                reader.join()
             if timer:
                 timer.cancel()
             stderr = "".join(kept)
@@ -401,4 +423,78 @@ def eval_release(
         raise NixError(["nix-instantiate"], "", f"jobs.nix printed invalid JSON ({e.msg})") from None
     if not isinstance(lines, list):
         raise NixError(["nix-instantiate"], "", "jobs.nix did not return a list")
+    return lines
+
+
+def _release_call(file: str, systems: Sequence[str]) -> str:
+    """A Nix expression calling `<nixpkgs/FILE>` with the arguments it declares (as jobs.nix does)."""
+    listed = "[ " + " ".join(f'"{x}"' for x in systems) + " ]"
+    return (
+        f"let f = import <nixpkgs/{file}>; args = {{ supportedSystems = {listed}; "
+        'nixpkgs = { outPath = <nixpkgs>; revCount = 1; shortRev = "0000000"; }; }; '
+        "in if builtins.isFunction f then f (builtins.intersectAttrs (builtins.functionArgs f) args) else f"
+    )
+
+
+def eval_release_with_eval_jobs(
+    nix: Nix,
+    checkout: str | Path,
+    systems: Sequence[str],
+    *,
+    nixos: bool = False,
+    nixos_systems: Sequence[str] | None = None,
+    limits: Limits = Limits(),
+    on_job: Callable[[int], None] | None = None,
+    workers: int = 1,
+    tool: str = "nix-eval-jobs",
+) -> list[dict[str, Any]]:
+    """As `eval_release`, through nix-eval-jobs: the same restrictions and limits, workers in parallel.
+
+    nix-eval-jobs prints one job a line as it goes (counted for `on_job`) and restarts a worker that grows
+    past `--max-memory-size` (set from `limits.memory`; RLIMIT_AS still bounds every process). The store is
+    passed as the `store` setting, which every Nix tool reads.
+    """
+    for s in [*systems, *(nixos_systems or ())]:
+        if not _SYSTEM.match(s):
+            raise NixError([], "", f"{s!r} is not a system name (e.g. x86_64-linux)")
+    root = Path(checkout).resolve()
+    count = 0
+
+    def on_line(line: str) -> None:
+        nonlocal count
+        if line.strip():
+            count += 1
+            if on_job is not None:
+                on_job(count)
+
+    plain = Nix(store=None, env={**nix.env, "NIX_PATH": ""}, runner=limited_runner(limits, on_stdout_line=on_line))
+    sets = [("nixpkgs", "pkgs/top-level/release.nix", systems)]
+    if nixos:
+        sets.append(("nixos", "nixos/release.nix", nixos_systems or systems[:1]))
+    lines: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="impact-gcroots-") as roots:
+        for jobset, file, for_systems in sets:
+            args = ["--meta", "--force-recurse", "--workers", str(workers), "--gc-roots-dir", roots,
+                    "--option", "restrict-eval", "true", "--option", "allow-import-from-derivation", "false"]
+            if nix.store:
+                args += ["--option", "store", nix.store]
+            if limits.memory:
+                args += ["--max-memory-size", str(max(limits.memory >> 20, 256))]
+            args += ["-I", f"nixpkgs={root}", "--expr", _release_call(file, for_systems)]
+            try:
+                out = plain.run(tool, *args)
+            except NixError as e:
+                if "restricted mode" in str(e) or "import from derivation" in str(e):
+                    e.args = (f"evaluation of {root} refused: {error_summary(e.stderr)}",)
+                    e.tip = "the evaluated tree may read only itself: no paths outside it, no network, no import-from-derivation"
+                raise
+            for number, text in enumerate(out.splitlines(), 1):
+                if not text.strip():
+                    continue
+                try:
+                    line = json.loads(text)
+                except json.JSONDecodeError as e:
+                    raise NixError([tool], "", f"{tool} printed invalid JSON on line {number} ({e.msg})") from None
+                line["jobset"] = jobset
+                lines.append(line)
     return lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import time
@@ -104,3 +105,66 @@ def test_export_ref(tmp_path: Path) -> None:
         subprocess.run(["git", "-C", str(repo), *args], check=True, env=env)
     with pytest.raises(InputError, match="passwd.nix.*outside"):
         export_ref(repo, "HEAD", tmp_path / "out3")
+
+
+FAKE_EVAL_JOBS = """#!{python}
+import json, sys
+with open({log!r}, "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+if {fail!r}:
+    sys.stderr.write("error: access to absolute path '/etc/passwd' is forbidden in restricted mode\\n")
+    sys.exit(1)
+root = sys.argv[sys.argv.index("-I") + 1].split("=", 1)[1]
+print(json.dumps({{"attr": "hello.x86_64-linux", "attrPath": ["hello", "x86_64-linux"], "name": "hello-2.10",
+                  "system": "x86_64-linux", "drvPath": "/nix/store/" + "a" * 32 + "-hello-2.10.drv",
+                  "outputs": {{"out": "/nix/store/" + "b" * 32 + "-hello-2.10"}},
+                  "meta": {{"position": root + "/pkgs/hello/default.nix:8"}}}}))
+print(json.dumps({{"attr": "broken.x86_64-linux", "attrPath": ["broken", "x86_64-linux"], "error": "boom"}}))
+"""
+
+
+def fake_tool(tmp_path: Path, fail: bool = False) -> tuple[str, Path]:
+    log = tmp_path / "argv.jsonl"
+    tool = tmp_path / "nix-eval-jobs"
+    tool.write_text(FAKE_EVAL_JOBS.format(python=sys.executable, log=str(log), fail=fail))
+    tool.chmod(0o755)
+    return str(tool), log
+
+
+def test_nix_eval_jobs_command_and_lines(tmp_path: Path) -> None:
+    """The flags nix-eval-jobs gets (restricted, no IFD, only the checkout, store, memory, workers), one call
+    per jobset, lines tagged with their jobset and counted as they arrive."""
+    from impact.nix import Nix, eval_release_with_eval_jobs
+
+    tool, log = fake_tool(tmp_path)
+    counts: list[int] = []
+    lines = eval_release_with_eval_jobs(
+        Nix(store="local?root=/tmp/x"), tmp_path, ["x86_64-linux", "i686-linux"], nixos=True,
+        limits=Limits(timeout=30, memory=2 << 30), on_job=counts.append, workers=3, tool=tool,
+    )
+    assert [(x["jobset"], x["attr"]) for x in lines] == [
+        ("nixpkgs", "hello.x86_64-linux"), ("nixpkgs", "broken.x86_64-linux"),
+        ("nixos", "hello.x86_64-linux"), ("nixos", "broken.x86_64-linux"),
+    ]
+    assert counts == [1, 2, 3, 4]
+    calls = [json.loads(x) for x in log.read_text().splitlines()]
+    assert len(calls) == 2
+    argv = calls[0]
+    pairs = {(argv[i], argv[i + 1]) for i in range(len(argv) - 1)}
+    for flag in [("--workers", "3"), ("--max-memory-size", "2048"), ("-I", f"nixpkgs={tmp_path.resolve()}"),
+                 ("restrict-eval", "true"), ("allow-import-from-derivation", "false"), ("store", "local?root=/tmp/x")]:
+        assert flag in pairs, flag
+    assert "--meta" in argv and "--force-recurse" in argv
+    expr = argv[argv.index("--expr") + 1]
+    assert "import <nixpkgs/pkgs/top-level/release.nix>" in expr and '[ "x86_64-linux" "i686-linux" ]' in expr
+    nixos_expr = calls[1][calls[1].index("--expr") + 1]
+    assert "import <nixpkgs/nixos/release.nix>" in nixos_expr and '[ "x86_64-linux" ]' in nixos_expr
+
+
+def test_nix_eval_jobs_refusal_is_one_line(tmp_path: Path) -> None:
+    from impact.nix import Nix, eval_release_with_eval_jobs
+
+    tool, _ = fake_tool(tmp_path, fail=True)
+    with pytest.raises(NixError, match=r"refused: access to absolute path '/etc/passwd' is forbidden") as e:
+        eval_release_with_eval_jobs(Nix(), tmp_path, ["x86_64-linux"], limits=Limits(timeout=30), tool=tool)
+    assert e.value.tip and "only itself" in e.value.tip

@@ -86,6 +86,8 @@ def eval_(
     store: StoreOption = None,
     timeout: TimeoutOption = 3600.0,
     memory: MemoryOption = "8G",
+    evaluator: Annotated[str, typer.Option("--evaluator", help="nix-instantiate (the shipped jobs.nix) or nix-eval-jobs (parallel, must be installed).")] = "nix-instantiate",
+    workers: Annotated[int, typer.Option("--workers", help="Parallel evaluators with --evaluator nix-eval-jobs.")] = 1,
     json: JsonOption = False,
 ) -> None:
     """Evaluate a nixpkgs checkout's Hydra jobs with Nix (restricted, no IFD, time and memory limits)."""
@@ -96,7 +98,7 @@ def eval_(
     try:
         summary = evaluate_checkout(
             checkout, output, make_nix(store), systems=system or ["x86_64-linux"], nixos=nixos,
-            limits=make_limits(timeout, memory), on_job=progress,
+            limits=make_limits(timeout, memory), on_job=progress, evaluator=evaluator, workers=workers,
         )
     finally:
         progress.done()
