@@ -137,4 +137,5 @@ def test_hand_made_branches() -> None:
     assert edit_roots(a, new_derivations(a, set())).tolist() == sorted([a.index[src.path], a.index[tool.path]])
     frame = result.to_dataframe(per="job")
     assert sorted(frame["status"]) == ["differ", "differ", "only_a", "only_b"]
+    assert set(frame["system"]) == {"x86_64-linux"} and sorted(frame["package"]) == ["app", "extra", "lib", "tool"]
     assert result.to_dataframe()[["only_a", "only_b", "differ", "same"]].sum().tolist() == [1, 1, 2, 0]

@@ -76,6 +76,8 @@ class BranchComparison:
     roots_in_b: tuple[str, ...]
     #: (jobset, attribute) → (derivation name in A, in B) for every job that is not the same; not part of the JSON.
     names: Mapping[tuple[str, str], tuple[str, str]] = field(repr=False, compare=False)
+    #: (jobset, attribute) → system, for every job that is not the same; not part of the JSON.
+    systems: Mapping[tuple[str, str], str] = field(repr=False, compare=False)
     #: Rows (in B) of the derivations new in B, for further analysis; not part of the JSON.
     new_rows_b: np.ndarray = field(repr=False, compare=False)
     #: Rows (in B) of the root derivations; not part of the JSON.
@@ -177,8 +179,11 @@ def compare_branches(a: DerivationGraph, b: DerivationGraph) -> BranchComparison
     same: dict[str, int] = dict.fromkeys(jobsets, 0)
     per: dict[str, dict[str, dict[str, int]]] = {js: {} for js in jobsets}
     names: dict[tuple[str, str], tuple[str, str]] = {}
+    systems: dict[tuple[str, str], str] = {}
 
-    def bump(js: str, system: str, key: str) -> None:
+    def bump(js: str, attr: str, system: str, key: str) -> None:
+        if key != "same":
+            systems[(js, attr)] = system
         counts = per[js].setdefault(system, dict.fromkeys(COUNT_KEYS, 0))
         counts[key] += 1
 
@@ -188,19 +193,19 @@ def compare_branches(a: DerivationGraph, b: DerivationGraph) -> BranchComparison
         if kb is None:
             only_a[js].append(attr)
             names[(js, attr)] = (a.job_names[k], "")
-            bump(js, system, "only_a")
+            bump(js, attr, system, "only_a")
         elif _job_outputs(a, k) != _job_outputs(b, kb):
             differ[js].append(attr)
             names[(js, attr)] = (a.job_names[k], b.job_names[kb])
-            bump(js, system, "differ")
+            bump(js, attr, system, "differ")
         else:
             same[js] += 1
-            bump(js, system, "same")
+            bump(js, attr, system, "same")
     for (js, attr), k in index_b.items():
         if (js, attr) not in index_a:
             only_b[js].append(attr)
             names[(js, attr)] = ("", b.job_names[k])
-            bump(js, b.job_systems[k], "only_b")
+            bump(js, attr, b.job_systems[k], "only_b")
     new_b = new_derivations(b, _all_output_paths(a))
     new_a = new_derivations(a, _all_output_paths(b))
     roots = edit_roots(b, new_b)
@@ -218,6 +223,7 @@ def compare_branches(a: DerivationGraph, b: DerivationGraph) -> BranchComparison
         derivations_new_in_a_by_system=_by_system(a, new_a),
         roots_in_b=tuple(sorted(b.names[i] for i in roots.tolist())),
         names=names,
+        systems=systems,
         new_rows_b=new_b,
         root_rows_b=roots,
     )

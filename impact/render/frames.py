@@ -133,14 +133,21 @@ def _estimate_systems(result: RebuildEstimate) -> set[str]:
 
 
 def estimate_jobs_frame(result: RebuildEstimate) -> pd.DataFrame:
-    """One row per changed job: jobset, attribute, package, system, kernel, NixOS test, every commit."""
+    """One row per changed job: jobset, attribute, package, system, kernel, NixOS test, every commit.
+
+    The system is the attribute's last part; an attribute without one (`tests.docker`) gets its jobset's
+    system when the jobset's changed jobs are all on one system (the `nixos` jobset), else "".
+    """
     systems = _estimate_systems(result)
     tests = set(result.nixos_tests)
     rows = []
     for jobset, attrs in result.changed_jobs.items():
         every = set(result.every_commit_jobs.get(jobset, ()))
+        # An attribute without a system part (some NixOS tests) is on the jobset's only system, when it has one.
+        only = list(result.changed_jobs_by_system.get(jobset, {}))
         for attr in attrs:
             package, system = _split_attr(attr, systems)
+            system = system or (only[0] if len(only) == 1 else "")
             rows.append(
                 (
                     jobset,
@@ -218,10 +225,17 @@ def ranking_frame(ranking: Ranking) -> pd.DataFrame:
 
 
 def landscape_frame(landscape: Landscape) -> pd.DataFrame:
-    """The ranking's rows plus rebuilds per kernel (0 where the package's jobs stay below every line) and stdenv flags."""
+    """The ranking's rows plus rebuilds per kernel and stdenv flags.
+
+    Rebuilds are counted only for packages whose jobs reach the lowest line; the others are missing (`<NA>`),
+    known to be below every line.
+    """
+    import pandas as pd
+
     frame = ranking_frame(landscape.ranking)
     for column, kernel in ((REBUILDS_LINUX, "linux"), (REBUILDS_DARWIN, "darwin")):
-        frame[column] = [landscape.rebuilds.get(p, {}).get(kernel, 0) for p in frame[PACKAGE]]
+        counted = [landscape.rebuilds.get(p, {}).get(kernel) for p in frame[PACKAGE]]
+        frame[column] = pd.array(counted, dtype="Int64")
     for column, kernel in ((STDENV_LINUX, "linux"), (STDENV_DARWIN, "darwin")):
         level = set(landscape.stdenv_level.get(kernel, ()))
         frame[column] = [p in level for p in frame[PACKAGE]]
@@ -243,12 +257,12 @@ def branches_frame(comparison: BranchComparison) -> pd.DataFrame:
 
 def branches_jobs_frame(comparison: BranchComparison) -> pd.DataFrame:
     """One row per job that is not the same on both sides: status, and its derivation name on each side."""
-    systems = {s for per in comparison.by_system.values() for s in per}
     rows = []
     for status, table in ((STATUS_ONLY_A, comparison.only_a), (STATUS_ONLY_B, comparison.only_b), (STATUS_DIFFER, comparison.differ)):
         for js, attrs in table.items():
             for attr in attrs:
-                package, system = _split_attr(attr, systems)
+                system = comparison.systems[(js, attr)]
+                package = attr.removesuffix("." + system)
                 name_a, name_b = comparison.names[(js, attr)]
                 rows.append((js, attr, package, system, status, name_a, name_b))
     return _frame(rows, BRANCHES_JOB_COLUMNS)
