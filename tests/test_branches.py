@@ -139,3 +139,9 @@ def test_hand_made_branches() -> None:
     assert sorted(frame["status"]) == ["differ", "differ", "only_a", "only_b"]
     assert set(frame["system"]) == {"x86_64-linux"} and sorted(frame["package"]) == ["app", "extra", "lib", "tool"]
     assert result.to_dataframe()[["only_a", "only_b", "differ", "same"]].sum().tolist() == [1, 1, 2, 0]
+
+
+def test_missing_snapshot_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["branches", str(tmp_path / "nope"), str(tmp_path / "nope2")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nope" in err and "Traceback" not in err
