@@ -153,8 +153,8 @@ def _all_output_paths(graph: DerivationGraph) -> set[str]:
 
 
 def _by_system(graph: DerivationGraph, rows: np.ndarray) -> dict[str, int]:
-    counts = np.bincount(graph.system_ids[rows], minlength=len(graph.systems)) if rows.size else []
-    return {graph.systems[s]: int(c) for s, c in sorted(enumerate(counts), key=lambda x: graph.systems[x[0]]) if c}
+    counts = np.bincount(graph.system_ids[rows], minlength=len(graph.systems)).tolist() if rows.size else []
+    return {graph.systems[s]: c for s, c in sorted(enumerate(counts), key=lambda x: graph.systems[x[0]]) if c}
 
 
 def edit_roots(graph: DerivationGraph, new_rows: np.ndarray) -> np.ndarray:
