@@ -143,7 +143,7 @@ def branches_text(comparison: BranchComparison, limit: int = 12) -> str:
         for key in COUNT_KEYS:
             rows.append([f"  {words[key]}", *(per.get(s, {}).get(key) for s in systems), counts[key]])
             if key == "differ" and counts["renamed"]:
-                rows.append(["    of which renamed", *([None] * len(systems)), counts["renamed"]])
+                rows.append(["    of which another version", *([None] * len(systems)), counts["renamed"]])
     drv_rows = [
         ["derivations new in B", *(comparison.derivations_new_in_b_by_system.get(s) for s in systems), comparison.derivations_new_in_b],
         ["derivations new in A", *(comparison.derivations_new_in_a_by_system.get(s) for s in systems), comparison.derivations_new_in_a],
