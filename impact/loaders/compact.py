@@ -175,14 +175,13 @@ def _graph(h: dict[str, Any], a: dict[str, np.ndarray], origin: str) -> Derivati
     set_ids = a["output_set_ids"].tolist()
     output_names = [output_sets[s] for s in set_ids]
     oh = a["out_hashes"].tobytes().decode("ascii")
-    output_paths: list[tuple[str, ...]] = []
-    k = 0
-    for name, outs in zip(names, output_names):
-        paths = []
-        for o in outs:
-            paths.append(f"{prefix}{oh[k * _HASH:(k + 1) * _HASH]}-{name}{_output_suffix(o)}")
-            k += 1
-        output_paths.append(tuple(paths))
+    # One comprehension, hashes taken in order: most derivations have the single output `out`.
+    hashes = iter([oh[k : k + _HASH] for k in range(0, len(oh), _HASH)])
+    suffixes = [tuple(_output_suffix(o) for o in s) for s in output_sets]
+    output_paths: list[tuple[str, ...]] = [
+        (f"{prefix}{next(hashes)}-{name}",) if sfx == ("",) else tuple([f"{prefix}{next(hashes)}-{name}{x}" for x in sfx])
+        for name, sfx in zip(names, [suffixes[s] for s in set_ids])
+    ]
     for key, p in h["exceptions"]["out"].items():
         i, o = key.split("/", 1)
         row = list(output_paths[int(i)])
