@@ -15,6 +15,7 @@ FIGURES = {
         "landscape-distribution-linux",
         "landscape-distribution-darwin",
         "landscape-top-linux",
+        "landscape-top-darwin",
     ),
     "qemu-vs-kernel.ipynb": ("qemu-vs-kernel-systems", "systemd-man-cutoff"),
     "staging-cycle.ipynb": ("staging-vs-master-jobs", "release-vs-master-jobs", "branch-drift-derivations"),

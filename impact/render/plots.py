@@ -8,7 +8,7 @@ matplotlib is imported inside the functions, never when `impact` is imported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from impact.render import frames
@@ -62,16 +62,25 @@ def rebuild_distribution(landscape: Landscape, kernel: str = "linux") -> Figure:
     return fig
 
 
-def top_packages(ranking: Ranking, kernel: str = "linux", n: int = 20) -> Figure:
-    """Horizontal bars: the `n` packages whose change rebuilds the most jobs on `kernel`."""
+def top_packages(ranking: Ranking, kernel: str = "linux", n: int = 20, exclude: Collection[str] = ()) -> Figure:
+    """Horizontal bars: the `n` packages whose change rebuilds the most jobs on `kernel`, leaving out `exclude`.
+
+    `exclude` is for the stdenv-level packages (`Landscape.stdenv_level[kernel]`): they all rebuild everything,
+    so the informative top starts below them.
+    """
     frame = ranking.to_dataframe()
+    if exclude:
+        frame = frame[~frame[frames.PACKAGE].isin(set(exclude))]
     column = frames.JOBS_LINUX if kernel == "linux" else frames.JOBS_DARWIN
     top = frame.sort_values([column, frames.DERIVATIONS_TO_BUILD, frames.PACKAGE], ascending=[False, False, True]).head(n)
     fig = _figure(8, 0.3 * len(top) + 1.2)
     ax = fig.subplots()
     ax.barh(top[frames.PACKAGE][::-1], top[column][::-1], color="#4c72b0")
     ax.set_xlabel(f"changed {kernel} jobs")
-    ax.set_title(f"top {len(top)} packages by {kernel} rebuild")
+    below = f", {len(set(exclude)):,} stdenv-level packages left out" if exclude else ""
+    ax.set_title(f"top {len(top)} packages by {kernel} rebuild{below}", fontsize=10)
+    ax.margins(x=0.1)
+    ax.bar_label(ax.containers[0], labels=[f"{v:,}" for v in top[column][::-1]], fontsize=7)
     ax.tick_params(axis="y", labelsize=8)
     return fig
 
