@@ -195,9 +195,9 @@ def _levels(graph: DerivationGraph) -> _Levels:
             break
         offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
         reached = indices[offsets + np.arange(total)]
-        indegree -= np.bincount(reached, minlength=n)
-        candidates = np.unique(reached)
-        frontier = candidates[indegree[candidates] == 0]
+        taken = np.bincount(reached, minlength=n)
+        indegree -= taken
+        frontier = np.flatnonzero((taken > 0) & (indegree == 0))
         level[frontier] = depth
         done += frontier.size
     if done != n:
@@ -216,41 +216,36 @@ def _levels(graph: DerivationGraph) -> _Levels:
     return result
 
 
-def _batches(levels: _Levels, reach: np.ndarray, max_edges: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(inputs, reduceat offsets, consumers) per batch: runs of one level, within `reach`, at most `max_edges`."""
-    starts, ends = levels.run_starts[:-1], levels.run_starts[1:]
-    cons = levels.consumers[starts]
-    keep = reach[cons]
-    starts, ends, cons = starts[keep], ends[keep], cons[keep]
-    if cons.size == 0:
+def _batches(
+    levels: _Levels, reach: np.ndarray, local: np.ndarray, max_edges: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(inputs, reduceat offsets, consumers) per batch, as rows of the chunk (`local`), level by level.
+
+    Only edges between derivations in `reach` are kept (an input outside it carries no bit); a level is cut
+    into pieces of at most `max_edges` edges, never inside one consumer's run of edges.
+    """
+    keep = reach[levels.inputs] & reach[levels.consumers]
+    inputs, consumers = levels.inputs[keep], levels.consumers[keep]
+    if inputs.size == 0:
         return []
+    starts = np.flatnonzero(np.concatenate([[True], consumers[1:] != consumers[:-1]]))
+    cons = consumers[starts]
     run_level = levels.level[cons]
-    lengths = ends - starts
+    edge_end = np.append(starts[1:], inputs.size)
     batches = []
     lo = 0
-    boundaries = np.flatnonzero(np.diff(run_level)) + 1
-    for hi in [*boundaries.tolist(), cons.size]:
-        # Split one level into pieces of at most max_edges edges (a run is never split).
-        cum = np.cumsum(lengths[lo:hi])
+    for hi in [*(np.flatnonzero(np.diff(run_level)) + 1).tolist(), cons.size]:
         piece_lo = lo
         while piece_lo < hi:
-            base = cum[piece_lo - lo - 1] if piece_lo > lo else 0
-            piece_hi = lo + int(np.searchsorted(cum, base + max_edges, side="right"))
+            # Runs of one level are contiguous edges: take as many as fit in max_edges (at least one).
+            limit = starts[piece_lo] + max_edges
+            piece_hi = piece_lo + int(np.searchsorted(edge_end[piece_lo:hi], limit, side="right"))
             piece_hi = max(piece_hi, piece_lo + 1)
-            idx = _ranges(starts[piece_lo:piece_hi], ends[piece_lo:piece_hi])
-            offsets = np.concatenate([[0], np.cumsum(lengths[piece_lo : piece_hi - 1])])
-            batches.append((levels.inputs[idx], offsets, cons[piece_lo:piece_hi]))
+            e0, e1 = starts[piece_lo], edge_end[piece_hi - 1]
+            batches.append((local[inputs[e0:e1]], starts[piece_lo:piece_hi] - e0, local[cons[piece_lo:piece_hi]]))
             piece_lo = piece_hi
         lo = hi
     return batches
-
-
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The concatenation of `arange(s, e)` for each pair, vectorised."""
-    lengths = ends - starts
-    total = int(lengths.sum())
-    shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return shift + np.arange(total)
 
 
 def _reachable(graph: DerivationGraph, seeds: np.ndarray) -> np.ndarray:
@@ -322,13 +317,18 @@ def reach_counts(
         seed_rows = np.concatenate([root_sets[m] for m in members]).astype(np.int64)
         seed_cols = np.repeat(np.arange(width), [root_sets[m].size for m in members])
         reach = _reachable(graph, seed_rows)
-        bits = np.zeros((n, w), dtype=np.uint64)
-        np.bitwise_or.at(bits, (seed_rows, seed_cols // 64), np.left_shift(np.uint64(1), (seed_cols % 64).astype(np.uint64)))
-        for inputs, offsets, consumers in _batches(levels, reach, max_edges):
-            bits[consumers] |= np.bitwise_or.reduceat(bits[inputs], offsets, axis=0)
+        # The chunk's bitsets hold only the derivations its roots reach, renumbered by `local`.
         reached = np.flatnonzero(reach)
+        local = np.zeros(n, dtype=np.int64)
+        local[reached] = np.arange(reached.size)
+        bits = np.zeros((reached.size, w), dtype=np.uint64)
+        np.bitwise_or.at(
+            bits, (local[seed_rows], seed_cols // 64), np.left_shift(np.uint64(1), (seed_cols % 64).astype(np.uint64))
+        )
+        for inputs, offsets, consumers in _batches(levels, reach, local, max_edges):
+            bits[consumers] |= np.bitwise_or.reduceat(bits[inputs], offsets, axis=0)
         for name, rows in targets_arr.items():
-            rows_in = reached if rows is None else rows[reach[rows]]
+            rows_in = None if rows is None else local[rows[reach[rows]]]
             out[name][members] = _column_counts(bits, rows_in, width)
         del bits
     return out
