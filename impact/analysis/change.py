@@ -144,19 +144,23 @@ class _SourceTable:
                 np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.source_indptr)),
             ]
         )
+        count = len(self.names)
+        # Row → its keys, every row (a fixed-output row too), as lists: looked up once per named row.
+        by_row = np.unique(consumers * count + keys)
+        row_indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(by_row // count, minlength=n), out=row_indptr[1:])
+        self._row_indptr: list[int] = row_indptr.tolist()
+        self._row_keys: list[int] = (by_row % count).tolist()
         keep = ~fixed[consumers]
         pairs = np.unique(keys[keep] * n + consumers[keep])
-        self.indptr = np.zeros(len(self.names) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pairs // n, minlength=len(self.names)), out=self.indptr[1:])
+        self.indptr = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pairs // n, minlength=count), out=self.indptr[1:])
         self.consumers = pairs % n
 
     def keys_of(self, graph: DerivationGraph, i: int) -> list[int]:
         """The source keys of derivation row `i`, in the order of their names."""
-        lo, hi = graph.input_indptr[i], graph.input_indptr[i + 1]
-        fixed = self.fixed_key[graph.input_indices[lo:hi]]
-        s_lo, s_hi = graph.source_indptr[i], graph.source_indptr[i + 1]
-        keys = set(fixed[fixed >= 0].tolist()) | {self.fixed_count + s for s in graph.source_indices[s_lo:s_hi].tolist()}
-        return sorted(keys, key=self.names.__getitem__)
+        keys = self._row_keys[self._row_indptr[i] : self._row_indptr[i + 1]]
+        return sorted(keys, key=self.names.__getitem__) if len(keys) > 1 else keys
 
     def count(self, key: int) -> int:
         """How many derivations take source key `key`."""
