@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import weakref
 from collections import deque
 from pathlib import Path
 
@@ -18,13 +19,12 @@ from impact.errors import InputError
 from impact.model import Derivation, DerivationGraph, Job
 from tests.conftest import CASES
 
-_CONSUMERS: dict[int, list[list[int]]] = {}
+_CONSUMERS: weakref.WeakKeyDictionary[DerivationGraph, list[list[int]]] = weakref.WeakKeyDictionary()
 
 
 def _consumers(graph: DerivationGraph) -> list[list[int]]:
     """Consumer lists built from each derivation's inputs, leaving out fixed-output consumers."""
-    key = id(graph)
-    if key not in _CONSUMERS:
+    if graph not in _CONSUMERS:
         out: list[list[int]] = [[] for _ in range(len(graph))]
         indptr, indices = graph.input_indptr.tolist(), graph.input_indices.tolist()
         fixed = graph.fixed_output.tolist()
@@ -33,8 +33,8 @@ def _consumers(graph: DerivationGraph) -> list[list[int]]:
                 continue
             for j in indices[indptr[c] : indptr[c + 1]]:
                 out[j].append(c)
-        _CONSUMERS[key] = out
-    return _CONSUMERS[key]
+        _CONSUMERS[graph] = out
+    return _CONSUMERS[graph]
 
 
 def reference_rebuilt(graph: DerivationGraph, roots: list[int]) -> set[int]:
@@ -169,3 +169,17 @@ def test_rank_refuses_a_cycle() -> None:
     graph = DerivationGraph.from_records([a, b], [Job("a.x86_64-linux", "x86_64-linux", "nixpkgs", a.path)], origin="loop")
     with pytest.raises(InputError, match="cycle"):
         rank(graph)
+
+
+def test_rank_matches_reference_on_a_synthetic_graph() -> None:
+    from benchmarks.synthetic import SYSTEMS, build
+
+    graph = build(20_000, seed=5)
+    assert sorted(set(graph.job_systems)) == sorted(SYSTEMS)
+    # Chunks of 64 packages (the memory allowance fits one word a row), so many chunks each with its own reach.
+    ranking = rank(graph, memory=16 * len(graph))
+    rows = {r.package: r for r in ranking.rows}
+    for package in ["stdenv", "curl", "openssl", "qemu", *random.Random(2).sample(sorted(rows), 8)]:
+        row = rows[package].to_dict()
+        del row["package"]
+        assert row == _reference_row(graph, package), package
