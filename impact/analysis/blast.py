@@ -1,6 +1,7 @@
 """Blast radius of a change: which changed derivations carry most of the rebuild, and which leaf jobs cover it.
 
-- Carriers: the direct dependents of the roots (the first derivations the change reaches), each with how many
+- Carriers: the direct dependents of the roots (the first derivations the change reaches; the roots every commit
+  changes, which embed the nixpkgs source tree, are left out unless there are no others), each with how many
   rebuilt derivations and changed jobs lie downstream of it (itself included). They overlap, so they do not
   add up to the total; they say where the rebuild goes ("most of it goes through cmake").
 - Leaf jobs: as `guix refresh -l` reports ("building the following N packages would ensure M dependent
@@ -163,7 +164,11 @@ def blast_radius(graph: DerivationGraph, result: RebuildEstimate, *, top: int = 
     edges = _rebuilt_edges(graph, rebuilt)
     is_root = np.zeros(len(graph), dtype=bool)
     is_root[roots] = True
-    first = is_root[edges[0]] & ~is_root[edges[1]]
+    every_commit = set(result.change.source_tree_roots)
+    own = [graph.index[p] for p in result.change.root_paths if p not in every_commit]
+    is_own = np.zeros(len(graph), dtype=bool)
+    is_own[own if own else roots] = True
+    first = is_own[edges[0]] & ~is_root[edges[1]]
     carriers = np.unique(edges[1][first])
     job_weight = np.bincount(graph.job_drv, minlength=len(graph))
     if carriers.size:
@@ -177,7 +182,7 @@ def blast_radius(graph: DerivationGraph, result: RebuildEstimate, *, top: int = 
     for k in ranked[:top]:
         c = int(carriers[k])
         takes = tuple(
-            f"{graph.names[j]} ({','.join(outs)})" for j, outs in graph.inputs_of(c) if is_root[j]
+            f"{graph.names[j]} ({','.join(outs)})" for j, outs in graph.inputs_of(c) if is_own[j]
         )
         listed.append(
             Carrier(graph.drv_paths[c], graph.names[c], graph.system_of(c), takes, int(drv_counts[k]), int(job_counts[k]))

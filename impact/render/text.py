@@ -75,11 +75,10 @@ def estimate_text(result: RebuildEstimate, graph: DerivationGraph) -> str:
         total = result.jobs_total.get(jobset, 0)
         rows.append([f"{jobset} jobs", *(per.get(s) for s in systems), f"{len(attrs):,} of {total:,}"])
         if jobset == "nixos" and attrs:
-            tests = len(result.nixos_tests)
-            rows.append(["  NixOS VM tests", *([None] * len(systems)), tests])
-        every = len(result.every_commit_jobs.get(jobset, ()))
+            rows.append(["  NixOS VM tests", *_per_system(graph, "nixos", result.nixos_tests, systems), len(result.nixos_tests)])
+        every = result.every_commit_jobs.get(jobset, ())
         if every:
-            rows.append(["  change on every commit", *([None] * len(systems)), every])
+            rows.append(["  change on every commit", *_per_system(graph, jobset, every, systems), len(every)])
     rows.append(
         [
             "derivations to build",
@@ -91,6 +90,12 @@ def estimate_text(result: RebuildEstimate, graph: DerivationGraph) -> str:
         rows.append(["  of which every commit", *([None] * len(systems)), result.every_commit_derivations])
     title = f"impact estimate {result.change.description}  ·  {graph.label}"
     return "\n".join([title, "", roots_text(result), "", table(rows, header), ""])
+
+
+def _per_system(graph: DerivationGraph, jobset: str, attrs: Sequence[str], systems: Sequence[str]) -> list[int | None]:
+    """How many of the jobs `attrs` of `jobset` are for each system (None where none are)."""
+    found = Counter(graph.job_systems[graph.job_index[(jobset, a)]] for a in attrs)
+    return [found.get(s) or None for s in systems]
 
 
 def _indent(text: str, by: str = "  ") -> str:

@@ -110,7 +110,10 @@ def outputs_json(report: OutputsReport, graph: DerivationGraph) -> str:
 
 def blast_text(blast: BlastRadius) -> str:
     """The blast-radius section of `impact estimate`."""
-    lines = [f"Blast radius: {_plural(blast.direct_dependents, 'direct dependent')} of the roots; the heaviest:"]
+    if blast.direct_dependents:
+        lines = [f"Blast radius: {_plural(blast.direct_dependents, 'direct dependent')} of the roots; the heaviest:"]
+    else:
+        lines = ["Blast radius: the roots have no dependents of their own (beyond what every commit rebuilds)."]
     rows = [[c.name, c.system, ", ".join(c.takes), c.derivations, c.jobs] for c in blast.carriers]
     if rows:
         lines += ["  " + line for line in table(rows, ["dependent", "system", "takes", "derivations", "jobs"], right_from=3).splitlines()]
