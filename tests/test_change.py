@@ -73,3 +73,10 @@ def test_unknown_file_and_drv(embedded_graph: DerivationGraph) -> None:
         resolve_change(embedded_graph, files=["pkgs/no/such/file.nix"])
     with pytest.raises(UnknownNameError, match="no derivation"):
         resolve_change(embedded_graph, drvs=["/nix/store/00000000000000000000000000000000-x.drv"])
+
+
+def test_a_package_no_job_builds_is_found_by_derivation_name(embedded_graph: DerivationGraph) -> None:
+    assert "firefox" not in embedded_graph.job_packages
+    change = resolve_change(embedded_graph, names=["firefox"], commit=False)
+    assert change.roots and all(r.name.startswith("firefox-4") and r.kind is RootKind.NAMED for r in change.roots)
+    assert all("no job is called firefox" in r.reason for r in change.roots)

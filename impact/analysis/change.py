@@ -220,6 +220,16 @@ _TIPS = {
 }
 
 
+def _derivations_named(graph: DerivationGraph, name: str) -> list[int]:
+    """Derivations (not fixed-output) whose name is `name` or whose package name is: for packages no job builds
+    on its own, such as firefox, which only a NixOS test takes in the 2016 jobsets."""
+    return [
+        i
+        for i, n in enumerate(graph.names)
+        if not graph.fixed_output[i] and (n == name or (n.startswith(name) and package_name(n) == name))
+    ]
+
+
 def _unknown(graph: DerivationGraph, what: str, name: str, candidates: Iterable[str]) -> UnknownNameError:
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=5, cutoff=0.6)
     hint = f"; close matches: {', '.join(close)}" if close else ""
@@ -257,7 +267,12 @@ def resolve_change(
     for name in names:
         jobs = _jobs_named(graph, name)
         if not jobs:
-            raise _unknown(graph, "attribute", name, graph.job_packages)
+            rows = _derivations_named(graph, name)
+            if not rows:
+                raise _unknown(graph, "attribute", name, graph.job_packages)
+            for i in rows:
+                roots.setdefault(i, (RootKind.NAMED, f"derivation {graph.names[i]} (no job is called {name})"))
+            named_rows.extend(rows)
         for k in jobs:
             roots.setdefault(int(graph.job_drv[k]), (RootKind.NAMED, f"{graph.job_jobsets[k]}: {graph.job_attrs[k]}"))
             named_rows.append(int(graph.job_drv[k]))
