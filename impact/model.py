@@ -53,6 +53,8 @@ class Derivation:
     fixed_output: bool = False
     #: `requiredSystemFeatures`, e.g. `("big-parallel",)` or `("kvm", "nixos-test")`.
     required_system_features: tuple[str, ...] = ()
+    #: `preferLocalBuild`: a trivial builder (writeText, runCommand, NixOS units) not worth sending to a builder.
+    prefer_local_build: bool = False
     #: Input derivation path → the outputs of it this derivation uses.
     inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Plain store paths this derivation uses (sources copied into the store, builder scripts).
@@ -135,6 +137,7 @@ class DerivationGraph:
         systems: list[str],
         system_ids: np.ndarray,
         fixed_output: np.ndarray,
+        prefer_local_build: np.ndarray | None = None,
         output_names: list[tuple[str, ...]],
         output_paths: list[tuple[str, ...]],
         features: Mapping[int, tuple[str, ...]],
@@ -162,6 +165,10 @@ class DerivationGraph:
         self.systems = systems
         self.system_ids = system_ids
         self.fixed_output = fixed_output
+        #: `preferLocalBuild` per derivation.
+        self.prefer_local_build = (
+            prefer_local_build if prefer_local_build is not None else np.zeros(len(drv_paths), dtype=bool)
+        )
         self.output_names = output_names
         self.output_paths = output_paths
         self.features = dict(features)
@@ -251,6 +258,7 @@ class DerivationGraph:
             systems=systems.values,
             system_ids=np.array([systems(d.system) for d in drvs], dtype=np.int16),
             fixed_output=np.array([d.fixed_output for d in drvs], dtype=bool),
+            prefer_local_build=np.array([d.prefer_local_build for d in drvs], dtype=bool),
             output_names=names_sorted,
             output_paths=[tuple(d.outputs[o] for o in names) for d, names in zip(drvs, names_sorted)],
             features=features,
@@ -330,6 +338,7 @@ class DerivationGraph:
             outputs=dict(zip(self.output_names[i], self.output_paths[i])),
             fixed_output=bool(self.fixed_output[i]),
             required_system_features=self.features.get(i, ()),
+            prefer_local_build=bool(self.prefer_local_build[i]),
             inputs={
                 self.drv_paths[j]: self.output_sets[s]
                 for j, s in zip(self.input_indices[lo:hi].tolist(), self.input_output_set[lo:hi].tolist())

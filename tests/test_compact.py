@@ -24,3 +24,15 @@ def test_embedded_snapshot_is_small() -> None:
     from impact.loaders import EMBEDDED_SNAPSHOT
 
     assert EMBEDDED_SNAPSHOT.stat().st_size <= 10 * 1024 * 1024
+
+
+def test_prefer_local_build_survives_the_round_trip(embedded_graph: DerivationGraph) -> None:
+    import gzip
+    import json
+
+    from tests.conftest import MASTER, require_shared
+
+    raw = json.loads(gzip.decompress((require_shared(MASTER) / "derivations.json.gz").read_bytes()))
+    expected = sorted(p for p, d in raw.items() if d["env"].get("preferLocalBuild") == "1")
+    got = sorted(embedded_graph.drv_paths[i] for i in embedded_graph.prefer_local_build.nonzero()[0].tolist())
+    assert got == expected and len(expected) > 1000

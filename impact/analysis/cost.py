@@ -64,7 +64,7 @@ MEDIAN_SECONDS = 300.0
 #: How many matched ordinary builds it takes to use their median instead of `MEDIAN_SECONDS`.
 MEDIAN_MIN_SAMPLES = 20
 
-#: Derivation names of trivial builders, used because the snapshot does not keep `preferLocalBuild`: NixOS
+#: Derivation names of trivial builders, for those that do not set `preferLocalBuild` (the first test): NixOS
 #: units and generated files (`unit-*.service`, `etc-*`, `*.conf`), compiler wrappers, setup hooks, stdenvs
 #: (a setup script), the NixOS test drivers, system and VM scripts, which only link or write other store paths.
 TRIVIAL_NAME = re.compile(
@@ -80,7 +80,7 @@ TRIVIAL_NAME = re.compile(
 #: Model rules: key → (seconds, what it means). Shown with every answer that uses them.
 DEFAULT_MODEL: Mapping[str, tuple[float, str]] = {
     "download": (DOWNLOAD_SECONDS, "fixed-output derivation (a download)"),
-    "trivial": (TRIVIAL_SECONDS, "trivial builder (NixOS unit/config file, wrapper, script; by name)"),
+    "trivial": (TRIVIAL_SECONDS, "trivial builder (preferLocalBuild, or by name: NixOS unit/config file, wrapper, script)"),
     "big-parallel": (BIG_PARALLEL_SECONDS, "requiredSystemFeatures big-parallel (kernels, browsers)"),
     "nixos-test": (NIXOS_TEST_SECONDS, "NixOS VM test (kvm, nixos-test)"),
     "kvm": (KVM_SECONDS, "other kvm build (VM disk images)"),
@@ -102,10 +102,7 @@ def model_rule(graph: DerivationGraph, i: int) -> str:
         return "nixos-test"
     if "kvm" in features:
         return "kvm"
-    prefer_local = getattr(graph, "prefer_local_build", None)
-    if prefer_local is not None and prefer_local[i]:
-        return "trivial"
-    if TRIVIAL_NAME.match(graph.names[i]):
+    if graph.prefer_local_build[i] or TRIVIAL_NAME.match(graph.names[i]):
         return "trivial"
     return "median"
 

@@ -200,6 +200,7 @@ def parse_drv(text: str, path: str | Path) -> Derivation:
         outputs=outputs,
         fixed_output=fixed,
         required_system_features=tuple(features.split() if isinstance(features, str) else map(str, features)),  # type: ignore[arg-type]
+        prefer_local_build=attrs.get("preferLocalBuild") in ("1", True),
         inputs=inputs,
         input_sources=sources,
     )

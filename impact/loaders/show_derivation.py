@@ -77,8 +77,10 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
     if not isinstance(system, str):
         raise InputError(f"{where}: has no system")
     features = env.get("requiredSystemFeatures", "")
-    if not features and isinstance(value.get("structuredAttrs"), Mapping):
-        features = value["structuredAttrs"].get("requiredSystemFeatures", "")
+    prefer_local = env.get("preferLocalBuild")
+    if isinstance(value.get("structuredAttrs"), Mapping):
+        features = features or value["structuredAttrs"].get("requiredSystemFeatures", "")
+        prefer_local = prefer_local or value["structuredAttrs"].get("preferLocalBuild")
     return Derivation(
         path=store_path(path),
         name=name,
@@ -86,6 +88,7 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
         outputs=outputs,
         fixed_output=fixed,
         required_system_features=tuple(features.split()) if isinstance(features, str) else tuple(features),
+        prefer_local_build=prefer_local in ("1", True),
         inputs=inputs,
         input_sources=tuple(store_path(s) for s in input_srcs),
     )
