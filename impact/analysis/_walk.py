@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -88,10 +89,10 @@ def ancestors_propagating(graph: DerivationGraph, targets: Sequence[int] | np.nd
         counts = np.diff(graph.input_indptr)
         counts = np.where(graph.fixed_output, 0, counts)
         keep = np.repeat(~graph.fixed_output, np.diff(graph.input_indptr))
-        indptr = np.zeros(len(graph) + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        csr = cache["reverse_propagation"] = (indptr, graph.input_indices[keep])
-    indptr, indices = csr  # type: ignore[misc]
+        new_indptr = np.zeros(len(graph) + 1, dtype=np.int64)
+        np.cumsum(counts, out=new_indptr[1:])
+        csr = cache["reverse_propagation"] = (new_indptr, graph.input_indices[keep])
+    indptr, indices = cast(tuple[np.ndarray, np.ndarray], csr)
     reached, _ = bfs(indptr, indices, len(graph), targets)
     return reached
 

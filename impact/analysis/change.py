@@ -210,7 +210,7 @@ def _jobs_named(graph: DerivationGraph, name: str) -> list[int]:
             by_attr.setdefault(attr, []).append(k)
             by_package.setdefault(package, []).append(k)
         tables = _JOB_NAMES[graph] = (by_attr, by_package)
-    return list(tables[0].get(name) or tables[1].get(name, ()))
+    return list(tables[0].get(name) or tables[1].get(name) or [])
 
 
 _TIPS = {
@@ -291,10 +291,10 @@ def resolve_change(
         for row, reason in variants_of(graph, named_rows).items():
             roots.setdefault(row, (RootKind.VARIANT, reason))
     for drv in drvs:
-        i = graph.index.get(store_path(drv))
-        if i is None:
+        given = graph.index.get(store_path(drv))
+        if given is None:
             raise _unknown(graph, "derivation", drv, graph.drv_paths)
-        roots[i] = (RootKind.GIVEN, "given with --drv")
+        roots[given] = (RootKind.GIVEN, "given with --drv")
     if commit is None:
         commit = bool(names or files)
     if commit:

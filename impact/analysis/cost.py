@@ -265,12 +265,12 @@ def subgraph(graph: DerivationGraph, rows: Sequence[int] | np.ndarray) -> SubGra
         src = local[graph.input_indices[edge_ids]]
         dst = np.repeat(np.arange(n), counts)
         keep = src >= 0
-        src, dst = src[keep].tolist(), dst[keep].tolist()
+        edges = list(zip(src[keep].tolist(), dst[keep].tolist()))
     else:
-        src, dst = [], []
+        edges = []
     ins: list[list[int]] = [[] for _ in range(n)]
     outs: list[list[int]] = [[] for _ in range(n)]
-    for s, d in zip(src, dst):
+    for s, d in edges:
         ins[d].append(s)
         outs[s].append(d)
     indegree = [len(x) for x in ins]

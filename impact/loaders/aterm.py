@@ -190,16 +190,17 @@ def parse_drv(text: str, path: str | Path) -> Derivation:
             attrs = {**env, **json.loads(env["__json"])}
         except json.JSONDecodeError as e:
             raise InputError(f"{where}: its __json attribute is not valid JSON ({e.msg})") from None
-    features = attrs.get("requiredSystemFeatures", "")
+    declared = attrs.get("requiredSystemFeatures", "")
+    features = declared.split() if isinstance(declared, str) else [str(f) for f in declared] if isinstance(declared, list) else []
     base = Path(where).name
-    name = attrs.get("name")
+    drv_name = attrs.get("name")
     return Derivation(
         path=f"{_store_dir(outputs.values(), inputs)}/{base}",
-        name=name if isinstance(name, str) else path_name(base).removesuffix(".drv"),
+        name=drv_name if isinstance(drv_name, str) else path_name(base).removesuffix(".drv"),
         system=system,
         outputs=outputs,
         fixed_output=fixed,
-        required_system_features=tuple(features.split() if isinstance(features, str) else map(str, features)),  # type: ignore[arg-type]
+        required_system_features=tuple(features),
         prefer_local_build=attrs.get("preferLocalBuild") in ("1", True),
         inputs=inputs,
         input_sources=sources,

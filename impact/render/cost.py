@@ -91,15 +91,15 @@ def cost_text(cost: ChangeCost) -> str:
         rows.append(["  default model alone", *(hours(mo.cpu_hours_by_system.get(s, 0.0)) for s in systems), hours(mo.cpu_hours)])
         rows.append(["  records alone", *([None] * len(systems)), hours(cost.data_only_cpu_hours)])
     lines = [f"Cost ({_label(cost)})", table(rows, header), ""]
-    rows = [
+    timing: list[list[str]] = [
         ["critical path", hours(est.critical_path_hours), f"{len(est.critical_path)} derivations in a chain"],
         ["farm time", hours(est.farm_hours), f"on {cost.farm.describe()}; slots busy {_busy(est)}"],
     ]
     if cost.duration_files and cost.uses_model:
-        rows[0][2] += f"; model alone {hours(cost.model_only.critical_path_hours)}"
-        rows[1][2] += f"; model alone {hours(cost.model_only.farm_hours)}"
-    width = max(len(r[1]) for r in rows)
-    lines += [f"{r[0]:<14}{r[1]:>{width}}  {r[2]}" for r in rows]
+        timing[0][2] += f"; model alone {hours(cost.model_only.critical_path_hours)}"
+        timing[1][2] += f"; model alone {hours(cost.model_only.farm_hours)}"
+    width = max(len(r[1]) for r in timing)
+    lines += [f"{r[0]:<14}{r[1]:>{width}}  {r[2]}" for r in timing]
     lines.append("  " + _path_line(est))
     lines.append(_known_line(cost))
     lines.append("")

@@ -75,12 +75,12 @@ def top_packages(ranking: Ranking, kernel: str = "linux", n: int = 20, exclude: 
     top = frame.sort_values([column, frames.DERIVATIONS_TO_BUILD, frames.PACKAGE], ascending=[False, False, True]).head(n)
     fig = _figure(8, 0.3 * len(top) + 1.2)
     ax = fig.subplots()
-    ax.barh(top[frames.PACKAGE][::-1], top[column][::-1], color="#4c72b0")
+    bars = ax.barh(top[frames.PACKAGE][::-1], top[column][::-1], color="#4c72b0")
     ax.set_xlabel(f"changed {kernel} jobs")
     below = f", {len(set(exclude)):,} stdenv-level packages left out" if exclude else ""
     ax.set_title(f"top {len(top)} packages by {kernel} rebuild{below}", fontsize=10)
     ax.margins(x=0.1)
-    ax.bar_label(ax.containers[0], labels=[f"{v:,}" for v in top[column][::-1]], fontsize=7)
+    ax.bar_label(bars, labels=[f"{v:,}" for v in top[column][::-1]], fontsize=7)
     ax.tick_params(axis="y", labelsize=8)
     return fig
 

@@ -53,11 +53,11 @@ def exact_section(report: PrReport) -> str:
         out += [f"**Maintainers of the edited packages:** {', '.join(_code(m) for m in report.maintainers)}", ""]
     if report.causes:
         out += ["**Largest causes:**", ""]
-        for n, c in enumerate(report.causes, 1):
-            r = c.root
-            out.append(f"{n}. {_code(root_label(r.name, r.base_name, r.paired_by))} ({r.system}) reaches {c.jobs_reached:,} "
-                       f"rebuilt job{'s' if c.jobs_reached != 1 else ''}; why {_code(c.example_job)}:")
-            out.append(f"   {_code(c.chain)}")
+        for n, cause in enumerate(report.causes, 1):
+            cause_root = cause.root
+            out.append(f"{n}. {_code(root_label(cause_root.name, cause_root.base_name, cause_root.paired_by))} ({cause_root.system}) reaches {cause.jobs_reached:,} "
+                       f"rebuilt job{'s' if cause.jobs_reached != 1 else ''}; why {_code(cause.example_job)}:")
+            out.append(f"   {_code(cause.chain)}")
         out.append("")
     rows = ["| root change | system | paired by | jobs |", "| --- | --- | --- | --- |"]
     for r in sorted(diff.roots, key=lambda r: (not r.jobs, r.name, r.system))[:MAX_ROOTS]:

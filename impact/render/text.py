@@ -55,8 +55,9 @@ def roots_text(result: RebuildEstimate) -> str:
         RootKind.SOURCE_TREE: "commit",
     }
     if len(roots) <= MAX_ROOTS_LISTED:
-        rows = [[labels[r.kind], r.name, r.system, r.reason] for r in roots]
-        rows.sort(key=lambda r: (list(labels.values()).index(r[0]), r[1], r[2]))
+        rows: list[list[object]] = [[labels[r.kind], r.name, r.system, r.reason] for r in roots]
+        order = list(labels.values())
+        rows.sort(key=lambda r: (order.index(str(r[0])), str(r[1]), str(r[2])))
         lines.append(_indent(table(rows, right_from=99)))
     else:
         counts = Counter((labels[r.kind], r.name, r.system) for r in roots)
@@ -149,7 +150,7 @@ def branches_text(comparison: BranchComparison, limit: int = 12) -> str:
             rows.append([f"  {words[key]}", *(per.get(s, {}).get(key) for s in systems), counts[key]])
             if key == "differ" and counts["renamed"]:
                 rows.append(["    of which another version", *([None] * len(systems)), counts["renamed"]])
-    drv_rows = [
+    drv_rows: list[list[object]] = [
         ["derivations new in B", *(comparison.derivations_new_in_b_by_system.get(s) for s in systems), comparison.derivations_new_in_b],
         ["derivations new in A", *(comparison.derivations_new_in_a_by_system.get(s) for s in systems), comparison.derivations_new_in_a],
     ]
