@@ -63,3 +63,23 @@ def test_cli_unknown_name_is_one_line(capsys: pytest.CaptureFixture[str]) -> Non
 def test_cli_without_a_change_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["estimate"]) == 2
     assert "no change named" in capsys.readouterr().err
+
+
+def test_derivations_to_build_per_jobset(master_graph: DerivationGraph) -> None:
+    # Independently: from each changed job, walk its inputs by drv path, staying among rebuilt derivations.
+    result = estimate(master_graph, resolve_change(master_graph, names=["docker"]))
+    rebuilt = {master_graph.drv_paths[i] for i in result.rebuilt.tolist()}
+    for jobset, attrs in result.changed_jobs.items():
+        needed: set[str] = set()
+        stack = [master_graph.job(master_graph.job_index[(jobset, a)]).drv_path for a in attrs]
+        while stack:
+            path = stack.pop()
+            if path in needed:
+                continue
+            needed.add(path)
+            stack.extend(p for p in master_graph.derivation(path).inputs if p in rebuilt)
+        per = result.derivations_to_build_by_jobset[jobset]
+        assert sum(per.values()) == len(needed)
+        for system, count in per.items():
+            assert count == sum(1 for p in needed if master_graph.derivation(p).system == system)
+    assert sum(result.derivations_to_build_by_jobset["nixpkgs"].values()) < result.derivations_to_build

@@ -105,6 +105,9 @@ class RebuildEstimate:
     jobs_total: Mapping[str, int]
     #: Rows of the rebuilt derivations (for further analysis; not part of the JSON).
     rebuilt: np.ndarray = field(repr=False, compare=False)
+    #: Jobset → system → derivations to build for that jobset's changed jobs (what its Hydra evaluation
+    #: schedules; the jobsets share derivations, so these overlap and need not add up to the total).
+    derivations_to_build_by_jobset: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @property
     def changed_job_count(self) -> int:
@@ -125,6 +128,10 @@ class RebuildEstimate:
             "jobs_total": dict(self.jobs_total),
             "derivations_to_build": self.derivations_to_build,
             "derivations_to_build_by_system": dict(self.derivations_to_build_by_system),
+            "derivations_to_build_by_jobset": {
+                js: {"total": sum(per.values()), "by_system": dict(per)}
+                for js, per in self.derivations_to_build_by_jobset.items()
+            },
             "every_commit": {
                 "jobs": {k: list(v) for k, v in self.every_commit_jobs.items()},
                 "derivations_to_build": self.every_commit_derivations,
@@ -191,5 +198,34 @@ def _summarise(graph: DerivationGraph, change: Change, rebuilt: np.ndarray, ever
         nixos_tests=tuple(a for a in changed.get("nixos", ()) if a.startswith(NIXOS_TEST_PREFIX)),
         jobs_total=totals,
         rebuilt=rebuilt,
+        derivations_to_build_by_jobset=_derivations_by_jobset(graph, rebuilt, jobs),
     )
+
+
+def _derivations_by_jobset(graph: DerivationGraph, rebuilt: np.ndarray, jobs: list[int]) -> dict[str, dict[str, int]]:
+    """Per jobset, the rebuilt derivations its changed jobs need: their inputs' closure within the rebuild.
+
+    The walk stays inside the rebuilt set: an input that keeps its output paths (a fixed-output derivation
+    reached by the change, or anything not rebuilt) is already built, so nothing behind it is needed.
+    """
+    inside = np.zeros(len(graph), dtype=bool)
+    inside[rebuilt] = True
+    starts: dict[str, list[int]] = {}
+    for k in jobs:
+        starts.setdefault(graph.job_jobsets[k], []).append(int(graph.job_drv[k]))
+    out: dict[str, dict[str, int]] = {}
+    for jobset in _jobs_per_jobset(graph):
+        seen = np.zeros(len(graph), dtype=bool)
+        frontier = np.unique(np.array(starts.get(jobset, []), dtype=np.int64))
+        seen[frontier] = True
+        while frontier.size:
+            lo, hi = graph.input_indptr[frontier], graph.input_indptr[frontier + 1]
+            counts = hi - lo
+            shift = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+            reached = np.unique(graph.input_indices[shift + np.arange(int(counts.sum()))])
+            frontier = reached[inside[reached] & ~seen[reached]]
+            seen[frontier] = True
+        counts_by_system = np.bincount(graph.system_ids[seen], minlength=len(graph.systems))
+        out[jobset] = {graph.systems[s]: int(c) for s, c in enumerate(counts_by_system) if c}
+    return out
 

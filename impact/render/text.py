@@ -89,6 +89,8 @@ def estimate_text(result: RebuildEstimate, graph: DerivationGraph) -> str:
     )
     if result.every_commit_derivations:
         rows.append(["  of which every commit", *([None] * len(systems)), result.every_commit_derivations])
+    for jobset, per in result.derivations_to_build_by_jobset.items():
+        rows.append([f"  needed by {jobset} jobs", *(per.get(s) for s in systems), sum(per.values())])
     title = f"impact estimate {result.change.description}  ·  {graph.label}"
     return "\n".join([title, "", roots_text(result), "", table(rows, header), ""])
 
