@@ -17,6 +17,9 @@ from impact.model import DerivationGraph
 
 #: Environment variable naming the snapshot to use when none is given.
 SNAPSHOT_ENV = "IMPACT_SNAPSHOT"
+#: Environment variable naming the root of a chroot store (`--store local?root=ROOT`) to read .drv files from
+#: when a snapshot is nix-eval-jobs lines; unset, they are read from /nix/store.
+STORE_ROOT_ENV = "IMPACT_STORE_ROOT"
 #: The snapshot shipped with impact: nixpkgs master of 2016-06-24, both Hydra jobsets.
 EMBEDDED_SNAPSHOT = Path(__file__).resolve().parents[2] / "data" / "nixpkgs-master-2016-06-24.impact"
 
@@ -56,7 +59,7 @@ def load_snapshot(path: Path | str | None = None) -> DerivationGraph:
         from impact.loaders import aterm, eval_jobs
 
         jobs, errors = eval_jobs.load_jobs(path)
-        return aterm.load_jobs_from_store(jobs, errors, origin=str(path))
+        return aterm.load_jobs_from_store(jobs, errors, origin=str(path), store_root=os.environ.get(STORE_ROOT_ENV) or None)
     if name.endswith((".json", ".json.gz")):
         from impact.loaders import show_derivation
 
