@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from impact.errors import InputError
@@ -20,8 +21,12 @@ SNAPSHOT_ENV = "IMPACT_SNAPSHOT"
 #: Environment variable naming the root of a chroot store (`--store local?root=ROOT`) to read .drv files from
 #: when a snapshot is nix-eval-jobs lines; unset, they are read from /nix/store.
 STORE_ROOT_ENV = "IMPACT_STORE_ROOT"
-#: The snapshot shipped with impact: nixpkgs master of 2016-06-24, both Hydra jobsets.
-EMBEDDED_SNAPSHOT = Path(__file__).resolve().parents[2] / "data" / "nixpkgs-master-2016-06-24.impact"
+_EMBEDDED_NAME = "nixpkgs-master-2016-06-24.impact"
+_IN_CHECKOUT = Path(__file__).resolve().parents[2] / "data" / _EMBEDDED_NAME
+_INSTALLED = Path(sys.prefix) / "share" / "impact" / _EMBEDDED_NAME
+#: The snapshot shipped with impact: nixpkgs master of 2016-06-24, both Hydra jobsets (in the checkout's
+#: data/ for an editable install, under `<prefix>/share/impact/` for a plain one).
+EMBEDDED_SNAPSHOT = _IN_CHECKOUT if _IN_CHECKOUT.exists() or not _INSTALLED.exists() else _INSTALLED
 
 
 def default_snapshot() -> Path:
