@@ -16,13 +16,13 @@ from impact.errors import UnknownNameError
 
 @app.command()
 def estimate(
-    names: Annotated[Optional[list[str]], typer.Argument(help="Attributes whose package file changes, e.g. qemu linux_4_4.", show_default=False)] = None,
-    drv: Annotated[Optional[list[Path]], typer.Option("--drv", help="An exact root derivation (repeatable); with --drv alone nothing else is a root.", show_default=False)] = None,
-    file: Annotated[Optional[list[str]], typer.Option("--file", help="A changed nixpkgs file: the jobs whose meta.position is in it (repeatable).", show_default=False)] = None,
+    names: Annotated[Optional[list[str]], typer.Argument(help="Attributes whose package file changes, e.g. qemu linux_4_4.", show_default=False, metavar="NAME")] = None,
+    drv: Annotated[Optional[list[Path]], typer.Option("--drv", metavar="DRV", help="An exact root derivation (repeatable); with --drv alone nothing else is a root.", show_default=False)] = None,
+    file: Annotated[Optional[list[str]], typer.Option("--file", metavar="FILE", help="A changed nixpkgs file: the jobs whose meta.position is in it (repeatable).", show_default=False)] = None,
     only: Annotated[bool, typer.Option("--only", help="The named attributes alone, without variants built from the same source.")] = False,
     blast: Annotated[bool, typer.Option("--blast", help="Add the blast radius: the dependents that carry most of the rebuild, and the leaf jobs that cover it.")] = False,
-    only_output: Annotated[Optional[str], typer.Option("--only-output", help="What-if: only this output changes, e.g. curl.man, with content-addressed early cutoff (RFC 62), beside today's answer.", show_default=False)] = None,
-    split_output: Annotated[Optional[str], typer.Option("--split-output", help="What-if: the named package gets this output split off, e.g. man.", show_default=False)] = None,
+    only_output: Annotated[Optional[str], typer.Option("--only-output", metavar="NAME.OUTPUT", help="What-if: only this output changes, e.g. curl.man, with content-addressed early cutoff (RFC 62), beside today's answer.", show_default=False)] = None,
+    split_output: Annotated[Optional[str], typer.Option("--split-output", metavar="OUTPUT", help="What-if: the named package gets this output split off, e.g. man.", show_default=False)] = None,
     cost: CostOption = False,
     durations: DurationsOption = None,
     machines: MachinesOption = None,
