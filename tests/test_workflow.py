@@ -1,45 +1,159 @@
-"""The GitHub workflow (.github/workflows/impact.yml) calls impact with commands and options that exist,
-and gives the write token only to the job that posts."""
+"""The GitHub workflows (.github/workflows/impact.yml and impact-post.yml), read with PyYAML: they call impact
+with commands and options that exist, give a write token only to the jobs that post, never run a pull
+request's code where a write token is, and post once per pull request: impact.yml for one from this
+repository, impact-post.yml (a `workflow_run`) for one from a fork."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
+from typing import Any
 
+import pytest
 import typer
+import yaml
 
 from impact.cli import app
+from impact.cli.post import _check_report_head, _read_pr_number
 
-WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "impact.yml"
+WORKFLOWS = Path(__file__).resolve().parents[1] / ".github" / "workflows"
+EVAL = WORKFLOWS / "impact.yml"
+POST = WORKFLOWS / "impact-post.yml"
 
 
-def invocations() -> list[list[str]]:
-    """Every `impact …` command line of the workflow (folded `>` blocks joined), as argument lists."""
-    text = WORKFLOW.read_text()
-    joined = re.sub(r"\n\s+(?=--)", " ", text)  # a folded block continues with indented options
+def load(path: Path) -> dict[str, Any]:
+    """The workflow as data; `on` is YAML 1.1's `true` to PyYAML, so it is put back under its name."""
+    doc = yaml.safe_load(path.read_text())
+    if True in doc:
+        doc["on"] = doc.pop(True)
+    return dict(doc)
+
+
+def steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in doc["jobs"].values() for step in job.get("steps", [])]
+
+
+def invocations(path: Path) -> list[list[str]]:
+    """Every `impact …` command line of the workflow's `run:` scripts (a folded `>` block is one line)."""
     found = []
-    for line in joined.splitlines():
-        line = line.strip().removeprefix("run:").strip()
-        if line.startswith("impact "):
-            found.append(shlex.split(line.replace("${{", "'").replace("}}", "'"))[1:])
+    for step in steps(load(path)):
+        for line in str(step.get("run", "")).splitlines():
+            line = line.strip()
+            if line.startswith("impact "):
+                found.append(shlex.split(line.replace("${{", "'").replace("}}", "'"))[1:])
     return found
 
 
-def test_every_impact_call_uses_known_commands_and_options() -> None:
-    calls = invocations()
-    assert sorted({c[0] for c in calls}) == ["eval", "post", "pr"]
+@pytest.mark.parametrize("path, commands", [(EVAL, ["eval", "post", "pr"]), (POST, ["post"])])
+def test_every_impact_call_uses_known_commands_and_options(path: Path, commands: list[str]) -> None:
+    calls = invocations(path)
+    assert sorted({c[0] for c in calls}) == commands
     group = typer.main.get_command(app)
     for call in calls:
         command = group.commands[call[0]]  # type: ignore[attr-defined]
-        known = {opt for p in command.params for opt in getattr(p, "opts", [])}
+        params = {opt: p for p in command.params for opt in getattr(p, "opts", [])}
         used = [a for a in call[1:] if a.startswith("-")]
-        assert set(used) <= known, (call, set(used) - known)
+        assert set(used) <= set(params), (call, set(used) - set(params))
+        for i, arg in enumerate(call):
+            if arg in params and not params[arg].is_flag:  # type: ignore[attr-defined]
+                assert i + 1 < len(call) and not call[i + 1].startswith("-"), (call, arg)
+        if call[0] == "post":  # the pull request is named exactly once
+            assert len({"--pr", "--pr-file"} & set(used)) == 1, call
 
 
-def test_only_the_post_job_can_write() -> None:
-    text = WORKFLOW.read_text()
-    eval_job, post_job = text.split("\n  post:\n")
-    assert not re.search(r"^\s+[\w-]+: write", eval_job, re.M)
-    assert "pull-requests: write" in post_job and "issues: write" in post_job
-    assert "secrets.GITHUB_TOKEN" in post_job and "secrets." not in eval_job
+def test_triggers() -> None:
+    assert load(EVAL)["on"] == {"pull_request": {"types": ["opened", "synchronize", "reopened"]}}
+    # runs after the eval workflow, by its name; never on pull_request_target, which would run a fork's code
+    # with a write token
+    assert load(POST)["on"] == {"workflow_run": {"workflows": [load(EVAL)["name"]], "types": ["completed"]}}
+
+
+def test_only_the_posting_jobs_can_write() -> None:
+    eval_doc, post_doc = load(EVAL), load(POST)
+    assert "permissions" not in eval_doc and post_doc["permissions"] == {}
+    assert eval_doc["jobs"]["eval"]["permissions"] == {"contents": "read"}
+    assert eval_doc["jobs"]["post"]["permissions"] == {"pull-requests": "write", "issues": "write"}
+    assert post_doc["jobs"]["post"]["permissions"] == {"actions": "read", "pull-requests": "write", "issues": "write"}
+    assert "secrets." not in yaml.safe_dump(eval_doc["jobs"]["eval"])
+    for doc in (eval_doc, post_doc):
+        assert "secrets.GITHUB_TOKEN" in yaml.safe_dump(doc["jobs"]["post"])
+
+
+def test_the_privileged_workflow_runs_no_pull_request_code() -> None:
+    post_doc = load(POST)
+    uses = [str(s.get("uses", "")) for s in steps(post_doc)]
+    assert not [u for u in uses if u.startswith("actions/checkout")]  # nothing of the pull request is checked out
+    assert set(uses) - {""} == {"actions/download-artifact@v4"}
+    for step in steps(post_doc):
+        # every value reaches a script through env, so nothing GitHub or the artifact says becomes shell code
+        assert "${{" not in str(step.get("run", "")), step["name"]
+        assert not re.search(r"\bgit\b", str(step.get("run", ""))), step["name"]
+
+
+def test_the_artifact_is_fetched_from_the_run_and_checked() -> None:
+    upload = next(s for s in steps(load(EVAL)) if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    download = next(s for s in steps(load(POST)) if str(s.get("uses", "")).startswith("actions/download-artifact"))
+    assert download["with"]["name"] == upload["with"]["name"]
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    assert download["with"]["github-token"] == "${{ github.token }}"
+    post_step = next(s for s in steps(load(POST)) if "impact post" in str(s.get("run", "")))
+    assert post_step["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
+    call = invocations(POST)[0]
+    assert call[call.index("--head-sha") + 1] == "$HEAD_SHA"
+    assert call[call.index("--pr-file") + 1] == call[call.index("--report") + 1] + "/pr-number"
+    assert download["with"]["path"].replace("${{ runner.temp }}", "$RUNNER_TEMP") == call[call.index("--report") + 1]
+
+
+def test_eval_writes_what_post_reads(tmp_path: Path) -> None:
+    """The eval job's report step, run by bash with `impact` stubbed, leaves files `impact post` accepts."""
+    step = next(s for s in steps(load(EVAL)) if "impact pr " in str(s.get("run", "")))
+    assert step["env"] == {"PR_NUMBER": "${{ github.event.pull_request.number }}",
+                           "HEAD_SHA": "${{ github.event.pull_request.head.sha }}"}
+    sha = "89abcdef" * 5
+    stub = "impact() { mkdir -p report && echo '# report' > report/report.md; }\n"
+    script = stub + step["run"].replace("${{ github.base_ref }}", "master")
+    env = {**os.environ, "PR_NUMBER": "12345", "HEAD_SHA": sha, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, check=True)
+    assert _read_pr_number(tmp_path / "report" / "pr-number") == 12345
+    _check_report_head(tmp_path / "report" / "head-sha", sha)  # raises if it does not match
+    upload = next(s for s in steps(load(EVAL)) if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert upload["with"]["path"] == "report/"
+
+
+# -- who posts: GitHub's `if:` expressions, evaluated for a pull request from this repository and from a fork --
+
+TERM = re.compile(r"\s*([\w.-]+|'[^']*')\s*(==|!=)\s*([\w.-]+|'[^']*')\s*")
+
+
+def evaluate(expression: str, context: dict[str, str]) -> bool:
+    """A GitHub expression made of `a == b` / `a != b` terms joined by `&&` (all these workflows use)."""
+    result = True
+    for term in expression.split("&&"):
+        m = TERM.fullmatch(term)
+        assert m, f"extend evaluate() for {term!r}"
+        left, right = (x.strip("'") if x.startswith("'") else context[x] for x in m.group(1, 3))
+        result &= (left == right) == (m.group(2) == "==")
+    return result
+
+
+@pytest.mark.parametrize(
+    "head_repo, eval_ok, posting",
+    [("NixOS/nixpkgs", True, "impact.yml"), ("alice/nixpkgs", True, "impact-post.yml"),
+     ("NixOS/nixpkgs", False, None), ("alice/nixpkgs", False, None)],
+)
+def test_each_pull_request_is_posted_once(head_repo: str, eval_ok: bool, posting: str | None) -> None:
+    ctx = {
+        "github.repository": "NixOS/nixpkgs",
+        "needs.eval.outputs.nixpkgs": "true",
+        "github.event.pull_request.head.repo.full_name": head_repo,
+        "github.event.workflow_run.event": "pull_request",
+        "github.event.workflow_run.conclusion": "success" if eval_ok else "failure",
+        "github.event.workflow_run.head_repository.full_name": head_repo,
+    }
+    assert load(EVAL)["jobs"]["post"]["needs"] == "eval"  # so it is skipped when eval fails
+    same = eval_ok and evaluate(load(EVAL)["jobs"]["post"]["if"], ctx)
+    fork = evaluate(load(POST)["jobs"]["post"]["if"], ctx)
+    assert [name for name, runs in (("impact.yml", same), ("impact-post.yml", fork)) if runs] == ([posting] if posting else [])
