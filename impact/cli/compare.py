@@ -10,6 +10,7 @@ from impact.cli._app import JsonOption, SnapshotOption, app, emit
 from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
 from impact.cli._cost import CompareCostOption, CoresOption, DurationsOption, MachinesOption, cost_of, load_match, with_costs
 from impact.errors import UnknownNameError
+from impact.render.compare import CompareFormat
 
 
 @app.command()
@@ -23,6 +24,7 @@ def compare(
     durations: DurationsOption = None,
     machines: MachinesOption = None,
     cores: CoresOption = None,
+    output_format: Annotated[CompareFormat, typer.Option("--format", help="text (columns, branch, labels), json, or markdown (a PR comment or release notes).")] = CompareFormat.text,
     snapshot: SnapshotOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -31,8 +33,8 @@ def compare(
     from impact.analysis.compare import compare as run_compare
     from impact.analysis.policy import load_policy
     from impact.loaders import load_snapshot
-    from impact.render.compare import compare_text
-    from impact.render.json import dumps, snapshot_dict
+    from impact.render.compare import render_compare
+    from impact.render.formats import reproduce_command
 
     named = [[n for n in c.split(",") if n] for c in changes]
     if len(named) < 2 or not all(named):
@@ -43,4 +45,12 @@ def compare(
     comparison = run_compare(graph, resolved, rules, base=base, security=security)
     match = load_match(durations) if cost else None
     costs = {c.name: cost_of(graph, c.report.estimate.rebuilt, c.name, match, machines, cores) for c in comparison.changes} if cost else None
-    emit(with_costs(dumps({"snapshot": snapshot_dict(graph), **comparison.to_dict()}) if json else compare_text(comparison, graph.label), costs, json))
+    fmt = CompareFormat.json if json else output_format
+    options = [("--only", only), ("--base", base), ("--security", security), ("--policy", policy), ("--no-cost", not cost), ("--durations", durations), ("--machines", machines), ("--cores", cores), ("--snapshot", snapshot), ("--format", fmt.value)]
+    command = reproduce_command("compare", changes, options)
+    if fmt is CompareFormat.markdown:
+        from impact.render.cost import cost_compare_markdown
+
+        emit(render_compare(fmt, comparison, graph, command=command, markdown_sections=[cost_compare_markdown(costs)] if costs else ()))
+        return
+    emit(with_costs(render_compare(fmt, comparison, graph, command=command), costs, fmt is CompareFormat.json))
