@@ -37,6 +37,14 @@ def path_name(path: str) -> str:
     return base[33:] if len(base) > 33 and base[32] == "-" else base
 
 
+def csr_edge_ids(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The edge ids of `rows` in a CSR adjacency, concatenated: `indptr[r] .. indptr[r+1]` for each row in turn."""
+    starts = indptr[rows]
+    counts = indptr[rows + 1] - starts
+    shift = np.repeat(starts - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    return shift + np.arange(int(counts.sum()))
+
+
 @dataclass(frozen=True, slots=True)
 class Derivation:
     """One store derivation (.drv), as `nix show-derivation` describes it."""

@@ -42,7 +42,7 @@ import numpy as np
 from impact.analysis.change import package_name
 from impact.errors import InputError
 from impact.loaders.durations import DurationFile, DurationRecord
-from impact.model import DerivationGraph, path_name
+from impact.model import DerivationGraph, csr_edge_ids, path_name
 
 # -- the default model ---------------------------------------------------------------------------------------
 
@@ -257,11 +257,9 @@ def subgraph(graph: DerivationGraph, rows: Sequence[int] | np.ndarray) -> SubGra
     n = rows.size
     local = np.full(len(graph), -1, dtype=np.int64)
     local[rows] = np.arange(n)
-    starts, ends = graph.input_indptr[rows], graph.input_indptr[rows + 1]
-    counts = (ends - starts).astype(np.int64)
+    counts = (graph.input_indptr[rows + 1] - graph.input_indptr[rows]).astype(np.int64)
     if counts.sum():
-        offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-        edge_ids = np.arange(counts.sum()) + offsets
+        edge_ids = csr_edge_ids(graph.input_indptr, rows)
         src = local[graph.input_indices[edge_ids]]
         dst = np.repeat(np.arange(n), counts)
         keep = src >= 0

@@ -39,7 +39,7 @@ import numpy as np
 from impact.analysis.change import variants_of
 from impact.analysis.rebuild import propagation_csr
 from impact.errors import InputError
-from impact.model import DerivationGraph
+from impact.model import DerivationGraph, csr_edge_ids
 
 #: The kernels jobs are counted by: a system `x86_64-linux` has kernel `linux`.
 KERNELS = ("linux", "darwin")
@@ -188,13 +188,9 @@ def _levels(graph: DerivationGraph) -> _Levels:
     depth = 0
     while frontier.size:
         depth += 1
-        starts, ends = indptr[frontier], indptr[frontier + 1]
-        counts = ends - starts
-        total = int(counts.sum())
-        if total == 0:
+        reached = indices[csr_edge_ids(indptr, frontier)]
+        if reached.size == 0:
             break
-        offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-        reached = indices[offsets + np.arange(total)]
         taken = np.bincount(reached, minlength=n)
         indegree -= taken
         frontier = np.flatnonzero((taken > 0) & (indegree == 0))

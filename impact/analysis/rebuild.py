@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 
 from impact.analysis.change import Change
-from impact.model import DerivationGraph
+from impact.model import DerivationGraph, csr_edge_ids
 
 #: The prefix of NixOS VM test jobs in the `nixos` jobset.
 NIXOS_TEST_PREFIX = "tests."
 
-_totals: weakref.WeakKeyDictionary[DerivationGraph, dict[str, int]] = weakref.WeakKeyDictionary()
+_tables: weakref.WeakKeyDictionary[DerivationGraph, _JobTables] = weakref.WeakKeyDictionary()
 _propagation: weakref.WeakKeyDictionary[DerivationGraph, tuple[np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
 
 
@@ -46,39 +46,41 @@ def propagation_csr(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray]:
     return cached
 
 
-def rebuilt_rows(graph: DerivationGraph, roots: Sequence[int] | np.ndarray) -> np.ndarray:
-    """Sorted rows of every derivation whose output paths change when the `roots` change.
+def reach(
+    indptr: np.ndarray, indices: np.ndarray, seeds: np.ndarray, allowed: np.ndarray | None = None
+) -> np.ndarray:
+    """Boolean mask of the rows reached from `seeds` (included) along a CSR adjacency, entering only
+    `allowed` rows when a mask is given.
 
-    A breadth-first search one frontier at a time in numpy: each step gathers the consumers of the whole
+    A breadth-first search one frontier at a time in numpy: each step gathers the neighbours of the whole
     frontier with one fancy index, so the Python loop runs once per step (a handful on nixpkgs), not per
     edge. It needs no per-call matrix (scipy's csgraph search would rebuild a sparse matrix with a virtual
     root each call, and importing scipy costs 0.2 s of a cold `impact estimate`).
     """
-    seed = np.unique(np.asarray(roots, dtype=np.int64))
-    if seed.size == 0:
-        return seed
-    indptr, indices = propagation_csr(graph)
-    n = len(graph)
+    n = indptr.size - 1
     seen = np.zeros(n, dtype=bool)
-    seen[seed] = True
+    seen[seeds] = True
     slot = np.empty(n, dtype=np.int64)
-    frontier = seed
+    frontier = np.unique(np.asarray(seeds, dtype=np.int64))
     while frontier.size:
-        starts = indptr[frontier]
-        counts = indptr[frontier + 1] - starts
-        total = int(counts.sum())
-        if total == 0:
-            break
-        # Edge ids of every frontier row, concatenated: starts[i] .. starts[i] + counts[i].
-        shift = np.repeat(starts - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-        reached = indices[shift + np.arange(total)]
-        reached = reached[~seen[reached]]
+        reached = indices[csr_edge_ids(indptr, frontier)]
+        keep = ~seen[reached] if allowed is None else ~seen[reached] & allowed[reached]
+        reached = reached[keep]
         # Keep one copy of each row (the last writer of its slot wins) without sorting.
         position = np.arange(reached.size)
         slot[reached] = position
         frontier = reached[slot[reached] == position]
         seen[frontier] = True
-    return np.flatnonzero(seen).astype(np.int64)
+    return seen
+
+
+def rebuilt_rows(graph: DerivationGraph, roots: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Sorted rows of every derivation whose output paths change when the `roots` change."""
+    seed = np.unique(np.asarray(roots, dtype=np.int64))
+    if seed.size == 0:
+        return seed
+    indptr, indices = propagation_csr(graph)
+    return np.flatnonzero(reach(indptr, indices, seed)).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -156,76 +158,98 @@ def estimate(graph: DerivationGraph, change: Change) -> RebuildEstimate:
     return _summarise(graph, change, rebuilt, every_commit)
 
 
-def _changed_jobs(graph: DerivationGraph, rebuilt: np.ndarray) -> list[int]:
+class _JobTables:
+    """Per-graph job codes for vectorised counting: jobset and system of each job, and the jobs sorted by
+    (jobset, attr) so that a selection comes out grouped and sorted without sorting strings per estimate."""
+
+    def __init__(self, graph: DerivationGraph) -> None:
+        self.jobsets = list(dict.fromkeys(graph.job_jobsets))
+        self.totals = dict(Counter(graph.job_jobsets))
+        jobset_code = {js: c for c, js in enumerate(self.jobsets)}
+        self.jobset = np.array([jobset_code[js] for js in graph.job_jobsets], dtype=np.int64)
+        self.systems = list(dict.fromkeys(graph.job_systems))
+        system_code = {s: c for c, s in enumerate(self.systems)}
+        self.system = np.array([system_code[s] for s in graph.job_systems], dtype=np.int64)
+        order = sorted(range(graph.job_count), key=lambda k: (self.jobset[k], graph.job_attrs[k]))
+        self.order = np.array(order, dtype=np.int64)
+
+
+def _job_tables(graph: DerivationGraph) -> _JobTables:
+    tables = _tables.get(graph)
+    if tables is None:
+        tables = _tables[graph] = _JobTables(graph)
+    return tables
+
+
+def _changed_job_mask(graph: DerivationGraph, rebuilt: np.ndarray) -> np.ndarray:
+    """Per job: does the derivation it builds get new output paths?"""
     mask = np.zeros(len(graph), dtype=bool)
     mask[rebuilt] = True
-    return np.flatnonzero(mask[graph.job_drv]).tolist()
+    return mask[graph.job_drv]
 
 
-def _jobs_per_jobset(graph: DerivationGraph) -> dict[str, int]:
-    """Jobset → how many jobs it has, in order of first appearance (counted once per graph)."""
-    totals = _totals.get(graph)
-    if totals is None:
-        totals = _totals[graph] = dict(Counter(graph.job_jobsets))
-    return totals
-
-
-def _by_jobset(graph: DerivationGraph, jobs: list[int]) -> dict[str, tuple[str, ...]]:
-    out: dict[str, list[str]] = {js: [] for js in _jobs_per_jobset(graph)}
-    for k in jobs:
-        out[graph.job_jobsets[k]].append(graph.job_attrs[k])
-    return {js: tuple(sorted(v)) for js, v in out.items()}
+def _by_jobset(graph: DerivationGraph, changed: np.ndarray) -> dict[str, tuple[str, ...]]:
+    """Jobset → sorted attributes of the jobs selected by the mask `changed`."""
+    t = _job_tables(graph)
+    selected = t.order[changed[t.order]]
+    bounds = np.searchsorted(t.jobset[selected], np.arange(len(t.jobsets) + 1))
+    attrs = graph.job_attrs
+    return {
+        js: tuple(attrs[k] for k in selected[bounds[c] : bounds[c + 1]].tolist()) for c, js in enumerate(t.jobsets)
+    }
 
 
 def _summarise(graph: DerivationGraph, change: Change, rebuilt: np.ndarray, every_commit: np.ndarray) -> RebuildEstimate:
-    jobs = _changed_jobs(graph, rebuilt)
-    by_system: dict[str, dict[str, int]] = {js: {} for js in _jobs_per_jobset(graph)}
-    for k in jobs:
-        d = by_system[graph.job_jobsets[k]]
-        d[graph.job_systems[k]] = d.get(graph.job_systems[k], 0) + 1
+    t = _job_tables(graph)
+    changed_mask = _changed_job_mask(graph, rebuilt)
+    per_cell = np.bincount(
+        (t.jobset * len(t.systems) + t.system)[changed_mask], minlength=len(t.jobsets) * len(t.systems)
+    ).reshape(len(t.jobsets), len(t.systems))
+    by_system = {
+        js: {s: int(per_cell[c, i]) for i, s in sorted(enumerate(t.systems), key=lambda p: p[1]) if per_cell[c, i]}
+        for c, js in enumerate(t.jobsets)
+    }
     counts = np.bincount(graph.system_ids[rebuilt], minlength=len(graph.systems))
     drv_by_system = {graph.systems[s]: int(c) for s, c in enumerate(counts) if c}
-    changed = _by_jobset(graph, jobs)
-    totals = dict(_jobs_per_jobset(graph))
+    changed = _by_jobset(graph, changed_mask)
     return RebuildEstimate(
         change=change,
         changed_jobs=changed,
-        changed_jobs_by_system={js: dict(sorted(v.items())) for js, v in by_system.items()},
+        changed_jobs_by_system=by_system,
         derivations_to_build=int(rebuilt.size),
         derivations_to_build_by_system=dict(sorted(drv_by_system.items())),
-        every_commit_jobs=_by_jobset(graph, _changed_jobs(graph, every_commit)),
+        every_commit_jobs=_by_jobset(graph, _changed_job_mask(graph, every_commit)),
         every_commit_derivations=int(every_commit.size),
         nixos_tests=tuple(a for a in changed.get("nixos", ()) if a.startswith(NIXOS_TEST_PREFIX)),
-        jobs_total=totals,
+        jobs_total=dict(t.totals),
         rebuilt=rebuilt,
-        derivations_to_build_by_jobset=_derivations_by_jobset(graph, rebuilt, jobs),
+        derivations_to_build_by_jobset=_derivations_by_jobset(graph, rebuilt, changed_mask),
     )
 
 
-def _derivations_by_jobset(graph: DerivationGraph, rebuilt: np.ndarray, jobs: list[int]) -> dict[str, dict[str, int]]:
+def _derivations_by_jobset(graph: DerivationGraph, rebuilt: np.ndarray, changed: np.ndarray) -> dict[str, dict[str, int]]:
     """Per jobset, the rebuilt derivations its changed jobs need: their inputs' closure within the rebuild.
 
     The walk stays inside the rebuilt set: an input that keeps its output paths (a fixed-output derivation
-    reached by the change, or anything not rebuilt) is already built, so nothing behind it is needed.
+    reached by the change, or anything not rebuilt) is already built, so nothing behind it is needed. The
+    input edges among rebuilt derivations are gathered once, renumbered, and searched per jobset.
     """
-    inside = np.zeros(len(graph), dtype=bool)
-    inside[rebuilt] = True
-    starts: dict[str, list[int]] = {}
-    for k in jobs:
-        starts.setdefault(graph.job_jobsets[k], []).append(int(graph.job_drv[k]))
+    local = np.full(len(graph), -1, dtype=np.int64)
+    local[rebuilt] = np.arange(rebuilt.size)
+    counts = graph.input_indptr[rebuilt + 1] - graph.input_indptr[rebuilt]
+    inputs = local[graph.input_indices[csr_edge_ids(graph.input_indptr, rebuilt)]]
+    kept = inputs >= 0
+    sub_indptr = np.zeros(rebuilt.size + 1, dtype=np.int64)
+    row_of_edge = np.repeat(np.arange(rebuilt.size), counts)
+    np.cumsum(np.bincount(row_of_edge[kept], minlength=rebuilt.size), out=sub_indptr[1:])
+    sub_indices = inputs[kept]
+    t = _job_tables(graph)
+    job_rows = local[graph.job_drv[changed]]
+    job_jobsets = t.jobset[changed]
+    systems = graph.system_ids[rebuilt]
     out: dict[str, dict[str, int]] = {}
-    for jobset in _jobs_per_jobset(graph):
-        seen = np.zeros(len(graph), dtype=bool)
-        frontier = np.unique(np.array(starts.get(jobset, []), dtype=np.int64))
-        seen[frontier] = True
-        while frontier.size:
-            lo, hi = graph.input_indptr[frontier], graph.input_indptr[frontier + 1]
-            counts = hi - lo
-            shift = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-            reached = np.unique(graph.input_indices[shift + np.arange(int(counts.sum()))])
-            frontier = reached[inside[reached] & ~seen[reached]]
-            seen[frontier] = True
-        counts_by_system = np.bincount(graph.system_ids[seen], minlength=len(graph.systems))
+    for code, jobset in enumerate(t.jobsets):
+        seen = reach(sub_indptr, sub_indices, job_rows[job_jobsets == code])
+        counts_by_system = np.bincount(systems[seen], minlength=len(graph.systems))
         out[jobset] = {graph.systems[s]: int(c) for s, c in enumerate(counts_by_system) if c}
     return out
-
