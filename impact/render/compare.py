@@ -162,21 +162,12 @@ def compare_markdown(comparison: Comparison, *, command: str, snapshot: str = ""
     NixOS VM tests, derivations, packages per kernel, labels, branch, what only it rebuilds), the branch
     reasons per change, `sections`, then `<details>` lists of the jobs only each change rebuilds, sorted.
     """
-    from impact.render.markdown import GITHUB_COMMENT_LIMIT, MARKER, _cut, _details, _plural
+    from impact.render.markdown import GITHUB_COMMENT_LIMIT, _cut, _details, _plural, header
 
     changes = comparison.changes
     common = ", ".join(f"{js} {_plural(len(v), 'job')}" for js, v in comparison.common_jobs.items())
     head = [
-        MARKER,
-        "## impact compare: " + " · ".join(f"`{c.name}`" for c in changes),
-        "",
-        f"Snapshot: {snapshot}" if snapshot else "",
-        "",
-        "Reproduce with:",
-        "",
-        "```sh",
-        command,
-        "```",
+        *header("impact compare: " + " · ".join(f"`{c.name}`" for c in changes), snapshot, command),
         "",
         *compare_table(comparison),
         "",

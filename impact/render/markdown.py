@@ -83,6 +83,22 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def header(title: str, snapshot: str, command: str) -> list[str]:
+    """The opening lines every comment shares: the hidden marker, the title, the snapshot, the command."""
+    return [
+        MARKER,
+        f"## {title}",
+        "",
+        f"Snapshot: {snapshot}" if snapshot else "",
+        "",
+        "Reproduce with:",
+        "",
+        "```sh",
+        command,
+        "```",
+    ]
+
+
 def render_markdown(report: Report, *, command: str, limit: int = GITHUB_COMMENT_LIMIT, sections: Sequence[str] = ()) -> str:
     """The PR comment body for `report`, reproduced by `command`, at most `limit` characters; `sections` are
     further Markdown sections (e.g. the cost of the rebuild) placed before the lists of rebuilt packages."""
@@ -91,16 +107,7 @@ def render_markdown(report: Report, *, command: str, limit: int = GITHUB_COMMENT
     branch = report.branch
     counts = labels.rebuild_count_by_kernel
     head = [
-        MARKER,
-        f"## impact: `{result.change.description}`",
-        "",
-        f"Snapshot: {report.snapshot}" if report.snapshot else "",
-        "",
-        "Reproduce with:",
-        "",
-        "```sh",
-        command,
-        "```",
+        *header(f"impact: `{result.change.description}`", report.snapshot, command),
         "",
         *counts_table(report),
         "",
