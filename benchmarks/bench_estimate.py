@@ -30,7 +30,11 @@ def cold_cli() -> list[str]:
     """Cold CLI wall time against `python -c "import networkx, pandas"` (best of 5 each)."""
     floor = _wall([sys.executable, "-c", "import networkx, pandas"])
     bare = _wall([sys.executable, "-c", "pass"])
-    cli = _wall([str(IMPACT), "estimate", "qemu"]) if IMPACT.exists() else _wall([sys.executable, "-m", "impact.cli", "estimate", "qemu"])
+    cli = (
+        _wall([str(IMPACT), "estimate", "qemu"])
+        if IMPACT.exists()
+        else _wall([sys.executable, "-m", "impact.cli", "estimate", "qemu"])
+    )
     return [
         "Cold CLI (best of 5 wall-clock runs)",
         line("python -c pass", ms(bare)),

@@ -60,7 +60,10 @@ def run() -> list[str]:
         line(f"instantiate {len(paths):,} derivations, empty store (writes .drv files)", f"{t_first:.2f} s"),
         line("instantiate again, .drv files present (best of 3)", f"{t_again:.2f} s"),
         line("per derivation", f"{per_drv * 1e6:,.0f} µs"),
-        line(f"Nix at that rate for the master snapshot ({len(graph):,} drvs) x 2", f"{per_drv * len(graph) * 2:.1f} s (a lower bound:"),
+        line(
+            f"Nix at that rate for the master snapshot ({len(graph):,} drvs) x 2",
+            f"{per_drv * len(graph) * 2:.1f} s (a lower bound:",
+        ),
         line("", "nixpkgs' own expressions cost far more per derivation)"),
         line("impact: warm estimate qemu on the master snapshot", ms(t_impact)),
         line("ratio Nix (before + after, extrapolated) / impact warm", f"{per_drv * len(graph) * 2 / t_impact:,.0f}x"),

@@ -53,9 +53,8 @@ def child(path: str) -> dict[str, float]:
 def run(size: int = SIZE) -> list[str]:
     """Every figure of this script."""
     from benchmarks.synthetic import build, measure
-    from impact.loaders.compact import write_compact
-
     from impact.loaders import load_snapshot
+    from impact.loaders.compact import write_compact
 
     master = measure(load_snapshot())
     with tempfile.TemporaryDirectory(prefix="impact-bench-") as tmp:
@@ -81,18 +80,31 @@ def run(size: int = SIZE) -> list[str]:
     return [
         f"Synthetic nixpkgs-shaped graph: {int(figures['derivations']):,} derivations, {int(figures['edges']):,} inputs, "
         f"{int(figures['jobs']):,} jobs, {int(figures['packages']):,} packages",
-        *(line(f"shape: {k}", f"{v}  (master 2016: {master[k]})") for k, v in shape.items() if k not in ("derivations", "jobs")),
+        *(
+            line(f"shape: {k}", f"{v}  (master 2016: {master[k]})")
+            for k, v in shape.items()
+            if k not in ("derivations", "jobs")
+        ),
         line("generate (numpy)", f"{t_build:.1f} s"),
         line(f"write compact snapshot ({file_mb:.0f} MB)", f"{t_write:.1f} s"),
         "  in a fresh process:",
         line("load the compact snapshot", f"{figures['load']:.2f} s"),
-        line(f"estimate qemu, first ({int(figures['estimate_qemu_drvs']):,} derivations; builds tables)", f"{figures['estimate_first']:.2f} s"),
+        line(
+            f"estimate qemu, first ({int(figures['estimate_qemu_drvs']):,} derivations; builds tables)",
+            f"{figures['estimate_first']:.2f} s",
+        ),
         line("estimate qemu, warm", f"{figures['estimate_warm'] * 1e3:.1f} ms"),
-        line(f"estimate openssl, warm ({int(figures['estimate_openssl_drvs']):,} derivations)", f"{figures['estimate_openssl'] * 1e3:.1f} ms"),
+        line(
+            f"estimate openssl, warm ({int(figures['estimate_openssl_drvs']):,} derivations)",
+            f"{figures['estimate_openssl'] * 1e3:.1f} ms",
+        ),
         line("rank every package", f"{figures['rank']:.1f} s"),
         line("load + first estimate + rank", f"{total:.1f} s"),
-        line("peak resident memory of that process", f"{figures['peak_rss'] / 2**30:.2f} GiB (limit 8 GiB: "
-             f"{'within' if figures['peak_rss'] <= LIMIT else 'OVER'})"),
+        line(
+            "peak resident memory of that process",
+            f"{figures['peak_rss'] / 2**30:.2f} GiB (limit 8 GiB: "
+            f"{'within' if figures['peak_rss'] <= LIMIT else 'OVER'})",
+        ),
     ]
 
 

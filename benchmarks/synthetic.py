@@ -27,7 +27,23 @@ SYSTEMS = ("x86_64-linux", "aarch64-linux", "x86_64-darwin", "aarch64-darwin")
 #: Share of fixed-output derivations (master 2016: 24,011 of 50,775).
 FIXED_SHARE = 0.47
 #: Inputs of non-fixed-output derivations in master 2016, as (count, how many derivations): a coarse histogram.
-INPUT_COUNTS = {1: 4, 2: 8, 3: 13, 4: 12, 5: 12, 6: 11, 7: 9, 8: 7, 10: 10, 13: 5, 16: 3, 24: 2, 40: 1.5, 70: 1.2, 110: 0.4}
+INPUT_COUNTS = {
+    1: 4,
+    2: 8,
+    3: 13,
+    4: 12,
+    5: 12,
+    6: 11,
+    7: 9,
+    8: 7,
+    10: 10,
+    13: 5,
+    16: 3,
+    24: 2,
+    40: 1.5,
+    70: 1.2,
+    110: 0.4,
+}
 #: How strongly inputs lean towards early (central) packages; tuned so fan-out quantiles resemble master's.
 ALPHA = 4.0
 BOOTSTRAP = 25
@@ -98,7 +114,13 @@ def _one_system(rng: np.random.Generator, m: int) -> dict[str, np.ndarray]:
     multi = rng.random(m) < MULTI_OUTPUT_SHARE
     multi[fixed] = False
     output_set[multi] = rng.integers(1, len(_OUTPUT_SETS), size=int(multi.sum()))
-    return {"fixed": fixed, "consumer": consumer, "input": source, "output_set": output_set, "package_rows": package_rows}
+    return {
+        "fixed": fixed,
+        "consumer": consumer,
+        "input": source,
+        "output_set": output_set,
+        "package_rows": package_rows,
+    }
 
 
 def build(n: int = 1_000_000, seed: int = 1) -> DerivationGraph:
@@ -151,7 +173,9 @@ def build(n: int = 1_000_000, seed: int = 1) -> DerivationGraph:
         if row < m * k and is_fixed[row % m]:
             output_paths.append((f"/nix/store/{fixed_hash[row % m]}-{name}",))
             continue
-        output_paths.append(tuple(f"/nix/store/{out_hashes[h + q]}-{name}{'' if o == 'out' else '-' + o}" for q, o in enumerate(outs)))
+        output_paths.append(
+            tuple(f"/nix/store/{out_hashes[h + q]}-{name}{'' if o == 'out' else '-' + o}" for q, o in enumerate(outs))
+        )
         h += len(outs)
 
     job_rows: list[np.ndarray] = []

@@ -26,7 +26,10 @@ class NixError(ImpactError):
     """Running Nix failed; carries the command and what Nix printed."""
 
     def __init__(self, command: list[str], stderr: str, message: str | None = None) -> None:
-        text = message or f"{' '.join(command[:3])} … failed: {stderr.strip().splitlines()[-1] if stderr.strip() else 'no output'}"
+        text = (
+            message
+            or f"{' '.join(command[:3])} … failed: {stderr.strip().splitlines()[-1] if stderr.strip() else 'no output'}"
+        )
         super().__init__(text)
         self.command = command
         self.stderr = stderr

@@ -28,8 +28,17 @@ from impact.nix import Limits, Nix, eval_release, eval_release_with_eval_jobs
 
 #: The `env` keys kept in derivations.json.gz, as in the shared evaluations.
 ENV_KEYS = (
-    "name", "pname", "version", "outputs", "requiredSystemFeatures", "preferLocalBuild", "allowSubstitutes",
-    "outputHash", "outputHashAlgo", "outputHashMode", "enableParallelBuilding",
+    "name",
+    "pname",
+    "version",
+    "outputs",
+    "requiredSystemFeatures",
+    "preferLocalBuild",
+    "allowSubstitutes",
+    "outputHash",
+    "outputHashAlgo",
+    "outputHashMode",
+    "enableParallelBuilding",
 )
 #: What makes a folder a nixpkgs checkout.
 RELEASE_FILE = Path("pkgs") / "top-level" / "release.nix"
@@ -96,9 +105,13 @@ def evaluate_checkout(
     """
     checkout = checkout.resolve()
     if not is_checkout(checkout):
-        raise InputError(f"{checkout}: not a nixpkgs checkout (no {RELEASE_FILE})", tip="give the top folder of nixpkgs")
+        raise InputError(
+            f"{checkout}: not a nixpkgs checkout (no {RELEASE_FILE})", tip="give the top folder of nixpkgs"
+        )
     if evaluator == "nix-eval-jobs":
-        lines = eval_release_with_eval_jobs(nix, checkout, systems, nixos=nixos, limits=limits, on_job=on_job, workers=workers)
+        lines = eval_release_with_eval_jobs(
+            nix, checkout, systems, nixos=nixos, limits=limits, on_job=on_job, workers=workers
+        )
     elif evaluator == "nix-instantiate":
         lines = eval_release(nix, checkout, systems, nixos=nixos, limits=limits, on_job=on_job)
     else:
@@ -115,7 +128,9 @@ def evaluate_checkout(
             value["env"] = {k: v for k, v in value["env"].items() if k in ENV_KEYS}
     jobs_text = "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines)
     write_atomic(output / "jobs.jsonl.gz", gzip.compress(jobs_text.encode(), mtime=0))
-    write_atomic(output / "derivations.json.gz", gzip.compress(json.dumps(derivations, sort_keys=True).encode(), mtime=0))
+    write_atomic(
+        output / "derivations.json.gz", gzip.compress(json.dumps(derivations, sort_keys=True).encode(), mtime=0)
+    )
     per: dict[str, int] = {}
     for line in lines:
         if "error" not in line:
@@ -130,6 +145,7 @@ def evaluate_checkout(
 
 def export_ref(repo: Path, ref: str, dest: Path) -> str:
     """Write the tree of git `ref` of `repo` into `dest`; return the full commit hash."""
+
     def git(*args: str) -> subprocess.CompletedProcess[bytes]:
         try:
             return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
@@ -138,7 +154,10 @@ def export_ref(repo: Path, ref: str, dest: Path) -> str:
 
     rev = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if rev.returncode != 0:
-        raise InputError(f"{ref!r} is not a commit of the git repository {repo}", tip="give a branch, tag or commit hash, or a checkout folder")
+        raise InputError(
+            f"{ref!r} is not a commit of the git repository {repo}",
+            tip="give a branch, tag or commit hash, or a checkout folder",
+        )
     commit = rev.stdout.decode().strip()
     archive = git("archive", "--format=tar", commit)
     if archive.returncode != 0:

@@ -179,7 +179,9 @@ class GitHub:
     def sync_labels(self, pr: int, wanted: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Add the `wanted` labels and remove stale `10.rebuild-*` ones: (added, removed)."""
         want = list(dict.fromkeys(wanted))
-        have = [label["name"] for label in self.request("GET", f"/repos/{self.repo}/issues/{pr}/labels?per_page=100") or []]
+        have = [
+            label["name"] for label in self.request("GET", f"/repos/{self.repo}/issues/{pr}/labels?per_page=100") or []
+        ]
         stale = [n for n in have if n.startswith(REBUILD_LABEL_PREFIX) and n not in want]
         for name in stale:
             self.request("DELETE", f"/repos/{self.repo}/issues/{pr}/labels/{urllib.parse.quote(name, safe='')}")
@@ -198,7 +200,9 @@ def comment_body(markdown: str) -> str:
     return body
 
 
-def post_report(github: GitHub, pr: int, markdown: str, labels: Iterable[str], head_sha: str | None = None) -> PostResult:
+def post_report(
+    github: GitHub, pr: int, markdown: str, labels: Iterable[str], head_sha: str | None = None
+) -> PostResult:
     """Put the report on pull request `pr`: the sticky comment, then the labels.
 
     With `head_sha`, nothing is posted unless the pull request still ends at that commit (the one evaluated):

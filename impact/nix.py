@@ -46,9 +46,7 @@ CHUNK = 2000
 def subprocess_runner(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     """The default runner: run `command` with `env` added to this process's environment, capturing output."""
     try:
-        return subprocess.run(
-            list(command), env={**os.environ, **env}, capture_output=True, text=True, check=False
-        )
+        return subprocess.run(list(command), env={**os.environ, **env}, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise NixError(list(command), "", f"{command[0]} not found: is Nix installed and on PATH?") from None
 
@@ -144,7 +142,9 @@ class Nix:
         try:
             return json.loads(out)
         except json.JSONDecodeError as e:
-            raise NixError(self.command("nix-instantiate", *cli), "", f"nix-instantiate printed invalid JSON ({e.msg})") from None
+            raise NixError(
+                self.command("nix-instantiate", *cli), "", f"nix-instantiate printed invalid JSON ({e.msg})"
+            ) from None
 
     def show_derivation(self, paths: Iterable[str], recursive: bool = True) -> dict[str, Any]:
         """`nix show-derivation [-r] PATHS` (`nix derivation show` on Nix >= 2.15), parsed and merged.
@@ -196,7 +196,9 @@ class Nix:
             read_write=True,
         )
         if not isinstance(lines, list):
-            raise NixError(["nix-instantiate", str(eval_attrs_expression())], "", "eval_attrs.nix did not return a list")
+            raise NixError(
+                ["nix-instantiate", str(eval_attrs_expression())], "", "eval_attrs.nix did not return a list"
+            )
         if jobset is not None:
             for line in lines:
                 line["jobset"] = jobset
@@ -302,9 +304,14 @@ def limited_runner(
         with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
             try:
                 proc = subprocess.Popen(
-                    list(command), env={**os.environ, **env},
-                    stdout=subprocess.PIPE if on_stdout_line else out, stderr=subprocess.PIPE,
-                    stdin=subprocess.DEVNULL, text=True, preexec_fn=preexec, start_new_session=True,
+                    list(command),
+                    env={**os.environ, **env},
+                    stdout=subprocess.PIPE if on_stdout_line else out,
+                    stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    preexec_fn=preexec,
+                    start_new_session=True,
                 )
             except FileNotFoundError:
                 raise NixError(list(command), "", f"{command[0]} not found: is Nix installed and on PATH?") from None
@@ -345,11 +352,17 @@ def limited_runner(
                 timer.cancel()
             stderr = "".join(kept)
             if timed_out.is_set():
-                e = NixError(list(command), stderr, f"{command[0]} stopped: it ran over the time limit of {limits.timeout:g} s")
+                e = NixError(
+                    list(command), stderr, f"{command[0]} stopped: it ran over the time limit of {limits.timeout:g} s"
+                )
                 e.tip = "look for an endless loop in the evaluated tree, or raise --timeout"
                 raise e
             if limits.memory and code != 0 and _out_of_memory(stderr, code):
-                e = NixError(list(command), stderr, f"{command[0]} stopped: it ran over the memory limit of {limits.memory >> 20:,} MiB")
+                e = NixError(
+                    list(command),
+                    stderr,
+                    f"{command[0]} stopped: it ran over the memory limit of {limits.memory >> 20:,} MiB",
+                )
                 e.tip = "look for an expression that grows without end in the evaluated tree, or raise --memory"
                 raise e
             out.seek(0)
@@ -408,14 +421,28 @@ def eval_release(
     root = Path(checkout).resolve()
     try:
         out = limited.run(
-            "nix-instantiate", "--eval", "--strict", "--json", "--read-write-mode",
-            "--option", "restrict-eval", "true", "--option", "allow-import-from-derivation", "false",
-            "-I", f"nixpkgs={root}", "-E", expr,
+            "nix-instantiate",
+            "--eval",
+            "--strict",
+            "--json",
+            "--read-write-mode",
+            "--option",
+            "restrict-eval",
+            "true",
+            "--option",
+            "allow-import-from-derivation",
+            "false",
+            "-I",
+            f"nixpkgs={root}",
+            "-E",
+            expr,
         )
     except NixError as e:
         if "restricted mode" in str(e) or "import from derivation" in str(e):
             e.args = (f"evaluation of {root} refused: {error_summary(e.stderr)}",)
-            e.tip = "the evaluated tree may read only itself: no paths outside it, no network, no import-from-derivation"
+            e.tip = (
+                "the evaluated tree may read only itself: no paths outside it, no network, no import-from-derivation"
+            )
         raise
     try:
         lines = json.loads(out)
@@ -474,8 +501,20 @@ def eval_release_with_eval_jobs(
     lines: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="impact-gcroots-") as roots:
         for jobset, file, for_systems in sets:
-            args = ["--meta", "--force-recurse", "--workers", str(workers), "--gc-roots-dir", roots,
-                    "--option", "restrict-eval", "true", "--option", "allow-import-from-derivation", "false"]
+            args = [
+                "--meta",
+                "--force-recurse",
+                "--workers",
+                str(workers),
+                "--gc-roots-dir",
+                roots,
+                "--option",
+                "restrict-eval",
+                "true",
+                "--option",
+                "allow-import-from-derivation",
+                "false",
+            ]
             if nix.store:
                 args += ["--option", "store", nix.store]
             if limits.memory:

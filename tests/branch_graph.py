@@ -46,7 +46,14 @@ def branch_graph() -> DerivationGraph:
     path = {f"{d.name}-{d.system}": d.path for d in derivations}
 
     def job(attr: str, key: str, system: str, maintainers: tuple[str, ...] = (), jobset: str = "nixpkgs") -> Job:
-        return Job(attr=attr, system=system, jobset=jobset, drv_path=path[key], name=key.split("-x86")[0], maintainers=maintainers)
+        return Job(
+            attr=attr,
+            system=system,
+            jobset=jobset,
+            drv_path=path[key],
+            name=key.split("-x86")[0],
+            maintainers=maintainers,
+        )
 
     jobs = [
         job(f"libfoo.{LINUX}", f"libfoo-{LINUX}", LINUX, ("Alice", "Bob")),

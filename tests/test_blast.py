@@ -15,7 +15,12 @@ from impact.model import Derivation, DerivationGraph, Job
 SYSTEM = "x86_64-linux"
 
 
-def drv(name: str, inputs: dict[str, tuple[str, ...]] | None = None, outputs: tuple[str, ...] = ("out",), fixed: bool = False) -> Derivation:
+def drv(
+    name: str,
+    inputs: dict[str, tuple[str, ...]] | None = None,
+    outputs: tuple[str, ...] = ("out",),
+    fixed: bool = False,
+) -> Derivation:
     return Derivation(
         path=f"/nix/store/{name[0] * 32}-{name}.drv",
         name=name,
@@ -41,7 +46,10 @@ def hand_graph() -> DerivationGraph:
         drv("g", {"f": ("out",)}),
     ]
     by_name = {d.name: d for d in derivations}
-    jobs = [Job(attr=f"{n}.{SYSTEM}", system=SYSTEM, jobset="nixpkgs", drv_path=by_name[n].path, name=n) for n in ("a", "c", "d", "g")]
+    jobs = [
+        Job(attr=f"{n}.{SYSTEM}", system=SYSTEM, jobset="nixpkgs", drv_path=by_name[n].path, name=n)
+        for n in ("a", "c", "d", "g")
+    ]
     return DerivationGraph.from_records(derivations, jobs, origin="by hand")
 
 

@@ -11,7 +11,12 @@ from impact.model import DerivationGraph
 
 @pytest.mark.parametrize(
     ("name", "package"),
-    [("qemu-2.6.0", "qemu"), ("gtk+3-3.20.5", "gtk+3"), ("nixos-16.09pre-git", "nixos"), ("bootstrap-tools", "bootstrap-tools")],
+    [
+        ("qemu-2.6.0", "qemu"),
+        ("gtk+3-3.20.5", "gtk+3"),
+        ("nixos-16.09pre-git", "nixos"),
+        ("bootstrap-tools", "bootstrap-tools"),
+    ],
 )
 def test_package_name(name: str, package: str) -> None:
     assert package_name(name) == package

@@ -73,7 +73,10 @@ def test_format_json_equals_the_shorthand(capsys: pytest.CaptureFixture[str]) ->
 def test_format_markdown_and_changed_paths(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["estimate", "hello", *SNAPSHOT, "--format", "markdown", "--base", "staging"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("<!-- impact-report -->") and f"impact estimate hello --base staging --snapshot {EMBEDDED_SNAPSHOT} --format markdown" in out
+    assert (
+        out.startswith("<!-- impact-report -->")
+        and f"impact estimate hello --base staging --snapshot {EMBEDDED_SNAPSHOT} --format markdown" in out
+    )
     assert main(["estimate", "hello", *SNAPSHOT, "--format", "changed-paths"]) == 0
     paths = json.loads(capsys.readouterr().out)
     assert paths["rebuildCountByKernel"] == {"darwin": 1, "linux": 1}

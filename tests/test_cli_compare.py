@@ -23,7 +23,10 @@ def test_markdown_has_the_command_and_the_cost_side_by_side(capsys: pytest.Captu
     # The cost comes before what only each change rebuilds, and each CPU-hours cell is what
     # `impact estimate NAME --cost --cores 4` says about that change alone.
     assert text.index("### Cost of the rebuilds") < text.index("### What only each change rebuilds")
-    hours = [json.loads(run(capsys, "estimate", n, "--cost", "--cores", "4", "--json"))["cost"]["estimate"]["cpu_hours"] for n in ("qemu", "linux_4_4")]
+    hours = [
+        json.loads(run(capsys, "estimate", n, "--cost", "--cores", "4", "--json"))["cost"]["estimate"]["cpu_hours"]
+        for n in ("qemu", "linux_4_4")
+    ]
     assert f"| CPU-hours | {hours[0]:.1f} h | {hours[1]:.1f} h |" in text
     assert "CPU-hours" not in run(capsys, "compare", "qemu", "linux_4_4", "--format", "markdown", "--no-cost")
 

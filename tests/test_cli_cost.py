@@ -33,7 +33,14 @@ def test_estimate_cost_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_estimate_cost_text_says_it_is_an_estimate(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["estimate", "linux_4_4", "--cost"]) == 0
     out = capsys.readouterr().out
-    for needle in ("CPU-hours", "critical path", "farm time", "Assumptions (an estimate", "big-parallel", "linux-4.4.13"):
+    for needle in (
+        "CPU-hours",
+        "critical path",
+        "farm time",
+        "Assumptions (an estimate",
+        "big-parallel",
+        "linux-4.4.13",
+    ):
         assert needle in out
 
 

@@ -16,7 +16,13 @@ def test_only_and_common_by_hand() -> None:
     result = compare(graph, [libfoo, app])
     first, second = result.changes
     assert first.only_jobs == {
-        "nixpkgs": ("libfoo.i686-linux", "libfoo.x86_64-darwin", "libfoo.x86_64-linux", "stdenv.x86_64-darwin", "tarball"),
+        "nixpkgs": (
+            "libfoo.i686-linux",
+            "libfoo.x86_64-darwin",
+            "libfoo.x86_64-linux",
+            "stdenv.x86_64-darwin",
+            "tarball",
+        ),
         "nixos": (),
     }
     assert second.only_jobs == {"nixpkgs": (), "nixos": ()}
@@ -32,7 +38,9 @@ def test_only_and_common_by_hand() -> None:
 
 def test_compare_with_a_base_and_security() -> None:
     graph = branch_graph()
-    result = compare(graph, [resolve_change(graph, ["tool"]), resolve_change(graph, ["app"])], base="release-16.03", security=True)
+    result = compare(
+        graph, [resolve_change(graph, ["tool"]), resolve_change(graph, ["app"])], base="release-16.03", security=True
+    )
     assert [c.report.branch.target for c in result.changes] == ["release-16.03", "release-16.03"]
     assert result.to_dict()["changes"][0]["only"]["jobs"]["nixpkgs"] == ["tool.x86_64-linux"]
 

@@ -126,7 +126,15 @@ def test_corrupt_input_is_one_line_and_exit_2(case: str, tmp_path: Path, capsys:
 def test_corrupt_input_in_a_real_process(tmp_path: Path) -> None:
     named, problem = _not_aterm(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; from impact.cli import main; sys.exit(main())", "estimate", "qemu", "--snapshot", str(named)],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from impact.cli import main; sys.exit(main())",
+            "estimate",
+            "qemu",
+            "--snapshot",
+            str(named),
+        ],
         capture_output=True,
         text=True,
         timeout=60,

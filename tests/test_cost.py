@@ -210,10 +210,16 @@ def test_median_of_records_replaces_the_assumed_median() -> None:
 
     names = [f"p{n:02d}" for n in range(MEDIAN_MIN_SAMPLES + 3)]
     g = DerivationGraph.from_records(
-        Derivation(path=f"/nix/store/{n:0>32}-{n}.drv", name=n, system=LINUX, outputs={"out": f"/nix/store/{n:0>32}-{n}"}) for n in names
+        Derivation(
+            path=f"/nix/store/{n:0>32}-{n}.drv", name=n, system=LINUX, outputs={"out": f"/nix/store/{n:0>32}-{n}"}
+        )
+        for n in names
     )
     # Records for exactly MEDIAN_MIN_SAMPLES derivations: 1, 2, …, 20 minutes; their median is 10.5 min.
-    known = {g.drv_paths[i]: DurationRecord(seconds=60.0 * (i + 1), drv_path=g.drv_paths[i]) for i in range(MEDIAN_MIN_SAMPLES)}
+    known = {
+        g.drv_paths[i]: DurationRecord(seconds=60.0 * (i + 1), drv_path=g.drv_paths[i])
+        for i in range(MEDIAN_MIN_SAMPLES)
+    }
     match = DurationMatch(by_drv=known, by_job={}, by_name={}, by_package={}, records=len(known), origins=("r",))
     d = durations_for(g, range(len(g)), match)
     assert d.median_samples == MEDIAN_MIN_SAMPLES and d.median_seconds == 630.0

@@ -17,7 +17,9 @@ from tests.conftest import MASTER, STAGING, require_shared
 SYS = "x86_64-linux"
 
 
-def drv(key: str, name: str, outputs: dict[str, str], inputs: dict[str, tuple[str, ...]] | None = None, fixed: bool = False) -> Derivation:
+def drv(
+    key: str, name: str, outputs: dict[str, str], inputs: dict[str, tuple[str, ...]] | None = None, fixed: bool = False
+) -> Derivation:
     """A derivation whose paths are made from short keys (`/nix/store/<key padded to 32>-name`)."""
     return Derivation(
         path=f"/nix/store/{key.ljust(32, 'a')}-{name}.drv",
@@ -30,8 +32,7 @@ def drv(key: str, name: str, outputs: dict[str, str], inputs: dict[str, tuple[st
 
 
 def job(attr: str, d: Derivation, jobset: str = "nixpkgs") -> Job:
-    return Job(attr=f"{attr}.{SYS}", system=SYS, jobset=jobset, drv_path=d.path, name=d.name,
-               outputs=dict(d.outputs))
+    return Job(attr=f"{attr}.{SYS}", system=SYS, jobset=jobset, drv_path=d.path, name=d.name, outputs=dict(d.outputs))
 
 
 def graphs() -> tuple[DerivationGraph, DerivationGraph]:
@@ -49,7 +50,14 @@ def graphs() -> tuple[DerivationGraph, DerivationGraph]:
     gone = drv("g1", "gone-1", {"out": "go"})
     base = DerivationGraph.from_records(
         [curl, fetch, hello, lib, app, tool, gone],
-        [job("curl", curl), job("hello", hello), job("libfoo", lib), job("app", app), job("tool", tool), job("gone", gone)],
+        [
+            job("curl", curl),
+            job("hello", hello),
+            job("libfoo", lib),
+            job("app", app),
+            job("tool", tool),
+            job("gone", gone),
+        ],
         origin="base",
     )
     curl2 = drv("c2", "curl-7.49", {"out": "co2", "dev": "cd2"})
@@ -60,7 +68,14 @@ def graphs() -> tuple[DerivationGraph, DerivationGraph]:
     new = drv("n2", "newpkg-1", {"out": "no"})
     head = DerivationGraph.from_records(
         [curl2, fetch2, hello2, lib2, app2, tool, new],
-        [job("curl", curl2), job("hello", hello2), job("libfoo", lib2), job("app", app2), job("tool", tool), job("newpkg", new)],
+        [
+            job("curl", curl2),
+            job("hello", hello2),
+            job("libfoo", lib2),
+            job("app", app2),
+            job("tool", tool),
+            job("newpkg", new),
+        ],
         origin="head",
     )
     return base, head

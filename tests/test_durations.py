@@ -58,7 +58,9 @@ def test_hydra_build_times_need_a_job(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not name its job") as e:
         load_durations(bare)
     assert e.value.tip and "build-times.json" in e.value.tip
-    wrapped = parse_durations('{"job": "hello.x86_64-linux", "build-times": [{"id": 1, "timestamp": 10, "value": 5}]}', "w")
+    wrapped = parse_durations(
+        '{"job": "hello.x86_64-linux", "build-times": [{"id": 1, "timestamp": 10, "value": 5}]}', "w"
+    )
     assert [(r.job, r.seconds) for r in wrapped.records] == [("hello.x86_64-linux", 5.0)]
 
 

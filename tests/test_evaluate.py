@@ -44,7 +44,9 @@ def test_stderr_lines_are_offered_then_kept() -> None:
         return line.startswith("trace:")
 
     run = limited_runner(Limits(timeout=30), consume)
-    done = run([sys.executable, "-c", "import sys; print('out'); sys.stderr.write('trace: a\\nwarning: b\\ntrace: c\\n')"], {})
+    done = run(
+        [sys.executable, "-c", "import sys; print('out'); sys.stderr.write('trace: a\\nwarning: b\\ntrace: c\\n')"], {}
+    )
     assert done.returncode == 0 and done.stdout == "out\n"
     assert seen == ["trace: a\n", "warning: b\n", "trace: c\n"]
     assert done.stderr == "warning: b\n"
@@ -87,8 +89,14 @@ def test_write_atomic_leaves_no_temp_file(tmp_path: Path) -> None:
 def test_export_ref(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    env = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@e",
-           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {
+        "GIT_AUTHOR_NAME": "T",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "T",
+        "GIT_COMMITTER_EMAIL": "t@e",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
     (repo / "a.nix").write_text("1")
     for args in (["init", "-q"], ["add", "a.nix"], ["commit", "-q", "-m", "one"]):
         subprocess.run(["git", "-C", str(repo), *args], check=True, env=env)
@@ -139,20 +147,34 @@ def test_nix_eval_jobs_command_and_lines(tmp_path: Path) -> None:
     tool, log = fake_tool(tmp_path)
     counts: list[int] = []
     lines = eval_release_with_eval_jobs(
-        Nix(store="local?root=/tmp/x"), tmp_path, ["x86_64-linux", "i686-linux"], nixos=True,
-        limits=Limits(timeout=30, memory=2 << 30), on_job=counts.append, workers=3, tool=tool,
+        Nix(store="local?root=/tmp/x"),
+        tmp_path,
+        ["x86_64-linux", "i686-linux"],
+        nixos=True,
+        limits=Limits(timeout=30, memory=2 << 30),
+        on_job=counts.append,
+        workers=3,
+        tool=tool,
     )
     assert [(x["jobset"], x["attr"]) for x in lines] == [
-        ("nixpkgs", "hello.x86_64-linux"), ("nixpkgs", "broken.x86_64-linux"),
-        ("nixos", "hello.x86_64-linux"), ("nixos", "broken.x86_64-linux"),
+        ("nixpkgs", "hello.x86_64-linux"),
+        ("nixpkgs", "broken.x86_64-linux"),
+        ("nixos", "hello.x86_64-linux"),
+        ("nixos", "broken.x86_64-linux"),
     ]
     assert counts == [1, 2, 3, 4]
     calls = [json.loads(x) for x in log.read_text().splitlines()]
     assert len(calls) == 2
     argv = calls[0]
     pairs = {(argv[i], argv[i + 1]) for i in range(len(argv) - 1)}
-    for flag in [("--workers", "3"), ("--max-memory-size", "2048"), ("-I", f"nixpkgs={tmp_path.resolve()}"),
-                 ("restrict-eval", "true"), ("allow-import-from-derivation", "false"), ("store", "local?root=/tmp/x")]:
+    for flag in [
+        ("--workers", "3"),
+        ("--max-memory-size", "2048"),
+        ("-I", f"nixpkgs={tmp_path.resolve()}"),
+        ("restrict-eval", "true"),
+        ("allow-import-from-derivation", "false"),
+        ("store", "local?root=/tmp/x"),
+    ]:
         assert flag in pairs, flag
     assert "--meta" in argv and "--force-recurse" in argv
     expr = argv[argv.index("--expr") + 1]

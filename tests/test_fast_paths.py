@@ -166,7 +166,9 @@ def test_rank_by_hand() -> None:
 def test_rank_refuses_a_cycle() -> None:
     a = _drv("a-1", inputs=("b-1",))
     b = _drv("b-1", inputs=("a-1",))
-    graph = DerivationGraph.from_records([a, b], [Job("a.x86_64-linux", "x86_64-linux", "nixpkgs", a.path)], origin="loop")
+    graph = DerivationGraph.from_records(
+        [a, b], [Job("a.x86_64-linux", "x86_64-linux", "nixpkgs", a.path)], origin="loop"
+    )
     with pytest.raises(InputError, match="cycle"):
         rank(graph)
 

@@ -57,7 +57,13 @@ def test_ranking_frame(embedded_graph: DerivationGraph) -> None:
     assert tuple(frame.columns) == frames.RANKING_COLUMNS
     assert frame[frames.RANK].tolist() == list(range(1, len(frame) + 1))
     assert frame[frames.JOBS_LINUX].is_monotonic_decreasing
-    assert len(frame) == len(set(embedded_graph.job_packages[k] for k in range(embedded_graph.job_count) if embedded_graph.job_jobsets[k] == "nixpkgs"))
+    assert len(frame) == len(
+        set(
+            embedded_graph.job_packages[k]
+            for k in range(embedded_graph.job_count)
+            if embedded_graph.job_jobsets[k] == "nixpkgs"
+        )
+    )
     qemu = frame.set_index(frames.PACKAGE).loc["qemu"]
     assert qemu[frames.JOBS_TOTAL] == QEMU["nixpkgs"] + qemu[frames.NIXOS_JOBS]
 
@@ -66,6 +72,13 @@ def test_ranking_frame(embedded_graph: DerivationGraph) -> None:
 def test_empty_results_give_empty_frames_with_columns(kind: str) -> None:
     import pandas as pd
 
-    frame = frames._frame([], {"jobs": frames.ESTIMATE_JOB_COLUMNS, "systems": frames.ESTIMATE_SYSTEM_COLUMNS,
-                                "ranking": frames.RANKING_COLUMNS, "branches": frames.BRANCHES_COLUMNS}[kind])
+    frame = frames._frame(
+        [],
+        {
+            "jobs": frames.ESTIMATE_JOB_COLUMNS,
+            "systems": frames.ESTIMATE_SYSTEM_COLUMNS,
+            "ranking": frames.RANKING_COLUMNS,
+            "branches": frames.BRANCHES_COLUMNS,
+        }[kind],
+    )
     assert isinstance(frame, pd.DataFrame) and frame.empty and len(frame.columns) > 3

@@ -131,8 +131,11 @@ def run_post(url: str, report: Path, monkeypatch: pytest.MonkeyPatch, token: str
 
 
 def test_second_run_edits_the_same_comment(
-    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+    server: tuple[FakeGitHub, str],
+    report: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     state, url = server
     caplog.set_level(logging.DEBUG)
@@ -196,8 +199,11 @@ def test_server_errors_give_up_after_the_retries(server: tuple[FakeGitHub, str])
 
 
 def test_401_is_one_line_and_exit_2(
-    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+    server: tuple[FakeGitHub, str],
+    report: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     state, url = server
     caplog.set_level(logging.DEBUG)
@@ -237,8 +243,21 @@ def test_comment_body_has_marker_and_limit() -> None:
 
 def run_from_artifact(url: str, report: Path, monkeypatch: pytest.MonkeyPatch, head: str = HEAD) -> int:
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    return main(["post", "--pr-file", str(report / "pr-number"), "--head-sha", head, "--repo", REPO,
-                 "--api-url", url, "--report", str(report)])
+    return main(
+        [
+            "post",
+            "--pr-file",
+            str(report / "pr-number"),
+            "--head-sha",
+            head,
+            "--repo",
+            REPO,
+            "--api-url",
+            url,
+            "--report",
+            str(report),
+        ]
+    )
 
 
 def writes(state: FakeGitHub) -> list[tuple[str, str]]:
@@ -246,7 +265,10 @@ def writes(state: FakeGitHub) -> list[tuple[str, str]]:
 
 
 def test_pr_number_and_head_from_the_artifact(
-    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    server: tuple[FakeGitHub, str],
+    report: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     state, url = server
     (report / "pr-number").write_text("5\n")
@@ -258,7 +280,10 @@ def test_pr_number_and_head_from_the_artifact(
 
 
 def test_a_pull_request_that_moved_on_gets_nothing(
-    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    server: tuple[FakeGitHub, str],
+    report: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     state, url = server
     state.head_sha = "f" * 40  # pushed to after the evaluation, or the artifact named another pull request
@@ -284,8 +309,13 @@ def test_a_pull_request_that_moved_on_gets_nothing(
     ],
 )
 def test_a_forged_artifact_is_refused_before_any_request(
-    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    pr_number: str, head_file: str | None, reason: str,
+    server: tuple[FakeGitHub, str],
+    report: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    pr_number: str,
+    head_file: str | None,
+    reason: str,
 ) -> None:
     state, url = server
     (report / "pr-number").write_text(pr_number)
@@ -297,8 +327,9 @@ def test_a_forged_artifact_is_refused_before_any_request(
     assert state.requests == []
 
 
-def test_head_sha_must_be_a_sha(server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_head_sha_must_be_a_sha(
+    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     state, url = server
     (report / "pr-number").write_text("5\n")
     (report / "head-sha").write_text("main\n")
@@ -306,8 +337,9 @@ def test_head_sha_must_be_a_sha(server: tuple[FakeGitHub, str], report: Path, mo
     assert "is not a commit SHA" in capsys.readouterr().err and state.requests == []
 
 
-def test_labels_outside_rebuild_are_refused(server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_labels_outside_rebuild_are_refused(
+    server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     state, url = server
     (report / "report.json").write_text(json.dumps({"labels": ["10.rebuild-linux: 1-10", "merge-ready"]}))
     assert run_post(url, report, monkeypatch) == 2
@@ -315,8 +347,9 @@ def test_labels_outside_rebuild_are_refused(server: tuple[FakeGitHub, str], repo
 
 
 @pytest.mark.parametrize("given", [[], ["--pr", "5", "--pr-file", "pr-number"]])
-def test_pr_given_exactly_once(report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                               given: list[str]) -> None:
+def test_pr_given_exactly_once(
+    report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], given: list[str]
+) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     assert main(["post", *given, "--repo", REPO, "--api-url", "http://127.0.0.1:9", "--report", str(report)]) == 2
     assert "--pr N or as --pr-file FILE" in capsys.readouterr().err

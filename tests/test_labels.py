@@ -93,7 +93,12 @@ def test_labels_match_the_nix_measured_cases(case: str, embedded_graph: Derivati
     for kernel in ("linux", "darwin"):
         names = {
             p
-            for a, s, p, js in zip(embedded_graph.job_attrs, embedded_graph.job_systems, embedded_graph.job_packages, embedded_graph.job_jobsets)
+            for a, s, p, js in zip(
+                embedded_graph.job_attrs,
+                embedded_graph.job_systems,
+                embedded_graph.job_packages,
+                embedded_graph.job_jobsets,
+            )
             if js == "nixpkgs" and a in changed and s.endswith(kernel) and a != p
         }
         assert ours.rebuild_count_by_kernel[kernel] == len(names)

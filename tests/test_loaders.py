@@ -72,9 +72,14 @@ def test_show_derivation_wrong_shapes_are_input_errors() -> None:
     with pytest.raises(InputError, match="has no `outputs`"):
         parse_derivations({"/nix/store/a-b.drv": {"env": {}}}, "x.json")
     with pytest.raises(InputError, match="unexpected type"):
-        parse_derivations({"/nix/store/a-b.drv": {"outputs": {"out": {"path": 3}}, "env": {"name": "b"}, "system": "s"}}, "x.json")
+        parse_derivations(
+            {"/nix/store/a-b.drv": {"outputs": {"out": {"path": 3}}, "env": {"name": "b"}, "system": "s"}}, "x.json"
+        )
     with pytest.raises(InputError, match="hash impact cannot read"):
-        parse_derivations({"a-b.drv": {"name": "b", "system": "s", "outputs": {"out": {"method": "flat", "hash": "md9-zz"}}}}, "x.json")
+        parse_derivations(
+            {"a-b.drv": {"name": "b", "system": "s", "outputs": {"out": {"method": "flat", "hash": "md9-zz"}}}},
+            "x.json",
+        )
 
 
 # -- nix-eval-jobs lines ----------------------------------------------------------------------------------
@@ -82,12 +87,24 @@ def test_show_derivation_wrong_shapes_are_input_errors() -> None:
 
 def test_eval_jobs_lines_with_errors_and_maintainer_objects() -> None:
     lines = [
-        json.dumps({"attr": "hello.x86_64-linux", "attrPath": ["hello", "x86_64-linux"], "name": "hello-2.10",
-                    "system": "x86_64-linux", "drvPath": HELLO.removeprefix("/nix/store/"),
-                    "outputs": {"out": "/nix/store/5vp9fm6xa6fany8qkikmy2jp5gpwi6zm-hello-2.10"},
-                    "meta": {"position": "pkgs/applications/misc/hello/default.nix:4",
-                             "maintainers": [{"name": "Eelco Dolstra", "github": "edolstra", "email": "e@x"},
-                                             {"name": "No Github", "email": "n@x"}, "plain"]}}),
+        json.dumps(
+            {
+                "attr": "hello.x86_64-linux",
+                "attrPath": ["hello", "x86_64-linux"],
+                "name": "hello-2.10",
+                "system": "x86_64-linux",
+                "drvPath": HELLO.removeprefix("/nix/store/"),
+                "outputs": {"out": "/nix/store/5vp9fm6xa6fany8qkikmy2jp5gpwi6zm-hello-2.10"},
+                "meta": {
+                    "position": "pkgs/applications/misc/hello/default.nix:4",
+                    "maintainers": [
+                        {"name": "Eelco Dolstra", "github": "edolstra", "email": "e@x"},
+                        {"name": "No Github", "email": "n@x"},
+                        "plain",
+                    ],
+                },
+            }
+        ),
         "",
         json.dumps({"attrPath": ["broken", "x86_64-linux"], "error": "error: assertion failed at x.nix:3"}),
         json.dumps({"attr": "tests.nat.x86_64-linux", "error": "throw", "jobset": "nixos"}),
@@ -145,18 +162,27 @@ def test_aterm_fields_and_escapes() -> None:
 
 
 def test_aterm_fixed_floating_and_structured_attrs() -> None:
-    fixed = aterm.parse_drv(_drv('("out","/nix/store/3x7dwzq014bblazs7kq20p9hyzz0qh8g-hello-2.10.tar.gz","sha256","31e0")'), TARBALL)
+    fixed = aterm.parse_drv(
+        _drv('("out","/nix/store/3x7dwzq014bblazs7kq20p9hyzz0qh8g-hello-2.10.tar.gz","sha256","31e0")'), TARBALL
+    )
     assert fixed.fixed_output
-    floating = aterm.parse_drv(_drv('("out","","r:sha256","")'), "/nix/store/2c8w7x4q1l4ivw8v1fsk8v6sz5gk5rdd-ca-app.drv")
+    floating = aterm.parse_drv(
+        _drv('("out","","r:sha256","")'), "/nix/store/2c8w7x4q1l4ivw8v1fsk8v6sz5gk5rdd-ca-app.drv"
+    )
     assert not floating.fixed_output and floating.outputs == {"out": ""}
     structured = aterm.parse_drv(
-        _drv(f'("out","{OUT}","","")', env=r'("__json","{\"name\":\"hello-2.10\",\"requiredSystemFeatures\":[\"kvm\"]}")'), HELLO
+        _drv(
+            f'("out","{OUT}","","")', env=r'("__json","{\"name\":\"hello-2.10\",\"requiredSystemFeatures\":[\"kvm\"]}")'
+        ),
+        HELLO,
     )
     assert structured.name == "hello-2.10" and structured.required_system_features == ("kvm",)
 
 
 def test_aterm_dynamic_derivation_version() -> None:
-    text = _drv(f'("out","{OUT}","","")', f'("{BASH}",(["out"],[("doc",(["x"],[]))]))', head='DrvWithVersion("xp-dyn-drv",')
+    text = _drv(
+        f'("out","{OUT}","","")', f'("{BASH}",(["out"],[("doc",(["x"],[]))]))', head='DrvWithVersion("xp-dyn-drv",'
+    )
     assert dict(aterm.parse_drv(text, HELLO).inputs) == {BASH: ("out",)}
 
 
@@ -191,10 +217,16 @@ def _write_closure(folder: Path) -> None:
         _drv(f'("out","{OUT}","","")', f'("{TARBALL}",["out"]),("{BASH}",["doc","out"])')
     )
     (folder / Path(TARBALL).name).write_text(
-        _drv('("out","/nix/store/3x7dwzq014bblazs7kq20p9hyzz0qh8g-hello-2.10.tar.gz","sha256","31e0")', env='("name","hello-2.10.tar.gz")')
+        _drv(
+            '("out","/nix/store/3x7dwzq014bblazs7kq20p9hyzz0qh8g-hello-2.10.tar.gz","sha256","31e0")',
+            env='("name","hello-2.10.tar.gz")',
+        )
     )
     (folder / Path(BASH).name).write_text(
-        _drv('("doc","/nix/store/vh8n8g2a69zmb4rsgkg2svl0zjai8zfb-bash-4.3-p42-doc","",""),("out","/nix/store/hbgd7mbpylfz6zxj5bkdyi07yag77b8l-bash-4.3-p42","","")', env='("name","bash-4.3-p42")')
+        _drv(
+            '("doc","/nix/store/vh8n8g2a69zmb4rsgkg2svl0zjai8zfb-bash-4.3-p42-doc","",""),("out","/nix/store/hbgd7mbpylfz6zxj5bkdyi07yag77b8l-bash-4.3-p42","","")',
+            env='("name","bash-4.3-p42")',
+        )
     )
 
 

@@ -34,8 +34,14 @@ def test_nix_commands_get_the_experimental_flag_and_store() -> None:
     nix = Nix(store="local?root=/tmp/r", runner=runner)
     assert nix.show_derivation(["/nix/store/a-x.drv"]) == {"/nix/store/a-x.drv": {}}
     assert runner.calls[1][0] == [
-        "nix", "--extra-experimental-features", "nix-command", "--store", "local?root=/tmp/r",
-        "show-derivation", "-r", "/nix/store/a-x.drv",
+        "nix",
+        "--extra-experimental-features",
+        "nix-command",
+        "--store",
+        "local?root=/tmp/r",
+        "show-derivation",
+        "-r",
+        "/nix/store/a-x.drv",
     ]
     assert nix.command("nix-instantiate", "x.nix") == ["nix-instantiate", "--store", "local?root=/tmp/r", "x.nix"]
 
@@ -67,17 +73,42 @@ def test_error_summary_falls_back_to_the_last_line() -> None:
 
 
 def test_instantiate_strips_output_suffixes_and_passes_arguments() -> None:
-    runner = FakeRunner(("/nix/store/a-x.drv\n/nix/store/a-x.drv!dev\n", "warning: you did not specify '--add-root'", 0))
+    runner = FakeRunner(
+        ("/nix/store/a-x.drv\n/nix/store/a-x.drv!dev\n", "warning: you did not specify '--add-root'", 0)
+    )
     drvs = Nix(runner=runner).instantiate("p.nix", ["x", "x.dev"], args={"n": "1"}, argstrs={"s": "v"})
     assert drvs == ["/nix/store/a-x.drv", "/nix/store/a-x.drv"]
-    assert runner.calls[0][0] == ["nix-instantiate", "p.nix", "-A", "x", "-A", "x.dev", "--arg", "n", "1", "--argstr", "s", "v"]
+    assert runner.calls[0][0] == [
+        "nix-instantiate",
+        "p.nix",
+        "-A",
+        "x",
+        "-A",
+        "x.dev",
+        "--arg",
+        "n",
+        "1",
+        "--argstr",
+        "s",
+        "v",
+    ]
 
 
 def test_eval_attrs_runs_the_shipped_expression_read_write(tmp_path: Path) -> None:
-    line = {"attr": "a", "attrPath": ["a"], "drvPath": "/nix/store/a-x.drv", "name": "x", "system": "s", "outputs": {}, "meta": {}}
+    line = {
+        "attr": "a",
+        "attrPath": ["a"],
+        "drvPath": "/nix/store/a-x.drv",
+        "name": "x",
+        "system": "s",
+        "outputs": {},
+        "meta": {},
+    }
     runner = FakeRunner((json.dumps([line]), "", 0))
     nix = isolated_nix(tmp_path / "store", runner)
-    lines = nix.eval_attrs(tmp_path / "release.nix", [["a"]], args={"systems": ["s"]}, force_recurse=True, jobset="nixos")
+    lines = nix.eval_attrs(
+        tmp_path / "release.nix", [["a"]], args={"systems": ["s"]}, force_recurse=True, jobset="nixos"
+    )
     assert lines == [dict(line, jobset="nixos")]
     command, env = runner.calls[0]
     assert command[:3] == ["nix-instantiate", "--store", f"local?root={(tmp_path / 'store').resolve()}"]

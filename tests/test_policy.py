@@ -36,13 +36,16 @@ def test_small_change_stays_on_master(nixpkgs) -> None:  # type: ignore[no-untyp
     assert advice.reasons[0].value == 7 and "7 packages on darwin" in advice.reasons[0].text
 
 
-@pytest.mark.parametrize(("count", "target", "alternatives", "fired"), [
-    (499, "master", (), ["default"]),
-    (500, "master", ("staging",), ["consider-staging"]),
-    (999, "master", ("staging",), ["consider-staging"]),
-    (1000, "staging", (), ["mass-rebuild"]),
-    (24000, "staging", (), ["mass-rebuild"]),
-])
+@pytest.mark.parametrize(
+    ("count", "target", "alternatives", "fired"),
+    [
+        (499, "master", (), ["default"]),
+        (500, "master", ("staging",), ["consider-staging"]),
+        (999, "master", ("staging",), ["consider-staging"]),
+        (1000, "staging", (), ["mass-rebuild"]),
+        (24000, "staging", (), ["mass-rebuild"]),
+    ],
+)
 def test_rebuild_thresholds(nixpkgs, count: int, target: str, alternatives: tuple[str, ...], fired: list[str]) -> None:  # type: ignore[no-untyped-def]
     advice = advise(nixpkgs, facts(linux=count))
     assert (advice.target, advice.alternatives) == (target, alternatives)
@@ -92,16 +95,22 @@ def test_staging_next_takes_only_fixes(nixpkgs) -> None:  # type: ignore[no-unty
     assert advise(nixpkgs, facts(linux=3, base="staging-next-16.03")).alternatives == ("staging-next-16.03",)
 
 
-@pytest.mark.parametrize(("count", "base", "target", "rule"), [
-    (10, "master", "master", "security"),
-    (999, "master", "master", "security"),
-    (1000, "master", "staging-next", "security-mass-rebuild"),
-    (10, "release-16.03", "release-16.03", "security"),
-    (5000, "release-16.03", "staging-next-16.03", "security-mass-rebuild"),
-    (10, "staging", "master", "security"),
-])
+@pytest.mark.parametrize(
+    ("count", "base", "target", "rule"),
+    [
+        (10, "master", "master", "security"),
+        (999, "master", "master", "security"),
+        (1000, "master", "staging-next", "security-mass-rebuild"),
+        (10, "release-16.03", "release-16.03", "security"),
+        (5000, "release-16.03", "staging-next-16.03", "security-mass-rebuild"),
+        (10, "staging", "master", "security"),
+    ],
+)
 def test_security_fixes(nixpkgs, count: int, base: str, target: str, rule: str) -> None:  # type: ignore[no-untyped-def]
-    advice = advise(nixpkgs, facts(linux=count, base=base, security=True, labels=frozenset({NIXOS_TESTS}), kernel_roots=("linux-4.4.13",)))
+    advice = advise(
+        nixpkgs,
+        facts(linux=count, base=base, security=True, labels=frozenset({NIXOS_TESTS}), kernel_roots=("linux-4.4.13",)),
+    )
     assert (advice.target, rules_fired(advice)) == (target, [rule])
 
 
@@ -135,7 +144,9 @@ text = "{packages} depend on it, {at_least} to 1,800: {branch}"
 """
 
 
-@pytest.mark.parametrize(("packages", "target"), [(299, "master"), (300, "staging"), (1800, "staging"), (1801, "core-updates")])
+@pytest.mark.parametrize(
+    ("packages", "target"), [(299, "master"), (300, "staging"), (1800, "staging"), (1801, "core-updates")]
+)
 def test_custom_policy_file(tmp_path: Path, packages: int, target: str) -> None:
     file = tmp_path / "guix.toml"
     file.write_text(GUIX)
@@ -146,17 +157,26 @@ def test_custom_policy_file(tmp_path: Path, packages: int, target: str) -> None:
     assert advice.reasons[0].value == packages and f"{packages:,}" in advice.reasons[0].text
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("[policy]\nmeasure = 'lines'\n[[line]]\nprimary = 'main'\n", "measure 'lines'"),
-    ("[policy]\nname = 'x'\n", "no \\[\\[line\\]\\]"),
-    ("[[line]]\nstaging = 'staging'\n", "`primary` role"),
-    ("[[line]]\nprimary = 'main'\n[[rule]]\nid = 'r'\nwhen = { rebuilds-at-least = '500' }\ntarget = 'primary'\n", "must be int"),
-    ("[[line]]\nprimary = 'main'\n[[rule]]\nid = 'r'\nwhen = { size = 5 }\ntarget = 'primary'\n", "`when` takes only"),
-    ("[[line]]\nprimary = 'main'\n[[rule]]\nid = 'r'\ntarget = 'primary'\ncolour = 'red'\n", "unknown keys colour"),
-    ("[[line]]\nprimary = 'main'\n[[rule]]\nid = 'r'\n", "neither `target` nor `consider`"),
-    ("[[line]\n", "not valid TOML"),
-    ("[policy]\ndefault-base = 'trunk'\n[[line]]\nprimary = 'main'\n", "'trunk' is not a branch"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[policy]\nmeasure = 'lines'\n[[line]]\nprimary = 'main'\n", "measure 'lines'"),
+        ("[policy]\nname = 'x'\n", "no \\[\\[line\\]\\]"),
+        ("[[line]]\nstaging = 'staging'\n", "`primary` role"),
+        (
+            "[[line]]\nprimary = 'main'\n[[rule]]\nid = 'r'\nwhen = { rebuilds-at-least = '500' }\ntarget = 'primary'\n",
+            "must be int",
+        ),
+        (
+            "[[line]]\nprimary = 'main'\n[[rule]]\nid = 'r'\nwhen = { size = 5 }\ntarget = 'primary'\n",
+            "`when` takes only",
+        ),
+        ("[[line]]\nprimary = 'main'\n[[rule]]\nid = 'r'\ntarget = 'primary'\ncolour = 'red'\n", "unknown keys colour"),
+        ("[[line]]\nprimary = 'main'\n[[rule]]\nid = 'r'\n", "neither `target` nor `consider`"),
+        ("[[line]\n", "not valid TOML"),
+        ("[policy]\ndefault-base = 'trunk'\n[[line]]\nprimary = 'main'\n", "'trunk' is not a branch"),
+    ],
+)
 def test_bad_policy_files_are_input_errors(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         parse_policy(text, origin="bad.toml")
@@ -185,14 +205,23 @@ def _estimate(root_names: list[str], nixpkgs_jobs: list[str], derivations: int) 
     )
 
 
-@pytest.mark.parametrize(("roots", "kernel"), [
-    (["linux-4.4.13", "linux-config-4.4.13"], ("linux-4.4.13",)),
-    (["linux-headers-4.4"], ()),
-    (["linux-firmware-2016"], ()),
-    (["qemu-2.6.0"], ()),
-])
+@pytest.mark.parametrize(
+    ("roots", "kernel"),
+    [
+        (["linux-4.4.13", "linux-config-4.4.13"], ("linux-4.4.13",)),
+        (["linux-headers-4.4"], ()),
+        (["linux-firmware-2016"], ()),
+        (["qemu-2.6.0"], ()),
+    ],
+)
 def test_facts_of_an_estimate_detect_kernel_changes(nixpkgs, roots: list[str], kernel: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
     result = _estimate(roots, ["a.x86_64-linux", "a.i686-linux", "b.x86_64-darwin"], 9)
     got = facts_of(result, rebuild_labels(result.changed_jobs), nixpkgs, base="staging")
     assert got.kernel_roots == kernel
-    assert (got.base, got.packages_by_kernel, got.packages, got.derivations, got.jobs) == ("staging", {"linux": 1, "darwin": 1}, 2, 9, 3)
+    assert (got.base, got.packages_by_kernel, got.packages, got.derivations, got.jobs) == (
+        "staging",
+        {"linux": 1, "darwin": 1},
+        2,
+        9,
+        3,
+    )

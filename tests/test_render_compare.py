@@ -58,7 +58,10 @@ def test_markdown_by_hand(hand: tuple[DerivationGraph, Comparison]) -> None:
 """
     assert table in text
     assert "| **branch** | **`staging-nixos`** | **`staging-nixos`** |" in text
-    assert "| only this change: nixpkgs jobs | 5 | 0 |\n| only this change: nixos jobs | 0 | 0 |\n| only this change: derivations | 5 | 0 |" in text
+    assert (
+        "| only this change: nixpkgs jobs | 5 | 0 |\n| only this change: nixos jobs | 0 | 0 |\n| only this change: derivations | 5 | 0 |"
+        in text
+    )
     assert "Rebuilt by every change: nixpkgs 1 job, nixos 1 job, 2 derivations." in text
     assert text.count("[rule nixos-tests]") == 2
     only = "<summary>5 jobs of the nixpkgs jobset only libfoo rebuilds</summary>\n\n- `libfoo.i686-linux`\n- `libfoo.x86_64-darwin`\n"
@@ -92,7 +95,10 @@ def test_markdown_on_nix_cases(embedded_graph: DerivationGraph) -> None:
     curl, hello = _case("curl"), _case("hello")
     comparison = compare(embedded_graph, [resolve_change(embedded_graph, drvs=c["roots"]) for c in (curl, hello)])
     text = compare_markdown(comparison, command="impact compare curl hello --format markdown")
-    changed = {name: {js: set(e["changed"]) for js, e in c["expected"].items()} for name, c in (("curl", curl), ("hello", hello))}
+    changed = {
+        name: {js: set(e["changed"]) for js, e in c["expected"].items()}
+        for name, c in (("curl", curl), ("hello", hello))
+    }
     listed = 0
     for js in ("nixpkgs", "nixos"):
         cells = [f"{len(changed[n][js]):,}" for n in ("curl", "hello")]
@@ -115,11 +121,15 @@ def test_markdown_on_nix_cases(embedded_graph: DerivationGraph) -> None:
 def test_golden_qemu_linux_4_4(embedded_graph: DerivationGraph) -> None:
     """The seed question on the embedded snapshot; the numbers below are Nix's, checked apart from the golden."""
     comparison = compare(embedded_graph, [resolve_change(embedded_graph, [n]) for n in ("qemu", "linux_4_4")])
-    text = compare_markdown(comparison, command="impact compare qemu linux_4_4 --no-cost --format markdown", snapshot=embedded_graph.label)
+    text = compare_markdown(
+        comparison, command="impact compare qemu linux_4_4 --no-cost --format markdown", snapshot=embedded_graph.label
+    )
     # qemu changes 12 nixpkgs jobs and 110 nixos jobs, as Nix gives (README); the kernel is linux 4.4.
     assert "| nixpkgs jobs | 12 |" in text and "| nixos jobs | 110 |" in text
     assert "changes the Linux kernel (linux-4.4." in text
-    lists = [block.split("</summary>")[1].split("</details>")[0].split("\n- ")[1:] for block in text.split("<summary>")[1:]]
+    lists = [
+        block.split("</summary>")[1].split("</details>")[0].split("\n- ")[1:] for block in text.split("<summary>")[1:]
+    ]
     assert lists and all(items == sorted(items) for items in lists)
     assert "`qemu.x86_64-linux`" in text and "`linux.x86_64-linux`" in text
     golden("compare_qemu_linux_4_4.md", text)
@@ -129,4 +139,6 @@ def test_golden_is_what_the_cli_prints(capsys: pytest.CaptureFixture[str]) -> No
     from impact.cli import main
 
     assert main(["compare", "qemu", "linux_4_4", "--no-cost", "--format", "markdown"]) == 0
-    assert capsys.readouterr().out == (Path(__file__).parent / "golden" / "compare_qemu_linux_4_4.md").read_text(encoding="utf-8")
+    assert capsys.readouterr().out == (Path(__file__).parent / "golden" / "compare_qemu_linux_4_4.md").read_text(
+        encoding="utf-8"
+    )

@@ -12,8 +12,13 @@ def _costs():
     g = make_graph(DIAMOND)
     model = change_cost(g, range(len(g)), change="all", machines=1, cores=2)
     # A record for every derivation: nothing left to the model.
-    records = {g.drv_paths[i]: DurationRecord(seconds=60.0 * (i + 1), drv_path=g.drv_paths[i], system=LINUX) for i in range(len(g))}
-    match = DurationMatch(by_drv=records, by_job={}, by_name={}, by_package={}, records=len(records), origins=("x.csv",))
+    records = {
+        g.drv_paths[i]: DurationRecord(seconds=60.0 * (i + 1), drv_path=g.drv_paths[i], system=LINUX)
+        for i in range(len(g))
+    }
+    match = DurationMatch(
+        by_drv=records, by_job={}, by_name={}, by_package={}, records=len(records), origins=("x.csv",)
+    )
     data = change_cost(g, range(len(g)), change="all", match=match, machines=1, cores=2)
     return model, data
 
@@ -30,7 +35,9 @@ def test_model_answers_are_labelled() -> None:
     assert "any other derivation: an assumed median package build: 5 min" in text
     md = cost_markdown(model)
     assert "> **An estimate:** default model, no build times given" in md
-    assert md.index("<details><summary>Assumptions</summary>") < md.index("median package build") < md.index("</details>")
+    assert (
+        md.index("<details><summary>Assumptions</summary>") < md.index("median package build") < md.index("</details>")
+    )
     assert f"| CPU-hours | {hours(5 * 300 / 3600)} | **{hours(5 * 300 / 3600)}** |" in md
 
 

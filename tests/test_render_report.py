@@ -50,7 +50,11 @@ def test_markdown_sections(hand: tuple[DerivationGraph, Report]) -> None:
     assert "**Branch:** `staging-nixos`" in text and "[rule nixos-tests]" in text
     assert "**Maintainers:** Bob (2 packages), Alice (1 package), Carol (1 package)" in text
     # Lists sorted, Linux platforms first.
-    assert text.index("rebuilt on x86_64-linux") < text.index("rebuilt on i686-linux") < text.index("rebuilt on x86_64-darwin")
+    assert (
+        text.index("rebuilt on x86_64-linux")
+        < text.index("rebuilt on i686-linux")
+        < text.index("rebuilt on x86_64-darwin")
+    )
     assert "- `app`\n- `libfoo`" in text
 
 
@@ -91,5 +95,9 @@ def test_every_format_has_a_renderer(fmt: OutputFormat, hand: tuple[DerivationGr
 
 
 def test_reproduce_command_quotes_and_drops_defaults() -> None:
-    command = reproduce_command("estimate", ["qemu"], [("--file", ["a b.nix"]), ("--only", False), ("--base", None), ("--security", True), ("--format", "markdown")])
+    command = reproduce_command(
+        "estimate",
+        ["qemu"],
+        [("--file", ["a b.nix"]), ("--only", False), ("--base", None), ("--security", True), ("--format", "markdown")],
+    )
     assert command == "impact estimate qemu --file 'a b.nix' --security --format markdown"

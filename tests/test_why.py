@@ -23,7 +23,7 @@ NAT = "tests.nat.standalone.x86_64-linux"
 
 def reached_from(graph: DerivationGraph, roots: list[int]) -> dict[int, int]:
     """Row → distance from the nearest root, walking input → consumer and never into a fixed-output derivation."""
-    dist = {r: 0 for r in roots}
+    dist = dict.fromkeys(roots, 0)
     queue = deque(roots)
     while queue:
         j = queue.popleft()
@@ -83,9 +83,11 @@ def test_all_chains_are_distinct_valid_and_counted(master_graph: DerivationGraph
 
     def paths_to(v: int) -> int:
         if v not in memo:
-            memo[v] = (v in named) + (0 if master_graph.fixed_output[v] and v not in named else sum(
-                paths_to(j) for j, _ in master_graph.inputs_of(v) if j in inside
-            ))
+            memo[v] = (v in named) + (
+                0
+                if master_graph.fixed_output[v] and v not in named
+                else sum(paths_to(j) for j, _ in master_graph.inputs_of(v) if j in inside)
+            )
         return memo[v]
 
     [answer] = why(master_graph, change, NAT, all_chains=True, limit=5).answers

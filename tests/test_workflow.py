@@ -110,8 +110,10 @@ def test_the_artifact_is_fetched_from_the_run_and_checked() -> None:
 def test_eval_writes_what_post_reads(tmp_path: Path) -> None:
     """The eval job's report step, run by bash with `impact` stubbed, leaves files `impact post` accepts."""
     step = next(s for s in steps(load(EVAL)) if "impact pr " in str(s.get("run", "")))
-    assert step["env"] == {"PR_NUMBER": "${{ github.event.pull_request.number }}",
-                           "HEAD_SHA": "${{ github.event.pull_request.head.sha }}"}
+    assert step["env"] == {
+        "PR_NUMBER": "${{ github.event.pull_request.number }}",
+        "HEAD_SHA": "${{ github.event.pull_request.head.sha }}",
+    }
     sha = "89abcdef" * 5
     stub = "impact() { mkdir -p report && echo '# report' > report/report.md; }\n"
     script = stub + step["run"].replace("${{ github.base_ref }}", "master")
@@ -141,8 +143,12 @@ def evaluate(expression: str, context: dict[str, str]) -> bool:
 
 @pytest.mark.parametrize(
     "head_repo, eval_ok, posting",
-    [("NixOS/nixpkgs", True, "impact.yml"), ("alice/nixpkgs", True, "impact-post.yml"),
-     ("NixOS/nixpkgs", False, None), ("alice/nixpkgs", False, None)],
+    [
+        ("NixOS/nixpkgs", True, "impact.yml"),
+        ("alice/nixpkgs", True, "impact-post.yml"),
+        ("NixOS/nixpkgs", False, None),
+        ("alice/nixpkgs", False, None),
+    ],
 )
 def test_each_pull_request_is_posted_once(head_repo: str, eval_ok: bool, posting: str | None) -> None:
     ctx = {
@@ -156,4 +162,6 @@ def test_each_pull_request_is_posted_once(head_repo: str, eval_ok: bool, posting
     assert load(EVAL)["jobs"]["post"]["needs"] == "eval"  # so it is skipped when eval fails
     same = eval_ok and evaluate(load(EVAL)["jobs"]["post"]["if"], ctx)
     fork = evaluate(load(POST)["jobs"]["post"]["if"], ctx)
-    assert [name for name, runs in (("impact.yml", same), ("impact-post.yml", fork)) if runs] == ([posting] if posting else [])
+    assert [name for name, runs in (("impact.yml", same), ("impact-post.yml", fork)) if runs] == (
+        [posting] if posting else []
+    )

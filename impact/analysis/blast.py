@@ -104,7 +104,10 @@ def _rebuilt_edges(graph: DerivationGraph, rebuilt: np.ndarray) -> tuple[np.ndar
 
 
 def _downstream_counts(
-    graph: DerivationGraph, rebuilt: np.ndarray, edges: tuple[np.ndarray, np.ndarray], carriers: np.ndarray,
+    graph: DerivationGraph,
+    rebuilt: np.ndarray,
+    edges: tuple[np.ndarray, np.ndarray],
+    carriers: np.ndarray,
     weights: list[np.ndarray],
 ) -> list[np.ndarray]:
     """For each weight vector over rows, the weighted count of rows downstream of each carrier (itself included)."""
@@ -135,7 +138,9 @@ def _downstream_counts(
     return [np.rint(t[: carriers.size]).astype(np.int64) for t in totals]
 
 
-def _leaves(graph: DerivationGraph, rebuilt: np.ndarray, edges: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, int]:
+def _leaves(
+    graph: DerivationGraph, rebuilt: np.ndarray, edges: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, int]:
     """Leaf job derivations (no changed job downstream) and how many rebuilt rows lie upstream of a job."""
     n = len(graph)
     is_job = np.zeros(n, dtype=bool)
@@ -181,11 +186,11 @@ def blast_radius(graph: DerivationGraph, result: RebuildEstimate, *, top: int = 
     listed = []
     for k in ranked[:top]:
         c = int(carriers[k])
-        takes = tuple(
-            f"{graph.names[j]} ({','.join(outs)})" for j, outs in graph.inputs_of(c) if is_own[j]
-        )
+        takes = tuple(f"{graph.names[j]} ({','.join(outs)})" for j, outs in graph.inputs_of(c) if is_own[j])
         listed.append(
-            Carrier(graph.drv_paths[c], graph.names[c], graph.system_of(c), takes, int(drv_counts[k]), int(job_counts[k]))
+            Carrier(
+                graph.drv_paths[c], graph.names[c], graph.system_of(c), takes, int(drv_counts[k]), int(job_counts[k])
+            )
         )
     leaves, covered = _leaves(graph, rebuilt, edges)
     leaf_jobs = []

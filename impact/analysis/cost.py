@@ -80,7 +80,10 @@ TRIVIAL_NAME = re.compile(
 #: Model rules: key → (seconds, what it means). Shown with every answer that uses them.
 DEFAULT_MODEL: Mapping[str, tuple[float, str]] = {
     "download": (DOWNLOAD_SECONDS, "fixed-output derivation (a download)"),
-    "trivial": (TRIVIAL_SECONDS, "trivial builder (preferLocalBuild, or by name: NixOS unit/config file, wrapper, script)"),
+    "trivial": (
+        TRIVIAL_SECONDS,
+        "trivial builder (preferLocalBuild, or by name: NixOS unit/config file, wrapper, script)",
+    ),
     "big-parallel": (BIG_PARALLEL_SECONDS, "requiredSystemFeatures big-parallel (kernels, browsers)"),
     "nixos-test": (NIXOS_TEST_SECONDS, "NixOS VM test (kvm, nixos-test)"),
     "kvm": (KVM_SECONDS, "other kvm build (VM disk images)"),
@@ -207,7 +210,9 @@ class Durations:
     median_samples: int = 0
 
 
-def durations_for(graph: DerivationGraph, rows: Sequence[int] | np.ndarray, match: DurationMatch | None = None) -> Durations:
+def durations_for(
+    graph: DerivationGraph, rows: Sequence[int] | np.ndarray, match: DurationMatch | None = None
+) -> Durations:
     """Durations of `rows`: from `match` where a record matches, else from the default model."""
     rows = np.asarray(rows, dtype=np.int64)
     seconds = np.zeros(rows.size)
@@ -367,7 +372,9 @@ class Farm:
 ANY_SYSTEM = "*"
 
 
-def farm_for(systems: Iterable[str], machines: int | Mapping[str, int] = DEFAULT_MACHINES, cores: int = DEFAULT_CORES) -> Farm:
+def farm_for(
+    systems: Iterable[str], machines: int | Mapping[str, int] = DEFAULT_MACHINES, cores: int = DEFAULT_CORES
+) -> Farm:
     """A farm for derivations of `systems`: `machines` per machine system needed, or the given mapping, where
     `ANY_SYSTEM` gives the count for every needed system not named."""
     if cores < 1:
@@ -375,7 +382,9 @@ def farm_for(systems: Iterable[str], machines: int | Mapping[str, int] = DEFAULT
     counts = {ANY_SYSTEM: machines} if isinstance(machines, int) else dict(machines)
     bad = {s: n for s, n in counts.items() if n < 1}
     if bad:
-        raise InputError(f"--machines {', '.join(f'{s}={n}' for s, n in bad.items())}: a farm needs at least one machine per system")
+        raise InputError(
+            f"--machines {', '.join(f'{s}={n}' for s, n in bad.items())}: a farm needs at least one machine per system"
+        )
     hosts: dict[str, int] = {s: n for s, n in counts.items() if s != ANY_SYSTEM}
     if ANY_SYSTEM in counts:
         for s in systems:
@@ -445,7 +454,7 @@ def simulate(
         need.append(farm.cores if big_parallel(graph, i) else 1)
     free: dict[str, list[int]] = {s: [farm.cores] * count for s, count in farm.machines.items()}
     free_total = {s: farm.cores * count for s, count in farm.machines.items()}
-    busy = {s: 0.0 for s in farm.machines}
+    busy = dict.fromkeys(farm.machines, 0.0)
     ready: dict[str, list[tuple[float, int]]] = {s: [] for s in farm.machines}
     waiting = [len(x) for x in sub.inputs]
     start = [0.0] * n
@@ -533,7 +542,13 @@ class PathStep:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {"name": self.name, "system": self.system, "seconds": round(self.seconds, 1), "source": self.source, "drv": self.drv}
+        return {
+            "name": self.name,
+            "system": self.system,
+            "seconds": round(self.seconds, 1),
+            "source": self.source,
+            "drv": self.drv,
+        }
 
 
 @dataclass(frozen=True)
@@ -607,7 +622,9 @@ class ChangeCost:
         """The assumptions behind the answer, one sentence each, for every output that shows it."""
         out = [f"{meaning}: {_duration(sec)}" for sec, meaning in self.model_rules.values()] if self.uses_model else []
         out.append("a build holds one core; a big-parallel build holds a whole machine")
-        out.append(f"farm: {self.farm.describe(systems=False)}; x86_64-linux machines also build i686-linux; list scheduling, longest chain first")
+        out.append(
+            f"farm: {self.farm.describe(systems=False)}; x86_64-linux machines also build i686-linux; list scheduling, longest chain first"
+        )
         out.append("inputs the change does not rebuild are already in the cache")
         return tuple(out)
 
@@ -621,7 +638,9 @@ class ChangeCost:
             "data_only_cpu_hours": round(self.data_only_cpu_hours, 2),
             "known_from_data": {
                 "derivations": self.known_derivations,
-                "share_of_derivations": round(self.known_derivations / self.derivations, 4) if self.derivations else 0.0,
+                "share_of_derivations": round(self.known_derivations / self.derivations, 4)
+                if self.derivations
+                else 0.0,
                 "share_of_time": round(self.known_share_of_time, 4),
             },
             "duration_sources": dict(self.sources),
@@ -650,12 +669,16 @@ def _scenario(graph: DerivationGraph, sub: SubGraph, durations: Durations, farm:
         by_system[s] = by_system.get(s, 0.0) + cs / 3600
     length, chain = critical_path(sub, durations.seconds)
     steps = tuple(
-        PathStep(graph.names[i], graph.system_of(i), float(durations.seconds[v]), durations.source[v], graph.drv_paths[i])
+        PathStep(
+            graph.names[i], graph.system_of(i), float(durations.seconds[v]), durations.source[v], graph.drv_paths[i]
+        )
         for v, i in ((v, int(sub.rows[v])) for v in chain)
     )
     schedule = simulate(graph, sub, durations.seconds, farm)
     order = sorted(by_system, key=lambda s: (s == "builtin", not s.endswith("-linux"), s != "x86_64-linux", s))
-    return Scenario({s: by_system[s] for s in order}, length / 3600, steps, schedule.makespan / 3600, schedule.utilisation)
+    return Scenario(
+        {s: by_system[s] for s in order}, length / 3600, steps, schedule.makespan / 3600, schedule.utilisation
+    )
 
 
 def change_cost(
@@ -699,7 +722,12 @@ def change_cost(
         sources=dict(sorted(sources.items(), key=lambda kv: -kv[1])),
         model_rules=rules_used,
         duration_files=match.origins if match is not None else (),
-        records={"records": match.records, "cached_ignored": match.cached, "failed_ignored": match.failed, "untimed_ignored": match.untimed}
+        records={
+            "records": match.records,
+            "cached_ignored": match.cached,
+            "failed_ignored": match.failed,
+            "untimed_ignored": match.untimed,
+        }
         if match is not None
         else {},
     )

@@ -144,8 +144,11 @@ class SnapshotDiff:
             "added": {k: list(v) for k, v in self.added.items()},
             "removed": {k: list(v) for k, v in self.removed.items()},
             "count": {
-                js: {"changed": len(self.changed.get(js, ())), "added": len(self.added.get(js, ())),
-                     "removed": len(self.removed.get(js, ()))}
+                js: {
+                    "changed": len(self.changed.get(js, ())),
+                    "added": len(self.added.get(js, ())),
+                    "removed": len(self.removed.get(js, ())),
+                }
                 for js in self.jobsets
             },
             "by_system": {js: {s: dict(c) for s, c in v.items()} for js, v in self.by_system.items()},
@@ -207,7 +210,12 @@ class _Pairing:
         self.base_jobs = base.job_index
 
     def _inputs(self, graph: DerivationGraph, i: int) -> set[str]:
-        return {p for j, outs in graph.inputs_of(i) for o, p in zip(graph.output_names[j], graph.output_paths[j]) if o in outs}
+        return {
+            p
+            for j, outs in graph.inputs_of(i)
+            for o, p in zip(graph.output_names[j], graph.output_paths[j])
+            if o in outs
+        }
 
     def _best(self, i: int, candidates: list[int]) -> int:
         if len(candidates) == 1:
@@ -275,9 +283,12 @@ def diff_snapshots(base: DerivationGraph, head: DerivationGraph) -> SnapshotDiff
             paired_base.append(b)
         root_changes.append(
             RootChange(
-                path=head.drv_paths[i], name=head.names[i], system=head.system_of(i),
+                path=head.drv_paths[i],
+                name=head.names[i],
+                system=head.system_of(i),
                 base_path=base.drv_paths[b] if b is not None else None,
-                base_name=base.names[b] if b is not None else None, paired_by=how,
+                base_name=base.names[b] if b is not None else None,
+                paired_by=how,
                 jobs=tuple(sorted(f"{head.job_jobsets[k]}: {head.job_attrs[k]}" for k in jobs)),
             )
         )
@@ -287,7 +298,13 @@ def diff_snapshots(base: DerivationGraph, head: DerivationGraph) -> SnapshotDiff
     change = Change(
         description=f"diff {base.label} → {head.label}",
         roots=tuple(
-            Root(r.path, r.name, r.system, RootKind.SOURCE_TREE, "embeds the nixpkgs source tree: changes on every commit")
+            Root(
+                r.path,
+                r.name,
+                r.system,
+                RootKind.SOURCE_TREE,
+                "embeds the nixpkgs source tree: changes on every commit",
+            )
             if r.path in tree
             else Root(r.path, r.name, r.system, RootKind.GIVEN, "root change found by the diff")
             for r in root_changes
@@ -295,7 +312,7 @@ def diff_snapshots(base: DerivationGraph, head: DerivationGraph) -> SnapshotDiff
     )
     head_est = estimate(head, change)
     findings = _head_findings(head, changed, roots, head_est, changed_jobs, base_jobs)
-    prediction: dict[str, tuple[str, ...]] = {js: () for js in jobsets}
+    prediction: dict[str, tuple[str, ...]] = dict.fromkeys(jobsets, ())
     if paired_base:
         base_change = resolve_change(base, drvs=sorted({base.drv_paths[b] for b in paired_base}), commit=False)
         prediction.update(estimate(base, base_change).changed_jobs)
@@ -342,16 +359,36 @@ def _head_findings(
     extra = [head.names[i] for i in np.flatnonzero(rebuilt & ~changed).tolist()]
     missing = [head.names[i] for i in np.flatnonzero(changed & ~rebuilt).tolist()]
     if extra:
-        findings.append(Finding("head-check", f"{len(extra):,} derivations the estimate rebuilds kept their output paths in Nix: {_examples(extra)}"))
+        findings.append(
+            Finding(
+                "head-check",
+                f"{len(extra):,} derivations the estimate rebuilds kept their output paths in Nix: {_examples(extra)}",
+            )
+        )
     if missing:
-        findings.append(Finding("head-check", f"{len(missing):,} derivations changed in Nix but the estimate does not reach them: {_examples(missing)}"))
+        findings.append(
+            Finding(
+                "head-check",
+                f"{len(missing):,} derivations changed in Nix but the estimate does not reach them: {_examples(missing)}",
+            )
+        )
     for js, attrs in est.changed_jobs.items():
         predicted = {a for a in attrs if (js, a) in base_jobs}
         actual = set(changed_jobs.get(js, ()))
         if predicted - actual:
-            findings.append(Finding("head-check", f"{js}: the estimate changes {len(predicted - actual):,} jobs whose output paths Nix kept: {_examples(sorted(predicted - actual))}"))
+            findings.append(
+                Finding(
+                    "head-check",
+                    f"{js}: the estimate changes {len(predicted - actual):,} jobs whose output paths Nix kept: {_examples(sorted(predicted - actual))}",
+                )
+            )
         if actual - predicted:
-            findings.append(Finding("head-check", f"{js}: Nix changed {len(actual - predicted):,} jobs the estimate misses: {_examples(sorted(actual - predicted))}"))
+            findings.append(
+                Finding(
+                    "head-check",
+                    f"{js}: Nix changed {len(actual - predicted):,} jobs the estimate misses: {_examples(sorted(actual - predicted))}",
+                )
+            )
     return findings
 
 
@@ -365,12 +402,27 @@ def _prediction_findings(
     findings: list[Finding] = []
     new = [r.name for r in roots if r.base_path is None]
     if new:
-        findings.append(Finding("base-prediction", f"{len(new):,} root changes have no counterpart in BASE (new): {_examples(sorted(new))}"))
+        findings.append(
+            Finding(
+                "base-prediction",
+                f"{len(new):,} root changes have no counterpart in BASE (new): {_examples(sorted(new))}",
+            )
+        )
     for js in jobsets:
         predicted = set(prediction.get(js, ())) - set(removed.get(js, ()))
         actual = set(changed_jobs.get(js, ()))
         if actual - predicted:
-            findings.append(Finding("base-prediction", f"{js}: an estimate on BASE from the paired roots misses {len(actual - predicted):,} changed jobs: {_examples(sorted(actual - predicted))}"))
+            findings.append(
+                Finding(
+                    "base-prediction",
+                    f"{js}: an estimate on BASE from the paired roots misses {len(actual - predicted):,} changed jobs: {_examples(sorted(actual - predicted))}",
+                )
+            )
         if predicted - actual:
-            findings.append(Finding("base-prediction", f"{js}: an estimate on BASE from the paired roots adds {len(predicted - actual):,} jobs Nix did not change: {_examples(sorted(predicted - actual))}"))
+            findings.append(
+                Finding(
+                    "base-prediction",
+                    f"{js}: an estimate on BASE from the paired roots adds {len(predicted - actual):,} jobs Nix did not change: {_examples(sorted(predicted - actual))}",
+                )
+            )
     return findings

@@ -54,9 +54,7 @@ class Landscape:
         """A JSON-ready dictionary: the counts at each line and the stdenv-level packages."""
         return {
             "packages": len(self.ranking.rows),
-            "lines": {
-                k: {str(line): len(self.at_or_above(line, k)) for line in self.lines} for k in KERNELS
-            },
+            "lines": {k: {str(line): len(self.at_or_above(line, k)) for line in self.lines} for k in KERNELS},
             "stdenv_level": {k: list(v) for k, v in self.stdenv_level.items()},
             "rebuilds": {p: dict(c) for p, c in self.rebuilds.items()},
         }

@@ -111,7 +111,9 @@ def package_outputs(graph: DerivationGraph, name: str, *, only: bool = False) ->
             )
             everyone.update(c for c, _ in takers)
             jobs = sorted(
-                f"{graph.job_jobsets[k]}: {graph.job_attrs[k]}" for c, _ in takers for k in graph.jobs_of_derivation.get(c, [])
+                f"{graph.job_jobsets[k]}: {graph.job_attrs[k]}"
+                for c, _ in takers
+                for k in graph.jobs_of_derivation.get(c, [])
             )
             rows, _ = cutoff_rows(graph, single, output)
             uses.append(

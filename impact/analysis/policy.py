@@ -204,7 +204,13 @@ class Reason:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
-        return {"rule": self.rule, "text": self.text, "value": self.value, "measure": self.measure, "branch": self.branch}
+        return {
+            "rule": self.rule,
+            "text": self.text,
+            "value": self.value,
+            "measure": self.measure,
+            "branch": self.branch,
+        }
 
 
 @dataclass(frozen=True)
@@ -247,7 +253,9 @@ def load_policy(path: Path | str | None = None) -> Policy:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as e:
-        raise InputError(f"cannot read policy file {file}: {e.strerror}", tip="give a TOML file, see docs/branch-policy.md") from e
+        raise InputError(
+            f"cannot read policy file {file}: {e.strerror}", tip="give a TOML file, see docs/branch-policy.md"
+        ) from e
     return parse_policy(text, origin=str(file))
 
 
@@ -275,7 +283,9 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
     try:
         measure = Measure(head.get("measure", Measure.PACKAGES_PER_KERNEL.value))
     except ValueError:
-        raise _bad(origin, f"measure {head.get('measure')!r} is not one of {', '.join(m.value for m in Measure)}") from None
+        raise _bad(
+            origin, f"measure {head.get('measure')!r} is not one of {', '.join(m.value for m in Measure)}"
+        ) from None
     lines = []
     for n, raw in enumerate(data.get("line", []), 1):
         if not isinstance(raw, dict) or PRIMARY_ROLE not in raw or not all(isinstance(v, str) for v in raw.values()):

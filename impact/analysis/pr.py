@@ -23,8 +23,8 @@ from impact.analysis.change import Change
 from impact.analysis.diff import RootChange, SnapshotDiff, diff_snapshots
 from impact.analysis.labels import RebuildLabels, rebuild_labels
 from impact.analysis.policy import BranchAdvice, Policy, branch_advice
-from impact.analysis.report import Report, maintainers_of
 from impact.analysis.rebuild import NIXOS_TEST_PREFIX, rebuilt_rows
+from impact.analysis.report import Report, maintainers_of
 from impact.model import DerivationGraph
 
 #: How many root changes get a why-chain.
@@ -48,7 +48,12 @@ class Cause:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
-        return {"root": self.root.to_dict(), "jobs_reached": self.jobs_reached, "example_job": self.example_job, "chain": self.chain}
+        return {
+            "root": self.root.to_dict(),
+            "jobs_reached": self.jobs_reached,
+            "example_job": self.example_job,
+            "chain": self.chain,
+        }
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,9 @@ def _causes(head: DerivationGraph, diff: SnapshotDiff) -> tuple[Cause, ...]:
         rows = rebuilt_rows(head, np.array([index[r.path]]))
         mask = np.zeros(len(head), dtype=bool)
         mask[rows] = True
-        jobs = [k for k in np.flatnonzero(mask[head.job_drv]).tolist() if (head.job_jobsets[k], head.job_attrs[k]) in wanted]
+        jobs = [
+            k for k in np.flatnonzero(mask[head.job_drv]).tolist() if (head.job_jobsets[k], head.job_attrs[k]) in wanted
+        ]
         if jobs:
             ranked.append((len(jobs), r.name, r, jobs))
     ranked.sort(key=lambda t: (-t[0], t[1], t[2].system))
@@ -122,9 +129,16 @@ def _causes(head: DerivationGraph, diff: SnapshotDiff) -> tuple[Cause, ...]:
         own = {k for k in jobs if head.drv_paths[head.job_drv[k]] == root.path}
         pick = sorted(
             jobs,
-            key=lambda k: (not head.job_attrs[k].startswith(NIXOS_TEST_PREFIX), k in own, head.job_jobsets[k], head.job_attrs[k]),
+            key=lambda k: (
+                not head.job_attrs[k].startswith(NIXOS_TEST_PREFIX),
+                k in own,
+                head.job_jobsets[k],
+                head.job_attrs[k],
+            ),
         )[0]
-        alone = Change(description=root.name, roots=tuple(r for r in diff.head_estimate.change.roots if r.path == root.path))
+        alone = Change(
+            description=root.name, roots=tuple(r for r in diff.head_estimate.change.roots if r.path == root.path)
+        )
         answer = why(head, alone, head.drv_paths[head.job_drv[pick]]).answers[0]
         chain = answer.chains[0].text() if answer.chains else root.name
         causes.append(Cause(root, count, f"{head.job_jobsets[pick]}: {head.job_attrs[pick]}", chain))

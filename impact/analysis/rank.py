@@ -267,7 +267,9 @@ def _column_counts(bits: np.ndarray, rows: np.ndarray | None, width: int) -> np.
         unpacked = np.unpackbits(np.ascontiguousarray(block).view(np.uint8), axis=1, bitorder="little")
         full = unpacked.shape[0] // group * group
         if full:
-            counts += unpacked[:full].reshape(-1, group, columns).sum(axis=1, dtype=np.uint8).sum(axis=0, dtype=np.int64)
+            counts += (
+                unpacked[:full].reshape(-1, group, columns).sum(axis=1, dtype=np.uint8).sum(axis=0, dtype=np.int64)
+            )
         counts += unpacked[full:].sum(axis=0, dtype=np.int64)
     return counts[:width]
 

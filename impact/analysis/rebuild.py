@@ -46,9 +46,7 @@ def propagation_csr(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray]:
     return cached
 
 
-def reach(
-    indptr: np.ndarray, indices: np.ndarray, seeds: np.ndarray, allowed: np.ndarray | None = None
-) -> np.ndarray:
+def reach(indptr: np.ndarray, indices: np.ndarray, seeds: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
     """Boolean mask of the rows reached from `seeds` (included) along a CSR adjacency, entering only
     `allowed` rows when a mask is given.
 
@@ -194,12 +192,12 @@ def _by_jobset(graph: DerivationGraph, changed: np.ndarray) -> dict[str, tuple[s
     selected = t.order[changed[t.order]]
     bounds = np.searchsorted(t.jobset[selected], np.arange(len(t.jobsets) + 1))
     attrs = graph.job_attrs
-    return {
-        js: tuple(attrs[k] for k in selected[bounds[c] : bounds[c + 1]].tolist()) for c, js in enumerate(t.jobsets)
-    }
+    return {js: tuple(attrs[k] for k in selected[bounds[c] : bounds[c + 1]].tolist()) for c, js in enumerate(t.jobsets)}
 
 
-def _summarise(graph: DerivationGraph, change: Change, rebuilt: np.ndarray, every_commit: np.ndarray) -> RebuildEstimate:
+def _summarise(
+    graph: DerivationGraph, change: Change, rebuilt: np.ndarray, every_commit: np.ndarray
+) -> RebuildEstimate:
     t = _job_tables(graph)
     changed_mask = _changed_job_mask(graph, rebuilt)
     per_cell = np.bincount(
@@ -227,7 +225,9 @@ def _summarise(graph: DerivationGraph, change: Change, rebuilt: np.ndarray, ever
     )
 
 
-def _derivations_by_jobset(graph: DerivationGraph, rebuilt: np.ndarray, changed: np.ndarray) -> dict[str, dict[str, int]]:
+def _derivations_by_jobset(
+    graph: DerivationGraph, rebuilt: np.ndarray, changed: np.ndarray
+) -> dict[str, dict[str, int]]:
     """Per jobset, the rebuilt derivations its changed jobs need: their inputs' closure within the rebuild.
 
     The walk stays inside the rebuilt set: an input that keeps its output paths (a fixed-output derivation

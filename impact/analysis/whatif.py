@@ -114,10 +114,22 @@ class OnlyOutputWhatIf:
 
 def _summary(result: RebuildEstimate) -> dict[str, Any]:
     d = result.to_dict()
-    return {k: d[k] for k in ("changed_jobs_count", "changed_jobs_by_system", "derivations_to_build", "derivations_to_build_by_system", "nixos_tests", "changed_jobs")}
+    return {
+        k: d[k]
+        for k in (
+            "changed_jobs_count",
+            "changed_jobs_by_system",
+            "derivations_to_build",
+            "derivations_to_build_by_system",
+            "nixos_tests",
+            "changed_jobs",
+        )
+    }
 
 
-def only_output(graph: DerivationGraph, change: Change, output: str, today: RebuildEstimate | None = None) -> OnlyOutputWhatIf:
+def only_output(
+    graph: DerivationGraph, change: Change, output: str, today: RebuildEstimate | None = None
+) -> OnlyOutputWhatIf:
     """Early-cutoff what-if for `change` when only `output` of its named roots changes."""
     named = _named_rows(graph, change)
     has = [i for i in named if output in graph.output_names[i]]
@@ -162,8 +174,12 @@ class Consumer:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
         return {
-            "drv": self.drv, "name": self.name, "system": self.system, "takes": list(self.takes),
-            "switches": self.switches, "because": self.because,
+            "drv": self.drv,
+            "name": self.name,
+            "system": self.system,
+            "takes": list(self.takes),
+            "switches": self.switches,
+            "because": self.because,
         }
 
 
@@ -217,7 +233,9 @@ def _takers_elsewhere(graph: DerivationGraph, output: str) -> dict[int, int]:
     return dict(zip(rows.tolist(), counts.tolist()))
 
 
-def split_output(graph: DerivationGraph, change: Change, output: str, today: RebuildEstimate | None = None) -> SplitWhatIf:
+def split_output(
+    graph: DerivationGraph, change: Change, output: str, today: RebuildEstimate | None = None
+) -> SplitWhatIf:
     """Split what-if: `output` becomes a separate output of the change's named derivations."""
     named = _named_rows(graph, change)
     named_set = set(named)
@@ -230,8 +248,10 @@ def split_output(graph: DerivationGraph, change: Change, output: str, today: Reb
             elsewhere = takers.get(c, 0) - (1 if output in outs else 0)
             switches = output in outs or elsewhere > 0
             because = (
-                f"takes {output} already" if output in outs
-                else f"takes {output} from {elsewhere} other derivation{'s' if elsewhere != 1 else ''}" if elsewhere
+                f"takes {output} already"
+                if output in outs
+                else f"takes {output} from {elsewhere} other derivation{'s' if elsewhere != 1 else ''}"
+                if elsewhere
                 else ""
             )
             consumers.append(Consumer(graph.drv_paths[c], graph.names[c], graph.system_of(c), outs, switches, because))

@@ -211,7 +211,9 @@ def resolve_target(graph: DerivationGraph, target: str) -> list[int]:
 def _chain(graph: DerivationGraph, rows: Sequence[int]) -> Chain:
     steps = [Step(graph.drv_paths[rows[0]], graph.names[rows[0]], (), bool(graph.fixed_output[rows[0]]))]
     for a, b in itertools.pairwise(rows):
-        steps.append(Step(graph.drv_paths[b], graph.names[b], _walk.outputs_between(graph, a, b), bool(graph.fixed_output[b])))
+        steps.append(
+            Step(graph.drv_paths[b], graph.names[b], _walk.outputs_between(graph, a, b), bool(graph.fixed_output[b]))
+        )
     return Chain(tuple(steps))
 
 
@@ -247,9 +249,7 @@ def _all_chains(
     return paths, counts.get(target, 0)
 
 
-def _cuts(
-    graph: DerivationGraph, reached: np.ndarray, pred: np.ndarray, target: int
-) -> tuple[list[Cut], int]:
+def _cuts(graph: DerivationGraph, reached: np.ndarray, pred: np.ndarray, target: int) -> tuple[list[Cut], int]:
     """The fixed-output derivations that stop the change before `target`, closest first, with a chain each."""
     n = len(graph)
     ancestors = _walk.ancestors_all(graph, [target])
@@ -314,14 +314,26 @@ def why(
             kind = next(r for r in change.roots if r.path == graph.drv_paths[t])
             answers.append(
                 TargetAnswer(
-                    graph.drv_paths[t], name, system, jobs, Verdict.ROOT, (_chain(graph, [t]),), 1, every_commit,
-                    t in commit_set, (), 0, f"{name} is a root of the change: {kind.reason}",
+                    graph.drv_paths[t],
+                    name,
+                    system,
+                    jobs,
+                    Verdict.ROOT,
+                    (_chain(graph, [t]),),
+                    1,
+                    every_commit,
+                    t in commit_set,
+                    (),
+                    0,
+                    f"{name} is a root of the change: {kind.reason}",
                 )
             )
             continue
         if in_named[t] or in_commit[t]:
             from_commit = not in_named[t]
-            roots, reached, pred = (commit, reached_commit, pred_commit) if from_commit else (named, reached_named, pred_named)
+            roots, reached, pred = (
+                (commit, reached_commit, pred_commit) if from_commit else (named, reached_named, pred_named)
+            )
             paths, count = _all_chains(graph, roots, reached, t, limit * 4 if all_chains else 1)
             paths = paths or [_walk.trace(pred, t, n)]
             # Chains through different derivations of the same names read the same; list each text once.
@@ -330,13 +342,25 @@ def why(
             first = chains[0]
             reason = f"{first.steps[0].name} reaches {name} in {len(first.steps) - 1} step{'s' if len(first.steps) != 2 else ''}"
             if from_commit:
-                reason += "; only through the derivations that embed the nixpkgs source tree, which every commit changes"
+                reason += (
+                    "; only through the derivations that embed the nixpkgs source tree, which every commit changes"
+                )
             elif every_commit:
                 reason += "; it also changes on every commit (it depends on the nixpkgs source tree)"
             answers.append(
                 TargetAnswer(
-                    graph.drv_paths[t], name, system, jobs, Verdict.REBUILT, chains, count, every_commit,
-                    from_commit, (), 0, reason,
+                    graph.drv_paths[t],
+                    name,
+                    system,
+                    jobs,
+                    Verdict.REBUILT,
+                    chains,
+                    count,
+                    every_commit,
+                    from_commit,
+                    (),
+                    0,
+                    reason,
                 )
             )
             continue
@@ -344,7 +368,17 @@ def why(
         if np.intersect1d(ancestors, all_roots).size == 0:
             answers.append(
                 TargetAnswer(
-                    graph.drv_paths[t], name, system, jobs, Verdict.NO_CHAIN, (), 0, False, False, (), 0,
+                    graph.drv_paths[t],
+                    name,
+                    system,
+                    jobs,
+                    Verdict.NO_CHAIN,
+                    (),
+                    0,
+                    False,
+                    False,
+                    (),
+                    0,
                     f"{name} does not depend on any derivation the change touches: there is no chain",
                 )
             )
@@ -355,7 +389,17 @@ def why(
         names = ", ".join(c.name for c in cuts[:3]) + (f" and {cut_count - 3} more" if cut_count > 3 else "")
         answers.append(
             TargetAnswer(
-                graph.drv_paths[t], name, system, jobs, Verdict.CUT, (), 0, False, False, tuple(cuts), cut_count,
+                graph.drv_paths[t],
+                name,
+                system,
+                jobs,
+                Verdict.CUT,
+                (),
+                0,
+                False,
+                False,
+                tuple(cuts),
+                cut_count,
                 f"{name} does not rebuild, because every chain to it passes a fixed-output derivation whose "
                 f"output path is fixed by its hash: {names}",
             )

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import sys
 
-from impact.cli._app import app
-from impact.errors import ImpactError
+from impact.cli import branches as _branches  # noqa: F401
+from impact.cli import compare as _compare  # noqa: F401
+from impact.cli import diff as _diff  # noqa: F401
 
 # Command modules register themselves on `app` when imported.
-from impact.cli import estimate as _estimate  # noqa: E402,F401
-from impact.cli import snapshot as _snapshot  # noqa: E402,F401
-from impact.cli import why as _why  # noqa: E402,F401
-from impact.cli import outputs as _outputs  # noqa: E402,F401
-from impact.cli import rank as _rank  # noqa: E402,F401
-from impact.cli import branches as _branches  # noqa: E402,F401
-from impact.cli import diff as _diff  # noqa: E402,F401
-from impact.cli import compare as _compare  # noqa: E402,F401
-from impact.cli import post as _post  # noqa: E402,F401
-from impact.cli import eval as _eval  # noqa: E402,F401
-from impact.cli import pr as _pr  # noqa: E402,F401
+from impact.cli import estimate as _estimate  # noqa: F401
+from impact.cli import eval as _eval  # noqa: F401
+from impact.cli import outputs as _outputs  # noqa: F401
+from impact.cli import post as _post  # noqa: F401
+from impact.cli import pr as _pr  # noqa: F401
+from impact.cli import rank as _rank  # noqa: F401
+from impact.cli import snapshot as _snapshot  # noqa: F401
+from impact.cli import why as _why  # noqa: F401
+from impact.cli._app import app
+from impact.errors import ImpactError
 
 
 def error_line(error: ImpactError) -> str:
@@ -44,4 +44,4 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["app", "main", "error_line"]
+__all__ = ["app", "error_line", "main"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 
 SnapshotOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--snapshot",
         "-s",

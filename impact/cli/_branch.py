@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 BaseOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--base",
         help="The branch the change is based on, e.g. master, staging, release-16.03 (default: the policy's, master).",
@@ -16,10 +16,13 @@ BaseOption = Annotated[
     ),
 ]
 SecurityOption = Annotated[
-    bool, typer.Option("--security", help="The change is a critical security fix (master when not a mass rebuild, else staging-next).")
+    bool,
+    typer.Option(
+        "--security", help="The change is a critical security fix (master when not a mass rebuild, else staging-next)."
+    ),
 ]
 PolicyOption = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--policy",
         help="Branch rules as a TOML file (default: nixpkgs' rules shipped with impact; see docs/branch-policy.md).",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json as jsonlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,14 +18,19 @@ if TYPE_CHECKING:
 
 CostOption = Annotated[
     bool,
-    typer.Option("--cost", help="Add the cost: CPU-hours per system, critical path, time on a build farm (implied by --durations, --machines, --cores)."),
+    typer.Option(
+        "--cost",
+        help="Add the cost: CPU-hours per system, critical path, time on a build farm (implied by --durations, --machines, --cores).",
+    ),
 ]
 CompareCostOption = Annotated[
     bool,
-    typer.Option("--cost/--no-cost", help="Show the cost side by side: CPU-hours, critical path, farm time (default on)."),
+    typer.Option(
+        "--cost/--no-cost", help="Show the cost side by side: CPU-hours, critical path, farm time (default on)."
+    ),
 ]
 DurationsOption = Annotated[
-    Optional[list[Path]],
+    list[Path] | None,
     typer.Option(
         "--durations",
         metavar="FILE",
@@ -35,7 +40,7 @@ DurationsOption = Annotated[
     ),
 ]
 MachinesOption = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--machines",
         metavar="N|SYSTEM=N",
@@ -45,8 +50,13 @@ MachinesOption = Annotated[
     ),
 ]
 CoresOption = Annotated[
-    Optional[int],
-    typer.Option("--cores", metavar="N", help="Cores (build slots) per machine; a big-parallel build takes a whole machine (default 8).", show_default=False),
+    int | None,
+    typer.Option(
+        "--cores",
+        metavar="N",
+        help="Cores (build slots) per machine; a big-parallel build takes a whole machine (default 8).",
+        show_default=False,
+    ),
 ]
 
 

@@ -14,7 +14,14 @@ if TYPE_CHECKING:
 
 
 def side_graph(
-    spec: str, repo: Path, work: Path, role: str, nix: Callable[[], Nix], systems: list[str], nixos: bool, limits: Limits
+    spec: str,
+    repo: Path,
+    work: Path,
+    role: str,
+    nix: Callable[[], Nix],
+    systems: list[str],
+    nixos: bool,
+    limits: Limits,
 ) -> DerivationGraph:
     """The graph of one side: a snapshot is read, a checkout evaluated, anything else is a git ref of `repo`.
 
@@ -35,7 +42,9 @@ def side_graph(
         label = f"{spec} ({commit[:7]})"
     progress = Progress(f"evaluating {role} {spec}")
     try:
-        evaluate_checkout(source, work / f"{role}-snapshot", nix(), systems=systems, nixos=nixos, limits=limits, on_job=progress)
+        evaluate_checkout(
+            source, work / f"{role}-snapshot", nix(), systems=systems, nixos=nixos, limits=limits, on_job=progress
+        )
     finally:
         progress.done()
     graph = load_snapshot(work / f"{role}-snapshot")

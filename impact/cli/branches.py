@@ -12,7 +12,9 @@ from impact.cli._app import JsonOption, app, emit
 
 @app.command()
 def branches(
-    snapshot_a: Annotated[Path, typer.Argument(metavar="SNAP_A", help="Snapshot A, e.g. master (any supported format).")],
+    snapshot_a: Annotated[
+        Path, typer.Argument(metavar="SNAP_A", help="Snapshot A, e.g. master (any supported format).")
+    ],
     snapshot_b: Annotated[Path, typer.Argument(metavar="SNAP_B", help="Snapshot B, e.g. staging or release-16.03.")],
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many edited derivations to name in the text.")] = 12,
     json: JsonOption = False,

@@ -8,15 +8,31 @@ import typer
 
 from impact.cli._app import JsonOption, SnapshotOption, app, emit
 from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
-from impact.cli._cost import CompareCostOption, CoresOption, DurationsOption, MachinesOption, cost_of, load_match, with_costs
+from impact.cli._cost import (
+    CompareCostOption,
+    CoresOption,
+    DurationsOption,
+    MachinesOption,
+    cost_of,
+    load_match,
+    with_costs,
+)
 from impact.errors import UnknownNameError
 from impact.render.compare import CompareFormat
 
 
 @app.command()
 def compare(
-    changes: Annotated[list[str], typer.Argument(help="Changes to compare, one per argument; join attributes changed together with commas, e.g. qemu linux_4_4 or openssl,curl hello.", show_default=False)],
-    only: Annotated[bool, typer.Option("--only", help="The named attributes alone, without variants built from the same source.")] = False,
+    changes: Annotated[
+        list[str],
+        typer.Argument(
+            help="Changes to compare, one per argument; join attributes changed together with commas, e.g. qemu linux_4_4 or openssl,curl hello.",
+            show_default=False,
+        ),
+    ],
+    only: Annotated[
+        bool, typer.Option("--only", help="The named attributes alone, without variants built from the same source.")
+    ] = False,
     base: BaseOption = None,
     security: SecurityOption = False,
     policy: PolicyOption = None,
@@ -24,7 +40,12 @@ def compare(
     durations: DurationsOption = None,
     machines: MachinesOption = None,
     cores: CoresOption = None,
-    output_format: Annotated[CompareFormat, typer.Option("--format", help="text (columns, branch, labels), json, or markdown (a PR comment or release notes).")] = CompareFormat.text,
+    output_format: Annotated[
+        CompareFormat,
+        typer.Option(
+            "--format", help="text (columns, branch, labels), json, or markdown (a PR comment or release notes)."
+        ),
+    ] = CompareFormat.text,
     snapshot: SnapshotOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -44,13 +65,36 @@ def compare(
     resolved = [resolve_change(graph, names, only=only) for names in named]
     comparison = run_compare(graph, resolved, rules, base=base, security=security)
     match = load_match(durations) if cost else None
-    costs = {c.name: cost_of(graph, c.report.estimate.rebuilt, c.name, match, machines, cores) for c in comparison.changes} if cost else None
+    costs = (
+        {c.name: cost_of(graph, c.report.estimate.rebuilt, c.name, match, machines, cores) for c in comparison.changes}
+        if cost
+        else None
+    )
     fmt = CompareFormat.json if json else output_format
-    options = [("--only", only), ("--base", base), ("--security", security), ("--policy", policy), ("--no-cost", not cost), ("--durations", durations), ("--machines", machines), ("--cores", cores), ("--snapshot", snapshot), ("--format", fmt.value)]
+    options = [
+        ("--only", only),
+        ("--base", base),
+        ("--security", security),
+        ("--policy", policy),
+        ("--no-cost", not cost),
+        ("--durations", durations),
+        ("--machines", machines),
+        ("--cores", cores),
+        ("--snapshot", snapshot),
+        ("--format", fmt.value),
+    ]
     command = reproduce_command("compare", changes, options)
     if fmt is CompareFormat.markdown:
         from impact.render.cost import cost_compare_markdown
 
-        emit(render_compare(fmt, comparison, graph, command=command, markdown_sections=[cost_compare_markdown(costs)] if costs else ()))
+        emit(
+            render_compare(
+                fmt,
+                comparison,
+                graph,
+                command=command,
+                markdown_sections=[cost_compare_markdown(costs)] if costs else (),
+            )
+        )
         return
     emit(with_costs(render_compare(fmt, comparison, graph, command=command), costs, fmt is CompareFormat.json))

@@ -15,7 +15,9 @@ from impact.cli.eval import MemoryOption, NixosOption, StoreOption, SystemOption
 
 @app.command()
 def diff(
-    base: Annotated[str, typer.Argument(help="BASE: a snapshot (any supported format), a nixpkgs checkout, or a git ref of --repo.")],
+    base: Annotated[
+        str, typer.Argument(help="BASE: a snapshot (any supported format), a nixpkgs checkout, or a git ref of --repo.")
+    ],
     head: Annotated[str, typer.Argument(help="HEAD: a snapshot, a nixpkgs checkout, or a git ref of --repo.")],
     repo: Annotated[Path, typer.Option("--repo", help="The git repository refs are taken from.")] = Path("."),
     system: SystemOption = None,
@@ -38,6 +40,9 @@ def diff(
     limits = make_limits(timeout, memory)
     with tempfile.TemporaryDirectory(prefix="impact-diff-") as tmp:
         nix = functools.cache(lambda: make_nix(store))
-        graphs = [side_graph(spec, repo, Path(tmp), role, nix, systems, nixos, limits) for spec, role in ((base, "base"), (head, "head"))]
+        graphs = [
+            side_graph(spec, repo, Path(tmp), role, nix, systems, nixos, limits)
+            for spec, role in ((base, "base"), (head, "head"))
+        ]
     result = diff_snapshots(*graphs)
     emit(dumps(result.to_dict()) if json else diff_text(result))

@@ -7,7 +7,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,9 +17,21 @@ from impact.errors import InputError
 if TYPE_CHECKING:
     from impact.nix import Limits, Nix
 
-SystemOption = Annotated[Optional[list[str]], typer.Option("--system", help="A system to evaluate release.nix for (repeatable). Default: x86_64-linux.", show_default=False)]
+SystemOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--system", help="A system to evaluate release.nix for (repeatable). Default: x86_64-linux.", show_default=False
+    ),
+]
 NixosOption = Annotated[bool, typer.Option("--nixos", help="Also evaluate nixos/release.nix (for the first system).")]
-StoreOption = Annotated[Optional[str], typer.Option("--store", help="The Nix store to write .drv files to: a URI, or 'auto' for Nix's default. Default: a private chroot store under ~/.cache/impact/nix.", show_default=False)]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="The Nix store to write .drv files to: a URI, or 'auto' for Nix's default. Default: a private chroot store under ~/.cache/impact/nix.",
+        show_default=False,
+    ),
+]
 TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds one evaluation may run before it is stopped.")]
 MemoryOption = Annotated[str, typer.Option("--memory", help="Address space the evaluator may use, e.g. 8G or 512M.")]
 
@@ -80,13 +92,20 @@ class Progress:
 @app.command("eval")
 def eval_(
     checkout: Annotated[Path, typer.Argument(help="A nixpkgs checkout (with pkgs/top-level/release.nix).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The snapshot folder to write (jobs.jsonl.gz + derivations.json.gz).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The snapshot folder to write (jobs.jsonl.gz + derivations.json.gz).")
+    ],
     system: SystemOption = None,
     nixos: NixosOption = False,
     store: StoreOption = None,
     timeout: TimeoutOption = 3600.0,
     memory: MemoryOption = "8G",
-    evaluator: Annotated[str, typer.Option("--evaluator", help="nix-instantiate (the shipped jobs.nix) or nix-eval-jobs (parallel, must be installed).")] = "nix-instantiate",
+    evaluator: Annotated[
+        str,
+        typer.Option(
+            "--evaluator", help="nix-instantiate (the shipped jobs.nix) or nix-eval-jobs (parallel, must be installed)."
+        ),
+    ] = "nix-instantiate",
     workers: Annotated[int, typer.Option("--workers", help="Parallel evaluators with --evaluator nix-eval-jobs.")] = 1,
     json: JsonOption = False,
 ) -> None:
@@ -97,8 +116,15 @@ def eval_(
     progress = Progress(f"evaluating {checkout}")
     try:
         summary = evaluate_checkout(
-            checkout, output, make_nix(store), systems=system or ["x86_64-linux"], nixos=nixos,
-            limits=make_limits(timeout, memory), on_job=progress, evaluator=evaluator, workers=workers,
+            checkout,
+            output,
+            make_nix(store),
+            systems=system or ["x86_64-linux"],
+            nixos=nixos,
+            limits=make_limits(timeout, memory),
+            on_job=progress,
+            evaluator=evaluator,
+            workers=workers,
         )
     finally:
         progress.done()

@@ -12,7 +12,12 @@ from impact.cli._app import JsonOption, SnapshotOption, app, emit
 @app.command()
 def outputs(
     name: Annotated[str, typer.Argument(help="An attribute without its system, e.g. curl or openssl.")],
-    only: Annotated[bool, typer.Option("--only", help="The attribute's own derivations alone, without variants built from the same source.")] = False,
+    only: Annotated[
+        bool,
+        typer.Option(
+            "--only", help="The attribute's own derivations alone, without variants built from the same source."
+        ),
+    ] = False,
     snapshot: SnapshotOption = None,
     json: JsonOption = False,
 ) -> None:

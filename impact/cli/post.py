@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,14 +15,50 @@ from impact.errors import InputError
 
 @app.command()
 def post(
-    pr: Annotated[Optional[int], typer.Option("--pr", help="The pull request number.", show_default=False)] = None,
-    report: Annotated[Path, typer.Option("--report", help="The folder holding report.md and report.json (from `impact pr`), or a report.md.")] = Path("."),
-    pr_file: Annotated[Optional[Path], typer.Option("--pr-file", help="Read the pull request number from this file (a plain integer), e.g. report/pr-number from the eval job's artifact.", show_default=False)] = None,
-    head_sha: Annotated[Optional[str], typer.Option("--head-sha", help="Post only if the report's head-sha file and the pull request's head commit on GitHub are both this commit.", show_default=False)] = None,
-    repo: Annotated[Optional[str], typer.Option("--repo", help="The repository, owner/name. Default: $GITHUB_REPOSITORY.", show_default=False)] = None,
-    api_url: Annotated[Optional[str], typer.Option("--api-url", help="The GitHub API base URL. Default: $GITHUB_API_URL, else https://api.github.com.", show_default=False)] = None,
-    token_env: Annotated[str, typer.Option("--token-env", help="The environment variable holding the token.")] = "GITHUB_TOKEN",
-    label: Annotated[Optional[list[str]], typer.Option("--label", help="A label to set (repeatable); default: the labels in report.json.", show_default=False)] = None,
+    pr: Annotated[int | None, typer.Option("--pr", help="The pull request number.", show_default=False)] = None,
+    report: Annotated[
+        Path,
+        typer.Option(
+            "--report", help="The folder holding report.md and report.json (from `impact pr`), or a report.md."
+        ),
+    ] = Path("."),
+    pr_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--pr-file",
+            help="Read the pull request number from this file (a plain integer), e.g. report/pr-number from the eval job's artifact.",
+            show_default=False,
+        ),
+    ] = None,
+    head_sha: Annotated[
+        str | None,
+        typer.Option(
+            "--head-sha",
+            help="Post only if the report's head-sha file and the pull request's head commit on GitHub are both this commit.",
+            show_default=False,
+        ),
+    ] = None,
+    repo: Annotated[
+        str | None,
+        typer.Option("--repo", help="The repository, owner/name. Default: $GITHUB_REPOSITORY.", show_default=False),
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url",
+            help="The GitHub API base URL. Default: $GITHUB_API_URL, else https://api.github.com.",
+            show_default=False,
+        ),
+    ] = None,
+    token_env: Annotated[
+        str, typer.Option("--token-env", help="The environment variable holding the token.")
+    ] = "GITHUB_TOKEN",
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label", help="A label to set (repeatable); default: the labels in report.json.", show_default=False
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Post the report on a pull request: one comment edited in place, labels added, stale 10.rebuild-* removed."""
@@ -32,12 +68,20 @@ def post(
 
     token = os.environ.get(token_env, "")
     if not token:
-        raise InputError(f"${token_env} is not set: no token to post with", tip="in GitHub Actions, pass env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}")
+        raise InputError(
+            f"${token_env} is not set: no token to post with",
+            tip="in GitHub Actions, pass env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}",
+        )
     repo = repo or os.environ.get("GITHUB_REPOSITORY")
     if not repo or repo.count("/") != 1:
-        raise InputError(f"no repository to post to ({repo or 'none given'})", tip="pass --repo owner/name or set $GITHUB_REPOSITORY")
+        raise InputError(
+            f"no repository to post to ({repo or 'none given'})", tip="pass --repo owner/name or set $GITHUB_REPOSITORY"
+        )
     if (pr is None) == (pr_file is None):
-        raise InputError("give the pull request as --pr N or as --pr-file FILE (one of them)", tip="in a workflow_run workflow, pass --pr-file report/pr-number")
+        raise InputError(
+            "give the pull request as --pr N or as --pr-file FILE (one of them)",
+            tip="in a workflow_run workflow, pass --pr-file report/pr-number",
+        )
     if pr_file is not None:
         pr = _read_pr_number(pr_file)
     assert pr is not None
@@ -48,7 +92,9 @@ def post(
     try:
         markdown = md_file.read_text(encoding="utf-8")
     except OSError as e:
-        raise InputError(f"{md_file}: cannot read the report ({e.strerror})", tip="run `impact pr` first; it writes report.md") from None
+        raise InputError(
+            f"{md_file}: cannot read the report ({e.strerror})", tip="run `impact pr` first; it writes report.md"
+        ) from None
     labels = list(label or ())
     if label is None and json_file.is_file():
         labels = _report_labels(parse_json(json_file.read_text(encoding="utf-8"), str(json_file)), json_file)
@@ -75,7 +121,9 @@ def _read_small(path: Path, what: str) -> str:
         with path.open("rb") as f:
             raw = f.read(129)
     except OSError as e:
-        raise InputError(f"{path}: cannot read {what} ({e.strerror})", tip="the eval job writes it into the report artifact") from None
+        raise InputError(
+            f"{path}: cannot read {what} ({e.strerror})", tip="the eval job writes it into the report artifact"
+        ) from None
     if len(raw) > 128 or not raw.isascii():
         raise InputError(f"{path}: not {what}", tip="the report artifact is damaged or forged; nothing posted")
     return raw.decode("ascii")
@@ -85,17 +133,26 @@ def _read_pr_number(path: Path) -> int:
     """The pull request number in `path`: a plain positive integer, at most one trailing newline."""
     text = _read_small(path, "a pull request number")
     if not _PR_NUMBER.fullmatch(text):
-        raise InputError(f"{path}: {text.strip()[:40]!r} is not a pull request number", tip="the file must hold a plain integer; nothing posted")
+        raise InputError(
+            f"{path}: {text.strip()[:40]!r} is not a pull request number",
+            tip="the file must hold a plain integer; nothing posted",
+        )
     return int(text)
 
 
 def _check_report_head(path: Path, head_sha: str) -> None:
     """Refuse a report whose `head-sha` file is missing or names another commit than `head_sha`."""
     if not _SHA.fullmatch(head_sha):
-        raise InputError(f"--head-sha {head_sha[:80]!r} is not a commit SHA", tip="pass the full hex SHA, e.g. ${{ github.event.workflow_run.head_sha }}")
+        raise InputError(
+            f"--head-sha {head_sha[:80]!r} is not a commit SHA",
+            tip="pass the full hex SHA, e.g. ${{ github.event.workflow_run.head_sha }}",
+        )
     text = _read_small(path, "a commit SHA").strip()
     if text != head_sha:
-        raise InputError(f"{path}: the report is for commit {text[:64]!r}, not {head_sha}; nothing posted", tip="the artifact belongs to another run or was altered")
+        raise InputError(
+            f"{path}: the report is for commit {text[:64]!r}, not {head_sha}; nothing posted",
+            tip="the artifact belongs to another run or was altered",
+        )
 
 
 def _report_labels(data: object, path: Path) -> list[str]:
@@ -103,6 +160,11 @@ def _report_labels(data: object, path: Path) -> list[str]:
     from impact.github import REBUILD_LABEL_PREFIX
 
     labels = data.get("labels", []) if isinstance(data, dict) else None
-    if not isinstance(labels, list) or not all(isinstance(n, str) and n.startswith(REBUILD_LABEL_PREFIX) for n in labels):
-        raise InputError(f"{path}: labels must be a list of {REBUILD_LABEL_PREFIX}* names", tip="regenerate the report with `impact pr`, or pass --label")
+    if not isinstance(labels, list) or not all(
+        isinstance(n, str) and n.startswith(REBUILD_LABEL_PREFIX) for n in labels
+    ):
+        raise InputError(
+            f"{path}: labels must be a list of {REBUILD_LABEL_PREFIX}* names",
+            tip="regenerate the report with `impact pr`, or pass --label",
+        )
     return list(labels)

@@ -13,13 +13,18 @@ from impact.cli._app import JsonOption, app, emit
 from impact.cli._sides import side_graph
 from impact.cli.eval import MemoryOption, NixosOption, StoreOption, SystemOption, TimeoutOption, make_limits, make_nix
 
+
 @app.command()
 def pr(
     base: Annotated[str, typer.Argument(help="The base: a git ref of --repo, a nixpkgs checkout, or a snapshot.")],
     head: Annotated[str, typer.Argument(help="The head: a git ref of --repo, a nixpkgs checkout, or a snapshot.")],
     repo: Annotated[Path, typer.Option("--repo", help="The git repository refs are taken from.")] = Path("."),
-    output: Annotated[Path, typer.Option("--output", "-o", help="The folder to write report.md and report.json to.")] = Path("."),
-    base_branch: Annotated[str, typer.Option("--base-branch", help="The branch the pull request targets (for the branch advice).")] = "master",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The folder to write report.md and report.json to.")
+    ] = Path("."),
+    base_branch: Annotated[
+        str, typer.Option("--base-branch", help="The branch the pull request targets (for the branch advice).")
+    ] = "master",
     system: SystemOption = None,
     nixos: NixosOption = False,
     store: StoreOption = None,
@@ -35,8 +40,14 @@ def pr(
 
     systems = system or ["x86_64-linux"]
     command = " ".join(
-        ["impact pr", base, head, *(f"--system {s}" for s in systems), *(["--nixos"] if nixos else []),
-         *([f"--base-branch {base_branch}"] if base_branch != "master" else [])]
+        [
+            "impact pr",
+            base,
+            head,
+            *(f"--system {s}" for s in systems),
+            *(["--nixos"] if nixos else []),
+            *([f"--base-branch {base_branch}"] if base_branch != "master" else []),
+        ]
     )
     limits = make_limits(timeout, memory)
     with tempfile.TemporaryDirectory(prefix="impact-pr-") as tmp:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,8 +19,16 @@ class Kernel(str, Enum):
 
 @app.command()
 def rank(
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many packages to show in the text table (0: all). --json prints all.")] = 20,
-    kernel: Annotated[Optional[Kernel], typer.Option("--kernel", help="Sort by the changed jobs of this kernel instead of all jobs.", show_default=False)] = None,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", help="How many packages to show in the text table (0: all). --json prints all."),
+    ] = 20,
+    kernel: Annotated[
+        Kernel | None,
+        typer.Option(
+            "--kernel", help="Sort by the changed jobs of this kernel instead of all jobs.", show_default=False
+        ),
+    ] = None,
     jobset: Annotated[str, typer.Option("--jobset", help="The jobset whose packages are ranked.")] = "nixpkgs",
     snapshot: SnapshotOption = None,
     json: JsonOption = False,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,19 +15,28 @@ app.add_typer(snapshot_app, name="snapshot")
 
 @snapshot_app.command("import")
 def import_(
-    source: Annotated[Path, typer.Argument(help="A snapshot in any supported format (e.g. a folder of jobs.jsonl.gz + derivations.json.gz).")],
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="A snapshot in any supported format (e.g. a folder of jobs.jsonl.gz + derivations.json.gz)."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The .impact file to write (atomically).")],
-    label: Annotated[Optional[str], typer.Option(help="A short name shown in reports, e.g. 'nixpkgs master 2016-06-24'.")] = None,
-    branch: Annotated[Optional[str], typer.Option(help="The branch evaluated, e.g. master or release-16.03.")] = None,
-    commit: Annotated[Optional[str], typer.Option(help="The nixpkgs commit evaluated.")] = None,
-    date: Annotated[Optional[str], typer.Option(help="The date of that commit.")] = None,
+    label: Annotated[
+        str | None, typer.Option(help="A short name shown in reports, e.g. 'nixpkgs master 2016-06-24'.")
+    ] = None,
+    branch: Annotated[str | None, typer.Option(help="The branch evaluated, e.g. master or release-16.03.")] = None,
+    commit: Annotated[str | None, typer.Option(help="The nixpkgs commit evaluated.")] = None,
+    date: Annotated[str | None, typer.Option(help="The date of that commit.")] = None,
 ) -> None:
     """Convert a snapshot into impact's compact format."""
     from impact.loaders import load_snapshot
     from impact.loaders.compact import write_compact
 
     graph = load_snapshot(source)
-    graph.meta.update({k: v for k, v in {"label": label, "branch": branch, "commit": commit, "date": date}.items() if v})
+    graph.meta.update(
+        {k: v for k, v in {"label": label, "branch": branch, "commit": commit, "date": date}.items() if v}
+    )
     write_compact(graph, output)
     emit(f"wrote {output}: {len(graph):,} derivations, {graph.job_count:,} jobs, {output.stat().st_size:,} bytes")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,11 +13,30 @@ from impact.errors import UnknownNameError
 
 @app.command()
 def why(
-    target: Annotated[str, typer.Argument(help="A job (tests.nat.standalone.x86_64-linux), a package (hello), a derivation name or a .drv path.")],
-    change: Annotated[Optional[list[str]], typer.Option("--change", "-c", help="An attribute whose package file changes (repeatable), as for `impact estimate`.", show_default=False)] = None,
-    drv: Annotated[Optional[list[Path]], typer.Option("--drv", help="An exact root derivation (repeatable).", show_default=False)] = None,
-    file: Annotated[Optional[list[str]], typer.Option("--file", help="A changed nixpkgs file (repeatable).", show_default=False)] = None,
-    only: Annotated[bool, typer.Option("--only", help="The named attributes alone, without variants built from the same source.")] = False,
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A job (tests.nat.standalone.x86_64-linux), a package (hello), a derivation name or a .drv path."
+        ),
+    ],
+    change: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--change",
+            "-c",
+            help="An attribute whose package file changes (repeatable), as for `impact estimate`.",
+            show_default=False,
+        ),
+    ] = None,
+    drv: Annotated[
+        list[Path] | None, typer.Option("--drv", help="An exact root derivation (repeatable).", show_default=False)
+    ] = None,
+    file: Annotated[
+        list[str] | None, typer.Option("--file", help="A changed nixpkgs file (repeatable).", show_default=False)
+    ] = None,
+    only: Annotated[
+        bool, typer.Option("--only", help="The named attributes alone, without variants built from the same source.")
+    ] = False,
     all_chains: Annotated[bool, typer.Option("--all", help="List every chain, shortest first, up to --limit.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="The most chains listed with --all.")] = 10,
     snapshot: SnapshotOption = None,

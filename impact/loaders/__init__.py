@@ -64,7 +64,9 @@ def load_snapshot(path: Path | str | None = None) -> DerivationGraph:
         from impact.loaders import aterm, eval_jobs
 
         jobs, errors = eval_jobs.load_jobs(path)
-        return aterm.load_jobs_from_store(jobs, errors, origin=str(path), store_root=os.environ.get(STORE_ROOT_ENV) or None)
+        return aterm.load_jobs_from_store(
+            jobs, errors, origin=str(path), store_root=os.environ.get(STORE_ROOT_ENV) or None
+        )
     if name.endswith((".json", ".json.gz")):
         from impact.loaders import show_derivation
 

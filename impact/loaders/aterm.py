@@ -191,7 +191,13 @@ def parse_drv(text: str, path: str | Path) -> Derivation:
         except json.JSONDecodeError as e:
             raise InputError(f"{where}: its __json attribute is not valid JSON ({e.msg})") from None
     declared = attrs.get("requiredSystemFeatures", "")
-    features = declared.split() if isinstance(declared, str) else [str(f) for f in declared] if isinstance(declared, list) else []
+    features = (
+        declared.split()
+        if isinstance(declared, str)
+        else [str(f) for f in declared]
+        if isinstance(declared, list)
+        else []
+    )
     base = Path(where).name
     drv_name = attrs.get("name")
     return Derivation(

@@ -112,7 +112,9 @@ def write_compact(graph: DerivationGraph, path: Path) -> None:
         "source_indices": graph.source_indices.astype(np.int32),
         "job_attrs": _blob(graph.job_attrs),
         "job_jobset_ids": np.array([jobsets.index(j) for j in graph.job_jobsets], dtype=np.int8),
-        "job_system_ids": np.array([graph.systems.index(s) if s in graph.systems else -1 for s in graph.job_systems], dtype=np.int16),
+        "job_system_ids": np.array(
+            [graph.systems.index(s) if s in graph.systems else -1 for s in graph.job_systems], dtype=np.int16
+        ),
         "job_drv": graph.job_drv.astype(np.int32),
         "job_names": _blob(graph.job_names),
         "job_positions": _blob([p or "" for p in graph.job_positions]),
@@ -160,8 +162,19 @@ def read_compact(path: Path) -> DerivationGraph:
         raise
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError, zlib.error, NotImplementedError) as e:
-        raise InputError(f"{path}: damaged impact snapshot ({e})", tip="re-create it with `impact snapshot import`") from None
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        zipfile.BadZipFile,
+        UnicodeDecodeError,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+    ) as e:
+        raise InputError(
+            f"{path}: damaged impact snapshot ({e})", tip="re-create it with `impact snapshot import`"
+        ) from None
 
 
 def _graph(h: dict[str, Any], a: dict[str, np.ndarray], origin: str) -> DerivationGraph:
@@ -169,7 +182,7 @@ def _graph(h: dict[str, Any], a: dict[str, np.ndarray], origin: str) -> Derivati
     prefix = STORE_DIR + "/"
     names = _unblob(a["names"], n)
     dh = a["drv_hashes"].tobytes().decode("ascii")
-    drv_paths = [f"{prefix}{dh[k * _HASH:(k + 1) * _HASH]}-{name}.drv" for k, name in enumerate(names)]
+    drv_paths = [f"{prefix}{dh[k * _HASH : (k + 1) * _HASH]}-{name}.drv" for k, name in enumerate(names)]
     for i, p in h["exceptions"]["drv"].items():
         drv_paths[int(i)] = p
     output_sets = [tuple(s) for s in h["output_sets"]]
@@ -180,7 +193,9 @@ def _graph(h: dict[str, Any], a: dict[str, np.ndarray], origin: str) -> Derivati
     hashes = iter([oh[k : k + _HASH] for k in range(0, len(oh), _HASH)])
     suffixes = [tuple(_output_suffix(o) for o in s) for s in output_sets]
     output_paths: list[tuple[str, ...]] = [
-        (f"{prefix}{next(hashes)}-{name}",) if sfx == ("",) else tuple([f"{prefix}{next(hashes)}-{name}{x}" for x in sfx])
+        (f"{prefix}{next(hashes)}-{name}",)
+        if sfx == ("",)
+        else tuple([f"{prefix}{next(hashes)}-{name}{x}" for x in sfx])
         for name, sfx in zip(names, [suffixes[s] for s in set_ids])
     ]
     for key, p in h["exceptions"]["out"].items():
@@ -188,7 +203,10 @@ def _graph(h: dict[str, Any], a: dict[str, np.ndarray], origin: str) -> Derivati
         row = list(output_paths[int(i)])
         row[output_names[int(i)].index(o)] = p
         output_paths[int(i)] = tuple(row)
-    sources = [p if p.startswith("/") or p.startswith("fixed:") else prefix + p for p in _unblob(a["source_paths"], h["sources"])]
+    sources = [
+        p if p.startswith("/") or p.startswith("fixed:") else prefix + p
+        for p in _unblob(a["source_paths"], h["sources"])
+    ]
     jobsets = h["jobsets"]
     systems = h["systems"]
     job_drv = a["job_drv"]

@@ -34,7 +34,18 @@ from impact.loaders._io import parse_json, read_text
 from impact.model import store_path
 
 #: The columns a Hydra CSV export must have.
-HYDRA_CSV_COLUMNS = ("project", "jobset", "job", "timestamp", "drvpath", "system", "buildstatus", "starttime", "stoptime", "machine")
+HYDRA_CSV_COLUMNS = (
+    "project",
+    "jobset",
+    "job",
+    "timestamp",
+    "drvpath",
+    "system",
+    "buildstatus",
+    "starttime",
+    "stoptime",
+    "machine",
+)
 #: Suffix naming a bare `/job/P/J/JOB/build-times` list saved to a file: `<JOB>.build-times.json`.
 BUILD_TIMES_SUFFIX = ".build-times.json"
 
@@ -100,7 +111,10 @@ def parse_hydra_builds(value: Any, origin: str) -> DurationFile:
     for n, b in enumerate(builds):
         where = f"{origin}[{n}]" if isinstance(value, list) else origin
         if not isinstance(b, dict) or "starttime" not in b or "stoptime" not in b:
-            raise InputError(f"{where}: not a Hydra build (needs starttime and stoptime)", tip="save the answer of Hydra's /build/N with Accept: application/json")
+            raise InputError(
+                f"{where}: not a Hydra build (needs starttime and stoptime)",
+                tip="save the answer of Hydra's /build/N with Accept: application/json",
+            )
         if b.get("finished") in (0, False) or b.get("starttime") is None or b.get("stoptime") is None:
             failed += 1
             continue
@@ -166,7 +180,11 @@ def parse_hydra_csv(text: str, origin: str) -> DurationFile:
     cached = failed = 0
     for row in reader:
         where = f"{origin}:{reader.line_num}"
-        status, start, stop = (row["buildstatus"] or "").strip(), (row["starttime"] or "").strip(), (row["stoptime"] or "").strip()
+        status, start, stop = (
+            (row["buildstatus"] or "").strip(),
+            (row["starttime"] or "").strip(),
+            (row["stoptime"] or "").strip(),
+        )
         if status not in ("0", "") or not start or not stop:
             failed += 1
             continue
@@ -200,7 +218,9 @@ def parse_nix_build_results(value: Any, origin: str) -> DurationFile:
     for n, r in enumerate(results):
         where = f"{origin}[{n}]"
         if not isinstance(r, dict) or "drvPath" not in r:
-            raise InputError(f"{where}: not a Nix build result (needs drvPath)", tip="use the output of `nix build --json`")
+            raise InputError(
+                f"{where}: not a Nix build result (needs drvPath)", tip="use the output of `nix build --json`"
+            )
         if r.get("success") is False:
             failed += 1
             continue
@@ -215,7 +235,11 @@ def parse_nix_build_results(value: Any, origin: str) -> DurationFile:
         if seconds <= 0:
             cached += 1
             continue
-        records.append(DurationRecord(seconds=seconds, timestamp=_number(stop, "stopTime", where), drv_path=_drv(r["drvPath"]), origin=where))
+        records.append(
+            DurationRecord(
+                seconds=seconds, timestamp=_number(stop, "stopTime", where), drv_path=_drv(r["drvPath"]), origin=where
+            )
+        )
     return DurationFile(origin, "nix-build-result", tuple(records), cached, failed, untimed)
 
 
@@ -229,7 +253,9 @@ def parse_durations(text: str, origin: str, *, job: str | None = None) -> Durati
     if isinstance(value, dict) and "build-times" in value:
         name = value.get("job") or job
         if not name:
-            raise InputError(f"{origin}: build-times without a job", tip='add "job": "<attr>.<system>" next to "build-times"')
+            raise InputError(
+                f"{origin}: build-times without a job", tip='add "job": "<attr>.<system>" next to "build-times"'
+            )
         return parse_hydra_build_times(value["build-times"], str(name), origin, jobset=value.get("jobset"))
     if isinstance(value, list) and not value:
         return DurationFile(origin, "empty", ())
@@ -241,7 +267,7 @@ def parse_durations(text: str, origin: str, *, job: str | None = None) -> Durati
         if not job:
             raise InputError(
                 f"{origin}: a build-times list does not name its job",
-                tip=f"save it as <job>{BUILD_TIMES_SUFFIX} (e.g. qemu.x86_64-linux{BUILD_TIMES_SUFFIX}) or wrap it as {{\"job\": …, \"build-times\": […]}}",
+                tip=f'save it as <job>{BUILD_TIMES_SUFFIX} (e.g. qemu.x86_64-linux{BUILD_TIMES_SUFFIX}) or wrap it as {{"job": …, "build-times": […]}}',
             )
         return parse_hydra_build_times(value, job, origin)
     raise InputError(
@@ -260,4 +286,3 @@ def load_durations(path: Path | str) -> DurationFile:
 def load_all(paths: Iterable[Path | str]) -> tuple[DurationFile, ...]:
     """Read several durations files."""
     return tuple(load_durations(p) for p in paths)
-

@@ -115,4 +115,3 @@ def load_derivations(path: Path) -> list[Derivation]:
 def load_graph(path: Path, jobs: list[Job] | None = None) -> DerivationGraph:
     """A graph from a show-derivation JSON file alone (no jobs unless given)."""
     return DerivationGraph.from_records(load_derivations(path), jobs or [], origin=str(path))
-

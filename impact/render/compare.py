@@ -40,7 +40,14 @@ class CompareFormat(str, Enum):
     """The body of a pull-request comment or of release notes."""
 
 
-def render_compare(fmt: CompareFormat, comparison: Comparison, graph: DerivationGraph, *, command: str, markdown_sections: Sequence[str] = ()) -> str:
+def render_compare(
+    fmt: CompareFormat,
+    comparison: Comparison,
+    graph: DerivationGraph,
+    *,
+    command: str,
+    markdown_sections: Sequence[str] = (),
+) -> str:
     """Render `comparison` in format `fmt`; `command` is what reproduces it (shown in Markdown), which also shows
     `markdown_sections` (e.g. the cost side by side)."""
     match fmt:
@@ -83,7 +90,9 @@ def compare_text(comparison: Comparison, snapshot: str = "") -> str:
             rows.append(["  NixOS VM tests", *(len(c.report.estimate.nixos_tests) for c in changes)])
     rows.append(["derivations to build", *(c.report.estimate.derivations_to_build for c in changes)])
     for kernel in ("linux", "darwin"):
-        rows.append([f"packages rebuilt, {kernel}", *(c.report.labels.rebuild_count_by_kernel.get(kernel, 0) for c in changes)])
+        rows.append(
+            [f"packages rebuilt, {kernel}", *(c.report.labels.rebuild_count_by_kernel.get(kernel, 0) for c in changes)]
+        )
     rows.append(["branch", *(c.report.branch.target for c in changes)])
     for js in jobsets:
         rows.append([f"only this change: {js} jobs", *(len(c.only_jobs.get(js, ())) for c in changes)])
@@ -102,7 +111,9 @@ def compare_text(comparison: Comparison, snapshot: str = "") -> str:
         for js, attrs in c.only_jobs.items():
             if not attrs:
                 continue
-            shown = ", ".join(attrs[:MAX_LISTED]) + (f", … {len(attrs) - MAX_LISTED:,} more" if len(attrs) > MAX_LISTED else "")
+            shown = ", ".join(attrs[:MAX_LISTED]) + (
+                f", … {len(attrs) - MAX_LISTED:,} more" if len(attrs) > MAX_LISTED else ""
+            )
             lines.append(f"  only {c.name} rebuilds ({js}, {len(attrs):,}): {shown}")
         lines.append("")
     return "\n".join(lines)
@@ -130,8 +141,17 @@ def compare_table(comparison: Comparison) -> list[str]:
     for s in built:
         lines.append(_row([f"  `{s}`", *_cells([e.derivations_to_build_by_system.get(s) for e in estimates])]))
     for kernel in ("linux", "darwin"):
-        lines.append(_row([f"packages rebuilt, {kernel}", *_cells([c.report.labels.rebuild_count_by_kernel.get(kernel, 0) for c in changes])]))
-    lines.append(_row(["labels", *("<br>".join(f"`{label}`" for label in c.report.labels.active) or "none" for c in changes)]))
+        lines.append(
+            _row(
+                [
+                    f"packages rebuilt, {kernel}",
+                    *_cells([c.report.labels.rebuild_count_by_kernel.get(kernel, 0) for c in changes]),
+                ]
+            )
+        )
+    lines.append(
+        _row(["labels", *("<br>".join(f"`{label}`" for label in c.report.labels.active) or "none" for c in changes)])
+    )
     lines.append(_row(["**branch**", *(f"**`{c.report.branch.target}`**" for c in changes)]))
     for js in jobsets:
         lines.append(_row([f"only this change: {js} jobs", *_cells([len(c.only_jobs.get(js, ())) for c in changes])]))
@@ -153,7 +173,9 @@ def _only_lists(changes: Sequence[Compared]) -> list[tuple[str, tuple[str, ...]]
     return sorted(found, key=lambda item: len(item[1]))
 
 
-def compare_markdown(comparison: Comparison, *, command: str, snapshot: str = "", limit: int | None = None, sections: Sequence[str] = ()) -> str:
+def compare_markdown(
+    comparison: Comparison, *, command: str, snapshot: str = "", limit: int | None = None, sections: Sequence[str] = ()
+) -> str:
     """The changes side by side as a pull-request comment (or release-notes) body, reproduced by `command`, at
     most `limit` characters (GitHub's comment limit by default); `sections` (e.g. the cost side by side) come
     before the lists of what only each change rebuilds.
@@ -178,11 +200,17 @@ def compare_markdown(comparison: Comparison, *, command: str, snapshot: str = ""
     ]
     for c in changes:
         branch = c.report.branch
-        alternatives = f"; alternatives: {', '.join(f'`{a}`' for a in branch.alternatives)}" if branch.alternatives else ""
+        alternatives = (
+            f"; alternatives: {', '.join(f'`{a}`' for a in branch.alternatives)}" if branch.alternatives else ""
+        )
         head += [f"**`{c.name}`:** `{branch.target}` (base `{branch.base}`, {branch.policy} rules{alternatives})", ""]
         head += [*(f"- {r.text}" for r in branch.reasons), ""]
     head += [line for section in sections for line in (*section.rstrip("\n").splitlines(), "")]
     lists = _only_lists(changes)
-    head += ["### What only each change rebuilds", "", "" if lists else "Every job one change rebuilds, another rebuilds too."]
+    head += [
+        "### What only each change rebuilds",
+        "",
+        "" if lists else "Every job one change rebuilds, another rebuilds too.",
+    ]
     body = [line for summary, attrs in lists for line in _details(summary, attrs)]
     return _cut("\n".join(head).rstrip("\n") + "\n\n", body, GITHUB_COMMENT_LIMIT if limit is None else limit)

@@ -45,7 +45,11 @@ def _label(cost: ChangeCost) -> str:
 def _path_line(scenario: Scenario) -> str:
     names = [f"{s.name} ({_short(s.seconds)})" for s in scenario.critical_path]
     if len(names) > MAX_PATH_SHOWN:
-        names = [*names[: MAX_PATH_SHOWN // 2], f"… {len(names) - MAX_PATH_SHOWN} more …", *names[-MAX_PATH_SHOWN // 2 :]]
+        names = [
+            *names[: MAX_PATH_SHOWN // 2],
+            f"… {len(names) - MAX_PATH_SHOWN} more …",
+            *names[-MAX_PATH_SHOWN // 2 :],
+        ]
     return " → ".join(names)
 
 
@@ -85,10 +89,18 @@ def cost_text(cost: ChangeCost) -> str:
     systems = _systems(cost)
     header = ["", *systems, "total"]
     est = cost.estimate
-    rows: list[list[object]] = [["CPU-hours", *(hours(est.cpu_hours_by_system[s]) for s in systems), hours(est.cpu_hours)]]
+    rows: list[list[object]] = [
+        ["CPU-hours", *(hours(est.cpu_hours_by_system[s]) for s in systems), hours(est.cpu_hours)]
+    ]
     if cost.duration_files and cost.uses_model:
         mo = cost.model_only
-        rows.append(["  default model alone", *(hours(mo.cpu_hours_by_system.get(s, 0.0)) for s in systems), hours(mo.cpu_hours)])
+        rows.append(
+            [
+                "  default model alone",
+                *(hours(mo.cpu_hours_by_system.get(s, 0.0)) for s in systems),
+                hours(mo.cpu_hours),
+            ]
+        )
         rows.append(["  records alone", *([None] * len(systems)), hours(cost.data_only_cpu_hours)])
     lines = [f"Cost ({_label(cost)})", table(rows, header), ""]
     timing: list[list[str]] = [
@@ -122,7 +134,15 @@ def cost_compare_text(costs: Mapping[str, ChangeCost]) -> str:
     rows: list[list[object]] = [["derivations to build", *(c.derivations for c in costs.values())]]
     rows.append(["CPU-hours", *(hours(c.estimate.cpu_hours) for c in costs.values())])
     for s in systems:
-        rows.append([f"  {s}", *(hours(c.estimate.cpu_hours_by_system[s]) if s in c.estimate.cpu_hours_by_system else None for c in costs.values())])
+        rows.append(
+            [
+                f"  {s}",
+                *(
+                    hours(c.estimate.cpu_hours_by_system[s]) if s in c.estimate.cpu_hours_by_system else None
+                    for c in costs.values()
+                ),
+            ]
+        )
     rows.append(["critical path", *(hours(c.estimate.critical_path_hours) for c in costs.values())])
     rows.append(["farm time", *(hours(c.estimate.farm_hours) for c in costs.values())])
     if any(c.duration_files and c.uses_model for c in costs.values()):
@@ -152,11 +172,17 @@ def cost_markdown(cost: ChangeCost, heading: str = "###") -> str:
     lines += [
         "| | " + " | ".join(f"`{s}`" for s in systems) + " | total |",
         "| --- | " + " | ".join("---:" for _ in systems) + " | ---: |",
-        "| CPU-hours | " + " | ".join(hours(est.cpu_hours_by_system[s]) for s in systems) + f" | **{hours(est.cpu_hours)}** |",
+        "| CPU-hours | "
+        + " | ".join(hours(est.cpu_hours_by_system[s]) for s in systems)
+        + f" | **{hours(est.cpu_hours)}** |",
     ]
     if cost.duration_files and cost.uses_model:
         mo = cost.model_only
-        lines.append("| default model alone | " + " | ".join(hours(mo.cpu_hours_by_system.get(s, 0.0)) for s in systems) + f" | {hours(mo.cpu_hours)} |")
+        lines.append(
+            "| default model alone | "
+            + " | ".join(hours(mo.cpu_hours_by_system.get(s, 0.0)) for s in systems)
+            + f" | {hours(mo.cpu_hours)} |"
+        )
     lines += [
         "",
         f"- **Critical path:** {hours(est.critical_path_hours)}, {len(est.critical_path)} derivations: {_path_line(est)}",

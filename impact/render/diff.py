@@ -42,17 +42,30 @@ def diff_text(diff: SnapshotDiff) -> str:
             if kind == "changed" or n:
                 total = f"{n:,} of {diff.jobs_total_head.get(js, 0):,}" if kind == "changed" else n
                 rows.append([f"{js} jobs {kind}", *(per.get(s, {}).get(kind) or None for s in systems), total])
-    rows.append(["derivations to build", *(diff.derivations_to_build_by_system.get(s) for s in systems), diff.derivations_to_build])
+    rows.append(
+        [
+            "derivations to build",
+            *(diff.derivations_to_build_by_system.get(s) for s in systems),
+            diff.derivations_to_build,
+        ]
+    )
     lines = [f"impact diff  ·  {diff.base_label} → {diff.head_label}", "", table(rows, ["", *systems, "total"]), ""]
     for js in diff.jobsets:
         for kind, attrs in (("changed", diff.changed), ("added", diff.added), ("removed", diff.removed)):
             if attrs.get(js):
                 lines.append(f"{js} {kind}: {_listed(attrs[js])}")
     lines += ["", f"Root changes: {len(diff.roots):,} derivations changed while none of their inputs did"]
-    root_rows = [[root_label(r.name, r.base_name, r.paired_by), r.system, r.paired_by, ", ".join(r.jobs) or "-"]
-                 for r in diff.roots[:MAX_ROOTS_LISTED]]
+    root_rows = [
+        [root_label(r.name, r.base_name, r.paired_by), r.system, r.paired_by, ", ".join(r.jobs) or "-"]
+        for r in diff.roots[:MAX_ROOTS_LISTED]
+    ]
     if root_rows:
-        lines.append("\n".join("  " + line for line in table(root_rows, ["root", "system", "paired by", "jobs"], right_from=99).splitlines()))
+        lines.append(
+            "\n".join(
+                "  " + line
+                for line in table(root_rows, ["root", "system", "paired by", "jobs"], right_from=99).splitlines()
+            )
+        )
     if len(diff.roots) > MAX_ROOTS_LISTED:
         lines.append(f"  … {len(diff.roots) - MAX_ROOTS_LISTED:,} more")
     est = diff.head_estimate

@@ -30,7 +30,9 @@ class OutputFormat(str, Enum):
     """nixpkgs CI's `changed-paths.json`."""
 
 
-def render_estimate(fmt: OutputFormat, report: Report, graph: DerivationGraph, *, command: str, markdown_sections: Sequence[str] = ()) -> str:
+def render_estimate(
+    fmt: OutputFormat, report: Report, graph: DerivationGraph, *, command: str, markdown_sections: Sequence[str] = ()
+) -> str:
     """Render `report` in format `fmt`; `command` is what reproduces it (shown in Markdown), which also shows
     `markdown_sections` (e.g. the cost)."""
     match fmt:

@@ -99,8 +99,16 @@ LANDSCAPE_COLUMNS = (*RANKING_COLUMNS, REBUILDS_LINUX, REBUILDS_DARWIN, STDENV_L
 BRANCHES_COLUMNS = (JOBSET, SYSTEM, KERNEL, *BRANCH_COUNT_COLUMNS)
 BRANCHES_JOB_COLUMNS = (JOBSET, ATTR, PACKAGE, SYSTEM, STATUS, NAME_A, NAME_B)
 COMPARE_COLUMNS = (
-    CHANGE, BRANCH, NIXPKGS_JOBS, NIXOS_JOBS, NIXOS_TESTS, DERIVATIONS_TO_BUILD,
-    ONLY_NIXPKGS_JOBS, ONLY_NIXOS_JOBS, ONLY_DERIVATIONS, LABELS,
+    CHANGE,
+    BRANCH,
+    NIXPKGS_JOBS,
+    NIXOS_JOBS,
+    NIXOS_TESTS,
+    DERIVATIONS_TO_BUILD,
+    ONLY_NIXPKGS_JOBS,
+    ONLY_NIXOS_JOBS,
+    ONLY_DERIVATIONS,
+    LABELS,
 )
 COMPARE_SYSTEM_COLUMNS = (CHANGE, *ESTIMATE_SYSTEM_COLUMNS)
 
@@ -258,7 +266,11 @@ def branches_frame(comparison: BranchComparison) -> pd.DataFrame:
 def branches_jobs_frame(comparison: BranchComparison) -> pd.DataFrame:
     """One row per job that is not the same on both sides: status, and its derivation name on each side."""
     rows = []
-    for status, table in ((STATUS_ONLY_A, comparison.only_a), (STATUS_ONLY_B, comparison.only_b), (STATUS_DIFFER, comparison.differ)):
+    for status, table in (
+        (STATUS_ONLY_A, comparison.only_a),
+        (STATUS_ONLY_B, comparison.only_b),
+        (STATUS_DIFFER, comparison.differ),
+    ):
         for js, attrs in table.items():
             for attr in attrs:
                 system = comparison.systems[(js, attr)]

@@ -99,7 +99,9 @@ def header(title: str, snapshot: str, command: str) -> list[str]:
     ]
 
 
-def render_markdown(report: Report, *, command: str, limit: int = GITHUB_COMMENT_LIMIT, sections: Sequence[str] = ()) -> str:
+def render_markdown(
+    report: Report, *, command: str, limit: int = GITHUB_COMMENT_LIMIT, sections: Sequence[str] = ()
+) -> str:
     """The PR comment body for `report`, reproduced by `command`, at most `limit` characters; `sections` are
     further Markdown sections (e.g. the cost of the rebuild) placed before the lists of rebuilt packages."""
     result = report.estimate

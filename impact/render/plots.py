@@ -54,11 +54,19 @@ def rebuild_distribution(landscape: Landscape, kernel: str = "linux") -> Figure:
     for line, colour in zip(landscape.lines, _LINE_COLOURS):
         above = int((counts >= line).sum())
         right.axhline(line, color=colour, linestyle="--", linewidth=1)
-        right.annotate(f"{line:,}: {above:,} packages at or above", (max(above, 1), line), xytext=(5, 4),
-                       textcoords="offset points", color=colour, fontsize=9)
+        right.annotate(
+            f"{line:,}: {above:,} packages at or above",
+            (max(above, 1), line),
+            xytext=(5, 4),
+            textcoords="offset points",
+            color=colour,
+            fontsize=9,
+        )
     right.set_xlabel("packages, largest rebuild first")
     right.set_ylabel(f"rebuilds on {kernel} (unique packages, as CI counts)")
-    right.set_title(f"{kernel} rebuilds of the packages whose jobs reach {min(landscape.lines):,} on a kernel", fontsize=10)
+    right.set_title(
+        f"{kernel} rebuilds of the packages whose jobs reach {min(landscape.lines):,} on a kernel", fontsize=10
+    )
     return fig
 
 
@@ -72,7 +80,9 @@ def top_packages(ranking: Ranking, kernel: str = "linux", n: int = 20, exclude: 
     if exclude:
         frame = frame[~frame[frames.PACKAGE].isin(set(exclude))]
     column = frames.JOBS_LINUX if kernel == "linux" else frames.JOBS_DARWIN
-    top = frame.sort_values([column, frames.DERIVATIONS_TO_BUILD, frames.PACKAGE], ascending=[False, False, True]).head(n)
+    top = frame.sort_values([column, frames.DERIVATIONS_TO_BUILD, frames.PACKAGE], ascending=[False, False, True]).head(
+        n
+    )
     fig = _figure(8, 0.3 * len(top) + 1.2)
     ax = fig.subplots()
     bars = ax.barh(top[frames.PACKAGE][::-1], top[column][::-1], color="#4c72b0")
@@ -99,7 +109,10 @@ def compare_systems(estimates: Mapping[str, RebuildEstimate]) -> Figure:
         for i, (name, f) in enumerate(per.items()):
             f = f.set_index(frames.SYSTEM)
             if what == "jobs":
-                values = [int(f.loc[s, frames.NIXPKGS_JOBS] + f.loc[s, frames.NIXOS_JOBS]) if s in f.index else 0 for s in systems]
+                values = [
+                    int(f.loc[s, frames.NIXPKGS_JOBS] + f.loc[s, frames.NIXOS_JOBS]) if s in f.index else 0
+                    for s in systems
+                ]
             else:
                 values = [int(f.loc[s, what]) if s in f.index else 0 for s in systems]
             bars = ax.bar(x + i * width, values, width, label=name)
@@ -119,8 +132,12 @@ def branches_by_system(comparison: BranchComparison, jobset: str = "nixpkgs") ->
     fig = _figure(8, 4.5)
     ax = fig.subplots()
     bottom = np.zeros(len(frame))
-    words = {"only_a": f"only in A ({comparison.a.branch or 'A'})", "only_b": f"only in B ({comparison.b.branch or 'B'})",
-             "differ": "output paths differ", "same": "same output paths"}
+    words = {
+        "only_a": f"only in A ({comparison.a.branch or 'A'})",
+        "only_b": f"only in B ({comparison.b.branch or 'B'})",
+        "differ": "output paths differ",
+        "same": "same output paths",
+    }
     for status in frames.BRANCH_COUNT_COLUMNS:
         values = frame[status].to_numpy()
         ax.bar(frame[frames.SYSTEM], values, bottom=bottom, label=words[status], color=_STATUS_COLOURS[status])
@@ -135,7 +152,9 @@ def drift(comparisons: Mapping[str, BranchComparison], systems: Sequence[str] | 
     """Bars per system: derivations new on the B side of each comparison (what moving to B would build)."""
     import numpy as np
 
-    found = systems or sorted({s for c in comparisons.values() for s in c.derivations_new_in_b_by_system if s != "builtin"})
+    found = systems or sorted(
+        {s for c in comparisons.values() for s in c.derivations_new_in_b_by_system if s != "builtin"}
+    )
     fig = _figure(8, 4.5)
     ax = fig.subplots()
     width = 0.8 / max(len(comparisons), 1)

@@ -55,13 +55,17 @@ def exact_section(report: PrReport) -> str:
         out += ["**Largest causes:**", ""]
         for n, cause in enumerate(report.causes, 1):
             cause_root = cause.root
-            out.append(f"{n}. {_code(root_label(cause_root.name, cause_root.base_name, cause_root.paired_by))} ({cause_root.system}) reaches {cause.jobs_reached:,} "
-                       f"rebuilt job{'s' if cause.jobs_reached != 1 else ''}; why {_code(cause.example_job)}:")
+            out.append(
+                f"{n}. {_code(root_label(cause_root.name, cause_root.base_name, cause_root.paired_by))} ({cause_root.system}) reaches {cause.jobs_reached:,} "
+                f"rebuilt job{'s' if cause.jobs_reached != 1 else ''}; why {_code(cause.example_job)}:"
+            )
             out.append(f"   {_code(cause.chain)}")
         out.append("")
     rows = ["| root change | system | paired by | jobs |", "| --- | --- | --- | --- |"]
     for r in sorted(diff.roots, key=lambda r: (not r.jobs, r.name, r.system))[:MAX_ROOTS]:
-        rows.append(f"| {_code(root_label(r.name, r.base_name, r.paired_by))} | {r.system} | {r.paired_by} | {', '.join(r.jobs) or '-'} |")
+        rows.append(
+            f"| {_code(root_label(r.name, r.base_name, r.paired_by))} | {r.system} | {r.paired_by} | {', '.join(r.jobs) or '-'} |"
+        )
     if len(diff.roots) > MAX_ROOTS:
         rows.append(f"| … {len(diff.roots) - MAX_ROOTS:,} more | | | |")
     out += _fold(f"{len(diff.roots):,} root changes (changed while none of their inputs did)", rows)
@@ -78,15 +82,23 @@ def exact_section(report: PrReport) -> str:
         out += _fold(f"{total:,} {kind} job{'s' if total != 1 else ''}", body)
     est = diff.head_estimate
     if diff.agrees:
-        out.append(f"**Cross-check:** the graph estimate from the {len(diff.roots):,} root changes gives exactly these "
-                   f"jobs and {est.derivations_to_build:,} derivations.")
+        out.append(
+            f"**Cross-check:** the graph estimate from the {len(diff.roots):,} root changes gives exactly these "
+            f"jobs and {est.derivations_to_build:,} derivations."
+        )
     else:
         out.append("**Cross-check: the graph estimate from the root changes disagrees with Nix:**")
     out += [f"- {f.message}" for f in diff.findings if f.check == "head-check"]
     predicted = [f for f in diff.findings if f.check == "base-prediction"]
     if predicted:
-        out += ["", *_fold(f"{len(predicted)} note{'s' if len(predicted) != 1 else ''} on what an estimate on the base "
-                            "would have predicted", [f"- {f.message}" for f in predicted])]
+        out += [
+            "",
+            *_fold(
+                f"{len(predicted)} note{'s' if len(predicted) != 1 else ''} on what an estimate on the base "
+                "would have predicted",
+                [f"- {f.message}" for f in predicted],
+            ),
+        ]
     return "\n".join(out)
 
 

@@ -76,7 +76,9 @@ def estimate_text(result: RebuildEstimate, graph: DerivationGraph) -> str:
         total = result.jobs_total.get(jobset, 0)
         rows.append([f"{jobset} jobs", *(per.get(s) for s in systems), f"{len(attrs):,} of {total:,}"])
         if jobset == "nixos" and attrs:
-            rows.append(["  NixOS VM tests", *_per_system(graph, "nixos", result.nixos_tests, systems), len(result.nixos_tests)])
+            rows.append(
+                ["  NixOS VM tests", *_per_system(graph, "nixos", result.nixos_tests, systems), len(result.nixos_tests)]
+            )
         every = result.every_commit_jobs.get(jobset, ())
         if every:
             rows.append(["  change on every commit", *_per_system(graph, jobset, every, systems), len(every)])
@@ -127,7 +129,8 @@ def rank_text(ranking: Ranking, graph: DerivationGraph, limit: int = 20) -> str:
         "",
         _indent(table(body, header, right_from=2)),
         "",
-        "jobs in snapshot: " + ", ".join(f"{k} {v:,}" for k, v in ranking.jobs_in_snapshot.items())
+        "jobs in snapshot: "
+        + ", ".join(f"{k} {v:,}" for k, v in ranking.jobs_in_snapshot.items())
         + f"; derivations {ranking.derivations_in_snapshot:,}",
         "",
     ]
@@ -153,8 +156,16 @@ def branches_text(comparison: BranchComparison, limit: int = 12) -> str:
             if key == "differ" and counts["renamed"]:
                 rows.append(["    of which another version", *([None] * len(systems)), counts["renamed"]])
     drv_rows: list[list[object]] = [
-        ["derivations new in B", *(comparison.derivations_new_in_b_by_system.get(s) for s in systems), comparison.derivations_new_in_b],
-        ["derivations new in A", *(comparison.derivations_new_in_a_by_system.get(s) for s in systems), comparison.derivations_new_in_a],
+        [
+            "derivations new in B",
+            *(comparison.derivations_new_in_b_by_system.get(s) for s in systems),
+            comparison.derivations_new_in_b,
+        ],
+        [
+            "derivations new in A",
+            *(comparison.derivations_new_in_a_by_system.get(s) for s in systems),
+            comparison.derivations_new_in_a,
+        ],
     ]
     roots = Counter(comparison.roots_in_b)
     shown = ", ".join(f"{n} ×{c}" if c > 1 else n for n, c in sorted(roots.items())[:limit])

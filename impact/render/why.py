@@ -26,7 +26,9 @@ def _plural(n: int, word: str) -> str:
 
 
 def _answer_text(a: TargetAnswer) -> list[str]:
-    head = f"{a.name}  {a.system}" + (f"  ({', '.join(a.jobs[:3])}{', …' if len(a.jobs) > 3 else ''})" if a.jobs else "")
+    head = f"{a.name}  {a.system}" + (
+        f"  ({', '.join(a.jobs[:3])}{', …' if len(a.jobs) > 3 else ''})" if a.jobs else ""
+    )
     lines = [head]
     if a.verdict is Verdict.ROOT:
         lines.append(f"  rebuilds: {a.reason}")
@@ -34,14 +36,18 @@ def _answer_text(a: TargetAnswer) -> list[str]:
         lines.append(f"  rebuilds: {a.reason}")
         if a.chain_count > 1:
             shown = len(a.chains)
-            lines.append(f"  {_plural(a.chain_count, 'chain')} in all; {'shortest' if shown == 1 else f'{shown} shortest (distinct by name)'}:")
+            lines.append(
+                f"  {_plural(a.chain_count, 'chain')} in all; {'shortest' if shown == 1 else f'{shown} shortest (distinct by name)'}:"
+            )
         for c in a.chains:
             lines.append(f"    {c.text()}")
     elif a.verdict is Verdict.CUT:
         lines.append(f"  {a.reason}")
         for cut in a.cuts:
             lines.append(f"    {cut.chain.text()}")
-            lines.append(f"      {cut.name} keeps its output {cut.output}: its drv path changes, its output path does not")
+            lines.append(
+                f"      {cut.name} keeps its output {cut.output}: its drv path changes, its output path does not"
+            )
         if a.cut_count > len(a.cuts):
             lines.append(f"    … and {a.cut_count - len(a.cuts):,} more fixed-output derivations")
     else:
@@ -94,10 +100,16 @@ def outputs_text(report: OutputsReport, graph: DerivationGraph) -> str:
         )
         for o in d.outputs:
             plain = o.consumers[: len(o.consumers) - o.fixed_output_consumers]
-            fetches = f"{o.fixed_output_consumers:,} fixed-output (the change stops there)" if o.fixed_output_consumers else ""
+            fetches = (
+                f"{o.fixed_output_consumers:,} fixed-output (the change stops there)"
+                if o.fixed_output_consumers
+                else ""
+            )
             if plain or fetches:
                 lines.append(f"  {o.output}: " + "; ".join(x for x in (_names(plain) if plain else "", fetches) if x))
-        lines.append(f"  {_plural(d.consumers, 'consumer')} in all; any edit of it rebuilds {d.rebuild_today:,} derivations today")
+        lines.append(
+            f"  {_plural(d.consumers, 'consumer')} in all; any edit of it rebuilds {d.rebuild_today:,} derivations today"
+        )
         lines.append("")
     lines.append("* what-if: content-addressed derivations with early cutoff (RFC 62), counting the derivation itself")
     return "\n".join(lines)
@@ -116,7 +128,10 @@ def blast_text(blast: BlastRadius) -> str:
         lines = ["Blast radius: the roots have no dependents of their own (beyond what every commit rebuilds)."]
     rows = [[c.name, c.system, ", ".join(c.takes), c.derivations, c.jobs] for c in blast.carriers]
     if rows:
-        lines += ["  " + line for line in table(rows, ["dependent", "system", "takes", "derivations", "jobs"], right_from=3).splitlines()]
+        lines += [
+            "  " + line
+            for line in table(rows, ["dependent", "system", "takes", "derivations", "jobs"], right_from=3).splitlines()
+        ]
     n = len(blast.leaf_jobs)
     lines.append(
         f"Building these {_plural(n, 'leaf job')} rebuilds {'all ' if not blast.uncovered else ''}{blast.covered:,}"
@@ -124,7 +139,9 @@ def blast_text(blast: BlastRadius) -> str:
         + (f" ({blast.uncovered:,} are built by no job)" if blast.uncovered else "")
         + ":"
     )
-    items = list(blast.leaf_jobs[:LEAVES_LISTED]) + ([f"… {n - LEAVES_LISTED:,} more (--json lists all)"] if n > LEAVES_LISTED else [])
+    items = list(blast.leaf_jobs[:LEAVES_LISTED]) + (
+        [f"… {n - LEAVES_LISTED:,} more (--json lists all)"] if n > LEAVES_LISTED else []
+    )
     line = ""
     for item in items:
         if line and len(line) + len(item) > 108:
@@ -155,7 +172,9 @@ def only_output_text(what: OnlyOutputWhatIf) -> str:
         f"  {_plural(what.cut_consumers, 'direct consumer')} taking only other outputs would be cut off.",
     ]
     if what.without_output:
-        lines.append(f"  Roots without a {what.output!r} output (their consumers are cut off too): {', '.join(sorted(set(what.without_output)))}")
+        lines.append(
+            f"  Roots without a {what.output!r} output (their consumers are cut off too): {', '.join(sorted(set(what.without_output)))}"
+        )
     every_jobs = sum(len(v) for v in what.today.every_commit_jobs.values())
     if every_jobs or what.today.every_commit_derivations:
         lines.append(
@@ -185,8 +204,10 @@ def split_text(what: SplitWhatIf) -> str:
     sj, sd, _ = _counts(what.split_itself)
     lj, ld, _ = _counts(what.later_change_cutoff)
     if len(set(what.already_split)) == len(set(what.packages)):
-        lines.append(f"  Nothing to split: a change to {what.output!r} alone rebuilds {sj:,} jobs, {sd:,} derivations today "
-                     f"(input-addressed); with early cutoff (content-addressed, a what-if) {lj:,} jobs, {ld:,} derivations.")
+        lines.append(
+            f"  Nothing to split: a change to {what.output!r} alone rebuilds {sj:,} jobs, {sd:,} derivations today "
+            f"(input-addressed); with early cutoff (content-addressed, a what-if) {lj:,} jobs, {ld:,} derivations."
+        )
     else:
         lines.append(f"  Making the split edits the package: {sj:,} jobs, {sd:,} derivations to build once.")
         lines.append(

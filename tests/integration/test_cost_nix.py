@@ -50,7 +50,15 @@ def build(nix: Nix, max_jobs: int) -> tuple[float, str, str]:
     salt = uuid.uuid4().hex
     drv = nix.run("nix-instantiate", str(FIXTURE), "--argstr", "salt", salt).strip()
     started = time.monotonic()
-    out = nix.run("nix", "build", f"{drv}^*" if nix.version >= (2, 13) else drv, "--json", "--no-link", "--max-jobs", str(max_jobs))
+    out = nix.run(
+        "nix",
+        "build",
+        f"{drv}^*" if nix.version >= (2, 13) else drv,
+        "--json",
+        "--no-link",
+        "--max-jobs",
+        str(max_jobs),
+    )
     return time.monotonic() - started, drv, out
 
 

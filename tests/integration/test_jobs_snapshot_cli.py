@@ -14,7 +14,10 @@ from tests.integration.test_nix_rebuilds import Evaluation, base, roots_named  #
 
 
 def test_jobs_lines_snapshot_reads_the_chroot_store(
-    base: Evaluation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    base: Evaluation,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert base.nix.store_root is not None
     lines = tmp_path / "jobs.jsonl"

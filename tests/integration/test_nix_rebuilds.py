@@ -126,7 +126,9 @@ def test_fetch_consumer_keeps_its_outputs_when_curl_changes(base: Evaluation, tm
     assert rebuilt_names == {"curl-7.49", "git-2.9.0"}
 
 
-def test_estimate_cli_on_a_snapshot_folder(base: Evaluation, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_estimate_cli_on_a_snapshot_folder(
+    base: Evaluation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "snap"
     folder.mkdir()
     (folder / "jobs.jsonl").write_text(jobs_jsonl(base.lines))

@@ -31,7 +31,12 @@ pytestmark = pytest.mark.nix
 
 FIXTURE = Path(__file__).parent / "fixtures_outputs" / "default.nix"
 #: What the sandbox of a chroot store needs to run `/bin/sh` (Debian's dash and its libraries).
-SANDBOX_PATHS = " ".join(["/bin/sh=/bin/dash" if os.path.exists("/bin/dash") else "/bin/sh", *(p for p in ("/lib", "/lib64", "/usr/lib") if os.path.exists(p))])
+SANDBOX_PATHS = " ".join(
+    [
+        "/bin/sh=/bin/dash" if os.path.exists("/bin/dash") else "/bin/sh",
+        *(p for p in ("/lib", "/lib64", "/usr/lib") if os.path.exists(p)),
+    ]
+)
 
 
 def fixture_nix(root: Path) -> Nix:

@@ -26,17 +26,23 @@ FIXTURE = Path(__file__).parent / "fixtures_nixpkgs"
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "pr-fixture.md"
 SYSTEMS = ["x86_64-linux", "i686-linux"]
 GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.org", "GIT_AUTHOR_DATE": "2016-06-24T12:00:00Z",
-    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.org", "GIT_COMMITTER_DATE": "2016-06-24T12:00:00Z",
-    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull,
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.org",
+    "GIT_AUTHOR_DATE": "2016-06-24T12:00:00Z",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.org",
+    "GIT_COMMITTER_DATE": "2016-06-24T12:00:00Z",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_SYSTEM": os.devnull,
 }
 
 pytestmark = pytest.mark.nix
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
-                          env={**os.environ, **GIT_ENV}).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env={**os.environ, **GIT_ENV}
+    ).stdout
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -54,14 +60,26 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(repo, "init", "-q", "-b", "master")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
-    edit(repo / "pkgs/tools/curl/default.nix", 'name = "curl-7.49.1";', 'name = "curl-7.49.1";\n  configureFlags = [ "--with-ssl" ];')
+    edit(
+        repo / "pkgs/tools/curl/default.nix",
+        'name = "curl-7.49.1";',
+        'name = "curl-7.49.1";\n  configureFlags = [ "--with-ssl" ];',
+    )
     edit(repo / "pkgs/development/libfoo/default.nix", 'name = "libfoo-1.0";', 'name = "libfoo-1.1";')
     (repo / "pkgs/applications/newpkg").mkdir()
     (repo / "pkgs/applications/newpkg/default.nix").write_text(
         '{ stdenv, ... }:\nstdenv.mkDerivation {\n  name = "newpkg-0.1";\n  meta = { description = "New"; maintainers = [ "erin" ]; };\n}\n'
     )
-    edit(repo / "pkgs/top-level/all-packages.nix", "    bar = ", "    newpkg = callPackage ../applications/newpkg { };\n    bar = ")
-    edit(repo / "pkgs/top-level/release.nix", '  bar = forAll "bar";', '  bar = forAll "bar";\n  newpkg = forAll "newpkg";')
+    edit(
+        repo / "pkgs/top-level/all-packages.nix",
+        "    bar = ",
+        "    newpkg = callPackage ../applications/newpkg { };\n    bar = ",
+    )
+    edit(
+        repo / "pkgs/top-level/release.nix",
+        '  bar = forAll "bar";',
+        '  bar = forAll "bar";\n  newpkg = forAll "newpkg";',
+    )
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "curl: ssl; libfoo: 1.1; newpkg: init")
     return repo
@@ -81,7 +99,9 @@ def nix_outputs(tree: Path, store: Path) -> dict[tuple[str, str], list[str] | No
       }}"""
     out = subprocess.run(
         ["nix-instantiate", "--store", f"local?root={store}", "--eval", "--strict", "--json", "-E", expr],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     data = json.loads(out)
     found: dict[tuple[str, str], list[str] | None] = {}
@@ -96,8 +116,25 @@ def nix_outputs(tree: Path, store: Path) -> dict[tuple[str, str], list[str] | No
 def test_pr_gives_exactly_the_jobs_nix_changed(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "store"
     out = tmp_path / "report"
-    code = main(["pr", "HEAD~1", "HEAD", "--repo", str(repo), "-o", str(out), *(a for s in SYSTEMS for a in ("--system", s)),
-                 "--nixos", "--store", f"local?root={store}", "--timeout", "120", "--memory", "4G"])
+    code = main(
+        [
+            "pr",
+            "HEAD~1",
+            "HEAD",
+            "--repo",
+            str(repo),
+            "-o",
+            str(out),
+            *(a for s in SYSTEMS for a in ("--system", s)),
+            "--nixos",
+            "--store",
+            f"local?root={store}",
+            "--timeout",
+            "120",
+            "--memory",
+            "4G",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
     diff = report["diff"]
@@ -121,10 +158,14 @@ def test_pr_gives_exactly_the_jobs_nix_changed(repo: Path, tmp_path: Path, capsy
     # And by hand: curl and libfoo were edited, bar takes libfoo, the NixOS test takes bar, the version file
     # embeds the source tree; hello's source is a fixed-output fetch whose builder uses curl, so it stays.
     assert changed == [
-        ("nixos", "nixos-version.x86_64-linux"), ("nixos", "tests.bar.x86_64-linux"),
-        ("nixpkgs", "bar.i686-linux"), ("nixpkgs", "bar.x86_64-linux"),
-        ("nixpkgs", "curl.i686-linux"), ("nixpkgs", "curl.x86_64-linux"),
-        ("nixpkgs", "libfoo.i686-linux"), ("nixpkgs", "libfoo.x86_64-linux"),
+        ("nixos", "nixos-version.x86_64-linux"),
+        ("nixos", "tests.bar.x86_64-linux"),
+        ("nixpkgs", "bar.i686-linux"),
+        ("nixpkgs", "bar.x86_64-linux"),
+        ("nixpkgs", "curl.i686-linux"),
+        ("nixpkgs", "curl.x86_64-linux"),
+        ("nixpkgs", "libfoo.i686-linux"),
+        ("nixpkgs", "libfoo.x86_64-linux"),
     ]
     assert added == [("nixpkgs", "newpkg.i686-linux"), ("nixpkgs", "newpkg.x86_64-linux")]
     # curl ×2, libfoo ×2, bar ×2, newpkg ×2, the NixOS test and the version file.
@@ -136,9 +177,12 @@ def test_pr_gives_exactly_the_jobs_nix_changed(repo: Path, tmp_path: Path, capsy
     assert not [f for f in cross["findings"] if f["check"] == "head-check"]
     roots = sorted((r["name"], r["system"], r["base_name"], r["paired_by"]) for r in diff["roots"])
     assert roots == [
-        ("curl-7.49.1", "i686-linux", "curl-7.49.1", "job"), ("curl-7.49.1", "x86_64-linux", "curl-7.49.1", "job"),
-        ("libfoo-1.1", "i686-linux", "libfoo-1.0", "job"), ("libfoo-1.1", "x86_64-linux", "libfoo-1.0", "job"),
-        ("newpkg-0.1", "i686-linux", None, "new"), ("newpkg-0.1", "x86_64-linux", None, "new"),
+        ("curl-7.49.1", "i686-linux", "curl-7.49.1", "job"),
+        ("curl-7.49.1", "x86_64-linux", "curl-7.49.1", "job"),
+        ("libfoo-1.1", "i686-linux", "libfoo-1.0", "job"),
+        ("libfoo-1.1", "x86_64-linux", "libfoo-1.0", "job"),
+        ("newpkg-0.1", "i686-linux", None, "new"),
+        ("newpkg-0.1", "x86_64-linux", None, "new"),
         ("nixos-16.09pre-git", "x86_64-linux", "nixos-16.09pre-git", "job"),
     ]
     # 4 packages (curl, libfoo, bar, newpkg) on linux, none on darwin.
@@ -162,7 +206,9 @@ def malicious_tree(tmp_path: Path, release: str) -> Path:
 def run_eval(tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *limits: str) -> tuple[int, str, float]:
     """Run `impact eval` on `tree`: exit code, stderr, seconds taken (stdout is left in capsys)."""
     start = time.monotonic()
-    code = main(["eval", str(tree), "-o", str(tmp_path / "snap"), "--store", f"local?root={tmp_path / 'store'}", *limits])
+    code = main(
+        ["eval", str(tree), "-o", str(tmp_path / "snap"), "--store", f"local?root={tmp_path / 'store'}", *limits]
+    )
     took = time.monotonic() - start
     captured = capsys.readouterr()
     print(captured.out, end="")
@@ -172,12 +218,20 @@ def run_eval(tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *li
 @pytest.mark.parametrize(
     "body, refused",
     [
-        ('{ steal = builtins.readFile /etc/passwd; }', "access to absolute path '/etc/passwd' is forbidden in restricted mode"),
-        ('{ steal = import <nixpkgs/../../../../../../etc/passwd>; }', "forbidden in restricted mode"),
-        ('{ net = import (builtins.fetchurl "https://example.org/x.nix"); }', "access to URI 'https://example.org/x.nix' is forbidden"),
+        (
+            "{ steal = builtins.readFile /etc/passwd; }",
+            "access to absolute path '/etc/passwd' is forbidden in restricted mode",
+        ),
+        ("{ steal = import <nixpkgs/../../../../../../etc/passwd>; }", "forbidden in restricted mode"),
+        (
+            '{ net = import (builtins.fetchurl "https://example.org/x.nix"); }',
+            "access to URI 'https://example.org/x.nix' is forbidden",
+        ),
     ],
 )
-def test_reading_outside_the_tree_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, refused: str) -> None:
+def test_reading_outside_the_tree_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, refused: str
+) -> None:
     require_nix()
     tree = malicious_tree(tmp_path, "{ supportedSystems ? [ ] }:\n" + body + "\n")
     code, err, _ = run_eval(tree, tmp_path, capsys, "--timeout", "60")
@@ -190,7 +244,10 @@ def test_reading_outside_the_tree_is_refused(tmp_path: Path, capsys: pytest.Capt
 def test_an_endless_loop_is_stopped_by_the_time_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     require_nix()
     # 2^60 calls, 60 deep: runs for ever in little memory.
-    tree = malicious_tree(tmp_path, "{ supportedSystems ? [ ] }:\nlet f = n: if n == 0 then 1 else f (n - 1) + f (n - 1); in { spin = f 60; }\n")
+    tree = malicious_tree(
+        tmp_path,
+        "{ supportedSystems ? [ ] }:\nlet f = n: if n == 0 then 1 else f (n - 1) + f (n - 1); in { spin = f 60; }\n",
+    )
     code, err, took = run_eval(tree, tmp_path, capsys, "--timeout", "2", "--memory", "3G")
     assert code == 2
     assert err.strip().splitlines() == [
@@ -200,9 +257,13 @@ def test_an_endless_loop_is_stopped_by_the_time_limit(tmp_path: Path, capsys: py
     assert took < 20
 
 
-def test_an_endless_allocation_is_stopped_by_the_memory_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_endless_allocation_is_stopped_by_the_memory_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     require_nix()
-    tree = malicious_tree(tmp_path, "{ supportedSystems ? [ ] }:\n{ grow = builtins.length (builtins.genList (x: x) 1000000000); }\n")
+    tree = malicious_tree(
+        tmp_path, "{ supportedSystems ? [ ] }:\n{ grow = builtins.length (builtins.genList (x: x) 1000000000); }\n"
+    )
     code, err, took = run_eval(tree, tmp_path, capsys, "--timeout", "60", "--memory", "512M")
     assert code == 2
     lines = err.strip().splitlines()
@@ -216,19 +277,38 @@ def test_a_failing_job_is_recorded_not_fatal(tmp_path: Path, capsys: pytest.Capt
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["jobs"] == {"nixpkgs": 4} and summary["errors"] == 1
-    lines = [json.loads(x) for x in gzip.decompress((tmp_path / "snap" / "jobs.jsonl.gz").read_bytes()).decode().splitlines()]
+    lines = [
+        json.loads(x) for x in gzip.decompress((tmp_path / "snap" / "jobs.jsonl.gz").read_bytes()).decode().splitlines()
+    ]
     errors = [x["attr"] for x in lines if "error" in x]
     assert errors == ["broken.x86_64-linux"]
     assert sorted(x["attr"] for x in lines if "error" not in x) == [
-        "bar.x86_64-linux", "curl.x86_64-linux", "hello.x86_64-linux", "libfoo.x86_64-linux"
+        "bar.x86_64-linux",
+        "curl.x86_64-linux",
+        "hello.x86_64-linux",
+        "libfoo.x86_64-linux",
     ]
-    assert {x["meta"]["position"] for x in lines if x["attr"] == "bar.x86_64-linux"} == {"pkgs/applications/bar/default.nix:5"}
+    assert {x["meta"]["position"] for x in lines if x["attr"] == "bar.x86_64-linux"} == {
+        "pkgs/applications/bar/default.nix:5"
+    }
 
 
 def test_diff_takes_a_ref_and_a_checkout(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`impact diff` evaluates a git ref and a checkout folder itself; the working tree is the head commit."""
-    code = main(["diff", "HEAD~1", str(repo), "--repo", str(repo), "--system", "x86_64-linux",
-                 "--store", f"local?root={tmp_path / 'store'}", "--json"])
+    code = main(
+        [
+            "diff",
+            "HEAD~1",
+            str(repo),
+            "--repo",
+            str(repo),
+            "--system",
+            "x86_64-linux",
+            "--store",
+            f"local?root={tmp_path / 'store'}",
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     out = json.loads(captured.out)
@@ -251,7 +331,9 @@ def test_the_environment_stays_out_and_jobs_are_counted(tmp_path: Path, monkeypa
         'system = "x86_64-linux"; builder = "/bin/sh"; }; a.b = builtins.derivation { name = "y"; system = "i686-linux"; builder = "/bin/sh"; }; }\n',
     )
     counts: list[int] = []
-    lines = eval_release(isolated_nix(tmp_path / "store"), tree, ["x86_64-linux"], limits=Limits(timeout=60), on_job=counts.append)
+    lines = eval_release(
+        isolated_nix(tmp_path / "store"), tree, ["x86_64-linux"], limits=Limits(timeout=60), on_job=counts.append
+    )
     assert [(x["attr"], x["name"]) for x in lines] == [("a.b", "y"), ("leak", "x-")]
     assert counts == [1, 2]
 
