@@ -3,15 +3,15 @@
 ```python
 from impact import api
 master = api.load("../shared/data/nixpkgs-master-2016-06-24", label="master 2016-06-24", branch="master")
-api.estimate(master, "qemu").to_dataframe(per="system")
-api.rank(master, kernel="linux").to_dataframe().head(20)
-api.compare(master, "qemu", "linux_4_4").to_dataframe()
-api.branches(master, api.load(".../nixpkgs-staging-2016-06-20")).to_dataframe()
+api.frame(api.estimate(master, "qemu"), per="system")
+api.frame(api.rank(master, kernel="linux")).head(20)
+api.frame(api.compare(master, "qemu", "linux_4_4"))
+api.frame(api.branches(master, api.load(".../nixpkgs-staging-2016-06-20")))
 ```
 
 Every function here is a thin wrapper over `impact.loaders` and `impact.analysis` with notebook-friendly
-arguments (names as positional arguments, labels for snapshots that lack them); the results are the library's own frozen dataclasses, each with `to_dict()` and `to_dataframe()`
-(column names in `impact.render.frames`), and `impact.render.plots` draws them. Importing this module imports
+arguments (names as positional arguments, labels for snapshots that lack them); the results are the library's own frozen dataclasses, each with `to_dict()`, and `api.frame(result)`
+turns any of them into a DataFrame (column names in `impact.render.frames`), and `impact.render.plots` draws them. Importing this module imports
 neither pandas nor matplotlib; they load on first use.
 """
 
@@ -32,11 +32,13 @@ from impact.analysis.rebuild import RebuildEstimate
 from impact.analysis.rebuild import estimate as _estimate
 from impact.loaders import load_snapshot
 from impact.model import DerivationGraph
+from impact.render.frames import to_dataframe as frame
 
 __all__ = [
     "branches",
     "compare",
     "estimate",
+    "frame",
     "landscape",
     "load",
     "rank",

@@ -13,6 +13,7 @@ import pytest
 from impact.analysis.branches import compare_branches, edit_roots, new_derivations
 from impact.cli import main
 from impact.model import Derivation, DerivationGraph, Job
+from impact.render import frames
 from tests.conftest import MASTER, STAGING, require_shared
 
 
@@ -135,10 +136,10 @@ def test_hand_made_branches() -> None:
     assert result.derivations_new_in_b == 3  # lib, app, extra; src keeps its output path
     assert sorted(result.roots_in_b) == ["extra", "lib"]  # app is new only because lib is
     assert edit_roots(a, new_derivations(a, set())).tolist() == sorted([a.index[src.path], a.index[tool.path]])
-    frame = result.to_dataframe(per="job")
+    frame = frames.to_dataframe(result, per="job")
     assert sorted(frame["status"]) == ["differ", "differ", "only_a", "only_b"]
     assert set(frame["system"]) == {"x86_64-linux"} and sorted(frame["package"]) == ["app", "extra", "lib", "tool"]
-    assert result.to_dataframe()[["only_a", "only_b", "differ", "same"]].sum().tolist() == [1, 1, 2, 0]
+    assert frames.to_dataframe(result)[["only_a", "only_b", "differ", "same"]].sum().tolist() == [1, 1, 2, 0]
 
 
 def test_missing_snapshot_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ QEMU = {"nixpkgs": 12, "nixos": 110, "derivations": 563}
 
 
 def test_estimate_job_frame(embedded_graph: DerivationGraph) -> None:
-    frame = api.estimate(embedded_graph, "qemu").to_dataframe()
+    frame = frames.to_dataframe(api.estimate(embedded_graph, "qemu"))
     assert tuple(frame.columns) == frames.ESTIMATE_JOB_COLUMNS
     assert frame[frames.JOBSET].value_counts().to_dict() == {"nixos": QEMU["nixos"], "nixpkgs": QEMU["nixpkgs"]}
     # An attribute ends in its system and the package is what comes before it, except for the NixOS tests named
@@ -29,7 +29,7 @@ def test_estimate_job_frame(embedded_graph: DerivationGraph) -> None:
 
 
 def test_estimate_system_frame(embedded_graph: DerivationGraph) -> None:
-    frame = api.estimate(embedded_graph, "qemu").to_dataframe(per="system")
+    frame = frames.to_dataframe(api.estimate(embedded_graph, "qemu"), per="system")
     assert tuple(frame.columns) == frames.ESTIMATE_SYSTEM_COLUMNS
     assert frame[frames.SYSTEM].iloc[0] == "x86_64-linux"
     assert frame[frames.NIXPKGS_JOBS].sum() == QEMU["nixpkgs"]
@@ -40,20 +40,20 @@ def test_estimate_system_frame(embedded_graph: DerivationGraph) -> None:
 
 def test_compare_frames(embedded_graph: DerivationGraph) -> None:
     comparison = api.compare(embedded_graph, "qemu", "hello")
-    per_change = comparison.to_dataframe().set_index(frames.CHANGE)
-    assert tuple(comparison.to_dataframe().columns) == frames.COMPARE_COLUMNS
+    per_change = frames.to_dataframe(comparison).set_index(frames.CHANGE)
+    assert tuple(frames.to_dataframe(comparison).columns) == frames.COMPARE_COLUMNS
     qemu = per_change.loc["qemu"]
     assert (qemu[frames.NIXPKGS_JOBS], qemu[frames.NIXOS_JOBS], qemu[frames.DERIVATIONS_TO_BUILD]) == (12, 110, 563)
     # issue 3's must-show: qemu goes to staging-nixos, hello to master.
     assert qemu[frames.BRANCH] == "staging-nixos" and per_change.loc["hello", frames.BRANCH] == "master"
-    per_system = comparison.to_dataframe(per="system")
+    per_system = frames.to_dataframe(comparison, per="system")
     assert tuple(per_system.columns) == frames.COMPARE_SYSTEM_COLUMNS
     assert per_system.groupby(frames.CHANGE)[frames.DERIVATIONS_TO_BUILD].sum()["qemu"] == 563
 
 
 def test_ranking_frame(embedded_graph: DerivationGraph) -> None:
     ranking = api.rank(embedded_graph, kernel="linux")
-    frame = ranking.to_dataframe()
+    frame = frames.to_dataframe(ranking)
     assert tuple(frame.columns) == frames.RANKING_COLUMNS
     assert frame[frames.RANK].tolist() == list(range(1, len(frame) + 1))
     assert frame[frames.JOBS_LINUX].is_monotonic_decreasing

@@ -38,7 +38,7 @@ def test_rebuild_counts_are_unique_packages_per_kernel(embedded_graph: Derivatio
 
 
 def test_lines_and_frame(embedded_graph: DerivationGraph, landscape: Landscape) -> None:
-    frame = landscape.to_dataframe()
+    frame = frames.to_dataframe(landscape)
     assert tuple(frame.columns) == frames.LANDSCAPE_COLUMNS
     above = set(landscape.at_or_above(500))
     assert set(landscape.at_or_above(1000)) < above

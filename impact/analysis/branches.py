@@ -15,14 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from impact.model import DerivationGraph
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 #: The per-system count keys of a branch comparison, in display order.
 COUNT_KEYS = ("only_a", "only_b", "differ", "same")
@@ -121,11 +118,6 @@ class BranchComparison:
             },
         }
 
-    def to_dataframe(self, per: str = "system") -> pd.DataFrame:
-        """Counts per jobset and system (`per="system"`), or one row per job that is not the same (`per="job"`)."""
-        from impact.render import frames
-
-        return frames.branches_frame(self) if per == "system" else frames.branches_jobs_frame(self)
 
 
 def _side(graph: DerivationGraph) -> SideSummary:

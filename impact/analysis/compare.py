@@ -72,11 +72,6 @@ class Comparison:
             },
         }
 
-    def to_dataframe(self, per: str = "change") -> Any:
-        """One row per change (`per="change"`), or per change and system (`per="system"`); see impact.render.frames."""
-        from impact.render import frames
-
-        return frames.compare_frame(self) if per == "change" else frames.compare_systems_frame(self)
 
 
 def compare_reports(reports: Sequence[Report]) -> Comparison:

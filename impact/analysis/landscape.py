@@ -59,11 +59,6 @@ class Landscape:
             "rebuilds": {p: dict(c) for p, c in self.rebuilds.items()},
         }
 
-    def to_dataframe(self) -> Any:
-        """The ranking's rows with rebuilds per kernel (0 below the lowest line) and stdenv-level flags."""
-        from impact.render.frames import landscape_frame
-
-        return landscape_frame(self)
 
 
 def _stdenv_rows(graph: DerivationGraph) -> dict[str, np.ndarray]:

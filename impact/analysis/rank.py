@@ -121,11 +121,6 @@ class Ranking:
             "rows": [r.to_dict() for r in self.rows],
         }
 
-    def to_dataframe(self) -> Any:
-        """One row per package, in rank order (columns in `impact.render.frames.RANKING_COLUMNS`)."""
-        from impact.render.frames import ranking_frame
-
-        return ranking_frame(self)
 
 
 EXCLUDED = (

@@ -139,11 +139,6 @@ class RebuildEstimate:
             "nixos_tests": list(self.nixos_tests),
         }
 
-    def to_dataframe(self, per: str = "job") -> Any:
-        """One row per changed job (`per="job"`), or per system with jobs and derivations (`per="system"`)."""
-        from impact.render import frames
-
-        return frames.estimate_jobs_frame(self) if per == "job" else frames.estimate_systems_frame(self)
 
 
 def estimate(graph: DerivationGraph, change: Change) -> RebuildEstimate:

@@ -278,3 +278,36 @@ def branches_jobs_frame(comparison: BranchComparison) -> pd.DataFrame:
                 name_a, name_b = comparison.names[(js, attr)]
                 rows.append((js, attr, package, system, status, name_a, name_b))
     return _frame(rows, BRANCHES_JOB_COLUMNS)
+
+
+# -- dispatch ---------------------------------------------------------------------------------------------
+
+
+def to_dataframe(result: Any, per: str | None = None) -> pd.DataFrame:
+    """The DataFrame of any analysis result, `per` choosing its rows where a result has several views.
+
+    - `RebuildEstimate`: `per="job"` (default, one row per changed job) or `"system"`.
+    - `Comparison`: `per="change"` (default) or `"system"` (one row per change and system).
+    - `BranchComparison`: `per="system"` (default, counts per jobset and system) or `"job"` (differing jobs).
+    - `Ranking`, `Landscape`: one row per package (`per` is not used).
+    """
+    from impact.analysis.branches import BranchComparison
+    from impact.analysis.compare import Comparison
+    from impact.analysis.landscape import Landscape
+    from impact.analysis.rank import Ranking
+    from impact.analysis.rebuild import RebuildEstimate
+
+    views: dict[type, dict[str | None, Any]] = {
+        RebuildEstimate: {None: estimate_jobs_frame, "job": estimate_jobs_frame, "system": estimate_systems_frame},
+        Comparison: {None: compare_frame, "change": compare_frame, "system": compare_systems_frame},
+        BranchComparison: {None: branches_frame, "system": branches_frame, "job": branches_jobs_frame},
+        Ranking: {None: ranking_frame},
+        Landscape: {None: landscape_frame},
+    }
+    for kind, by_view in views.items():
+        if isinstance(result, kind):
+            if per not in by_view:
+                choices = ", ".join(repr(v) for v in by_view if v is not None) or "none"
+                raise ValueError(f"{kind.__name__} has no per={per!r} view; choose one of: {choices}")
+            return by_view[per](result)
+    raise TypeError(f"no DataFrame for {type(result).__name__}")

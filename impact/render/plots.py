@@ -36,7 +36,7 @@ def rebuild_distribution(landscape: Landscape, kernel: str = "linux") -> Figure:
     """Left: how many packages rebuild how many jobs (log bins). Right: rebuilds per package, largest first, with the lines."""
     import numpy as np
 
-    frame = landscape.to_dataframe()
+    frame = frames.to_dataframe(landscape)
     jobs = frame[frames.JOBS_LINUX if kernel == "linux" else frames.JOBS_DARWIN].to_numpy()
     fig = _figure(11, 4.5)
     left, right = fig.subplots(1, 2)
@@ -76,7 +76,7 @@ def top_packages(ranking: Ranking, kernel: str = "linux", n: int = 20, exclude: 
     `exclude` is for the stdenv-level packages (`Landscape.stdenv_level[kernel]`): they all rebuild everything,
     so the informative top starts below them.
     """
-    frame = ranking.to_dataframe()
+    frame = frames.to_dataframe(ranking)
     if exclude:
         frame = frame[~frame[frames.PACKAGE].isin(set(exclude))]
     column = frames.JOBS_LINUX if kernel == "linux" else frames.JOBS_DARWIN
@@ -99,7 +99,7 @@ def compare_systems(estimates: Mapping[str, RebuildEstimate]) -> Figure:
     """Grouped bars per system: changed jobs (both jobsets) and derivations to build, one colour per change."""
     import numpy as np
 
-    per = {name: e.to_dataframe(per="system") for name, e in estimates.items()}
+    per = {name: frames.to_dataframe(e, per="system") for name, e in estimates.items()}
     systems = list(dict.fromkeys(s for f in per.values() for s in f[frames.SYSTEM] if s != "builtin"))
     fig = _figure(11, 4.5)
     axes = fig.subplots(1, 2)
@@ -127,7 +127,7 @@ def branches_by_system(comparison: BranchComparison, jobset: str = "nixpkgs") ->
     """Stacked bars per system: jobs only in A, only in B, with other output paths, and the same."""
     import numpy as np
 
-    frame = comparison.to_dataframe()
+    frame = frames.to_dataframe(comparison)
     frame = frame[frame[frames.JOBSET] == jobset]
     fig = _figure(8, 4.5)
     ax = fig.subplots()
