@@ -3,6 +3,8 @@ rules on real derivations, and bounds every schedule must meet on real changes."
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from impact.analysis.change import resolve_change
@@ -200,7 +202,7 @@ def test_schedule_bounds_on_real_changes(master_graph, name) -> None:
     # The critical path is a chain of rebuilt derivations, each an input of the next, starting at a root.
     path = [g.derivation_index(s.drv) for s in est.critical_path]
     assert len(path) >= 2 and set(path) <= set(result.rebuilt.tolist())
-    assert all(a in {j for j, _ in g.inputs_of(b)} for a, b in zip(path, path[1:]))
+    assert all(a in {j for j, _ in g.inputs_of(b)} for a, b in itertools.pairwise(path))
     assert g.drv_paths[path[0]] in result.change.root_paths
 
 

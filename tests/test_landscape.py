@@ -24,7 +24,7 @@ def _stdenv_rebuilt(graph: DerivationGraph, package: str) -> dict[str, bool]:
 def test_stdenv_level_matches_a_search(embedded_graph: DerivationGraph, landscape: Landscape) -> None:
     linux, darwin = set(landscape.stdenv_level["linux"]), set(landscape.stdenv_level["darwin"])
     assert {"gcc", "glibc", "binutils", "perl", "stdenv"} <= linux
-    for package in sorted(linux | darwin) + ["openssl", "python", "hello", "qemu", "xz", "curl"]:
+    for package in [*sorted(linux | darwin), "openssl", "python", "hello", "qemu", "xz", "curl"]:
         expected = _stdenv_rebuilt(embedded_graph, package)
         assert (package in linux, package in darwin) == (expected["linux"], expected["darwin"]), package
 

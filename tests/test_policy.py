@@ -188,9 +188,12 @@ def test_missing_policy_file(tmp_path: Path) -> None:
 
 
 def _estimate(root_names: list[str], nixpkgs_jobs: list[str], derivations: int) -> RebuildEstimate:
-    roots = tuple(
-        Root(f"/nix/store/{'a' * 32}-{n}.drv", n, "x86_64-linux", RootKind.NAMED, "by hand") for n in root_names
-    ) + (Root(f"/nix/store/{'b' * 32}-nixos.drv", "linux-9.9-tree", "x86_64-linux", RootKind.SOURCE_TREE, "commit"),)
+    roots = (
+        *tuple(
+            Root(f"/nix/store/{'a' * 32}-{n}.drv", n, "x86_64-linux", RootKind.NAMED, "by hand") for n in root_names
+        ),
+        Root(f"/nix/store/{'b' * 32}-nixos.drv", "linux-9.9-tree", "x86_64-linux", RootKind.SOURCE_TREE, "commit"),
+    )
     return RebuildEstimate(
         change=Change("by hand", roots),
         changed_jobs={"nixpkgs": tuple(nixpkgs_jobs), "nixos": ()},

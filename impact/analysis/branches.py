@@ -119,7 +119,6 @@ class BranchComparison:
         }
 
 
-
 def _side(graph: DerivationGraph) -> SideSummary:
     jobs: dict[str, int] = {}
     for js in graph.job_jobsets:

@@ -73,7 +73,6 @@ class Comparison:
         }
 
 
-
 def compare_reports(reports: Sequence[Report]) -> Comparison:
     """Put reports side by side: what each rebuilds alone, and what all rebuild."""
     compared = []

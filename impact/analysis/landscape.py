@@ -60,7 +60,6 @@ class Landscape:
         }
 
 
-
 def _stdenv_rows(graph: DerivationGraph) -> dict[str, np.ndarray]:
     """Kernel → rows of the derivations of the `stdenv` jobs of the `nixpkgs` jobset on that kernel."""
     found: dict[str, list[int]] = {k: [] for k in KERNELS}

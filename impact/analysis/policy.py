@@ -127,7 +127,8 @@ class Rule:
     also: tuple[str, ...] = ()
     #: Roles it suggests without deciding (the first the line has).
     consider: tuple[str, ...] = ()
-    #: The reason, with `{count}`, `{packages}` (`1 package`, `2 packages`), `{kernel}`, `{branch}`, `{at_least}`, `{below}`, `{roots}`, `{nixos_tests}`, `{nixos_test_jobs}`,
+    #: The reason, with `{count}`, `{packages}` (`1 package`, `2 packages`), `{kernel}`, `{branch}`, `{at_least}`,
+    #: `{below}`, `{roots}`, `{nixos_tests}`, `{nixos_test_jobs}`,
     #: `{derivations}`, `{jobs}`, `{base}` filled in.
     text: str = ""
 
@@ -403,7 +404,8 @@ def advise(policy: Policy, facts: Facts) -> BranchAdvice:
             0,
             Reason(
                 DEFAULT_RULE,
-                f"{_count(value, _unit(policy.measure))} on {where}: no rule sends it elsewhere{fired}, so {target} [rule {DEFAULT_RULE}]",
+                f"{_count(value, _unit(policy.measure))} on {where}: no rule sends it elsewhere{fired},"
+                f" so {target} [rule {DEFAULT_RULE}]",
                 value,
                 policy.measure.value,
                 target,

@@ -122,7 +122,6 @@ class Ranking:
         }
 
 
-
 EXCLUDED = (
     "the derivations that embed the nixpkgs source tree (they change on every commit) are not counted "
     "as roots; `impact estimate NAME` adds them"

@@ -140,7 +140,6 @@ class RebuildEstimate:
         }
 
 
-
 def estimate(graph: DerivationGraph, change: Change) -> RebuildEstimate:
     """Estimate what `change` rebuilds in `graph`."""
     index = graph.index

@@ -203,7 +203,8 @@ def resolve_target(graph: DerivationGraph, target: str) -> list[int]:
         hint = f"; close matches: {', '.join(close)}" if close else ""
         raise UnknownNameError(
             f"no job, package or derivation {t!r} in snapshot {graph.origin}{hint}",
-            tip="give a job attribute (tests.nat.standalone.x86_64-linux), a package (hello), a derivation name or a .drv path",
+            tip="give a job attribute (tests.nat.standalone.x86_64-linux), a package (hello), a derivation name"
+            " or a .drv path",
         )
     return sorted(set(rows))
 
@@ -340,7 +341,8 @@ def why(
             distinct = {c.text(): c for c in (_chain(graph, p) for p in paths)}
             chains = tuple(itertools.islice(distinct.values(), limit))
             first = chains[0]
-            reason = f"{first.steps[0].name} reaches {name} in {len(first.steps) - 1} step{'s' if len(first.steps) != 2 else ''}"
+            steps = len(first.steps) - 1
+            reason = f"{first.steps[0].name} reaches {name} in {steps} step{'s' if steps != 1 else ''}"
             if from_commit:
                 reason += (
                     "; only through the derivations that embed the nixpkgs source tree, which every commit changes"

@@ -35,7 +35,7 @@ class CompareFormat(str, Enum):
     text = "text"
     """Changes in columns, then branch, labels and what only each rebuilds (the default)."""
     json = "json"
-    """One JSON object: every change's report, what only it rebuilds, and what all rebuild (`--json` is short for it)."""
+    """One JSON object: every change's report, what only it rebuilds, what all rebuild (`--json` is short for it)."""
     markdown = "markdown"
     """The body of a pull-request comment or of release notes."""
 

@@ -71,7 +71,8 @@ def _known_line(cost: ChangeCost) -> str:
     rec = cost.records
     return (
         f"known from data: {cost.known_derivations:,} of {cost.derivations:,} derivations "
-        f"({_share(cost.known_derivations, cost.derivations)}), {_share(cost.known_share_of_time, 1)} of the CPU-hours; "
+        f"({_share(cost.known_derivations, cost.derivations)}), "
+        f"{_share(cost.known_share_of_time, 1)} of the CPU-hours; "
         f"{rec.get('records', 0):,} build records read, {rec.get('cached_ignored', 0):,} cached (zero-time) and "
         f"{rec.get('failed_ignored', 0):,} failed builds ignored"
         + (f", {rec['untimed_ignored']:,} results without times" if rec.get("untimed_ignored") else "")
@@ -185,7 +186,8 @@ def cost_markdown(cost: ChangeCost, heading: str = "###") -> str:
         )
     lines += [
         "",
-        f"- **Critical path:** {hours(est.critical_path_hours)}, {len(est.critical_path)} derivations: {_path_line(est)}",
+        f"- **Critical path:** {hours(est.critical_path_hours)}, {len(est.critical_path)} derivations: "
+        f"{_path_line(est)}",
         f"- **Farm time:** {hours(est.farm_hours)} on {cost.farm.describe()} (list-scheduling simulation)",
         f"- {_known_line(cost)[0].upper()}{_known_line(cost)[1:]}",
         "",

@@ -37,7 +37,8 @@ def _answer_text(a: TargetAnswer) -> list[str]:
         if a.chain_count > 1:
             shown = len(a.chains)
             lines.append(
-                f"  {_plural(a.chain_count, 'chain')} in all; {'shortest' if shown == 1 else f'{shown} shortest (distinct by name)'}:"
+                f"  {_plural(a.chain_count, 'chain')} in all; "
+                f"{'shortest' if shown == 1 else f'{shown} shortest (distinct by name)'}:"
             )
         for c in a.chains:
             lines.append(f"    {c.text()}")
@@ -108,7 +109,8 @@ def outputs_text(report: OutputsReport, graph: DerivationGraph) -> str:
             if plain or fetches:
                 lines.append(f"  {o.output}: " + "; ".join(x for x in (_names(plain) if plain else "", fetches) if x))
         lines.append(
-            f"  {_plural(d.consumers, 'consumer')} in all; any edit of it rebuilds {d.rebuild_today:,} derivations today"
+            f"  {_plural(d.consumers, 'consumer')} in all; "
+            f"any edit of it rebuilds {d.rebuild_today:,} derivations today"
         )
         lines.append("")
     lines.append("* what-if: content-addressed derivations with early cutoff (RFC 62), counting the derivation itself")
@@ -173,12 +175,14 @@ def only_output_text(what: OnlyOutputWhatIf) -> str:
     ]
     if what.without_output:
         lines.append(
-            f"  Roots without a {what.output!r} output (their consumers are cut off too): {', '.join(sorted(set(what.without_output)))}"
+            f"  Roots without a {what.output!r} output (their consumers are cut off too): "
+            f"{', '.join(sorted(set(what.without_output)))}"
         )
     every_jobs = sum(len(v) for v in what.today.every_commit_jobs.values())
     if every_jobs or what.today.every_commit_derivations:
         lines.append(
-            f"  Both columns include the {every_jobs:,} jobs and {what.today.every_commit_derivations:,} derivations any "
+            f"  Both columns include the {every_jobs:,} jobs and "
+            f"{what.today.every_commit_derivations:,} derivations any "
             "commit changes (they embed the nixpkgs source tree)."
         )
     lines.append(f"  Assumes {CUTOFF_ASSUMPTION}.")
@@ -211,7 +215,8 @@ def split_text(what: SplitWhatIf) -> str:
     else:
         lines.append(f"  Making the split edits the package: {sj:,} jobs, {sd:,} derivations to build once.")
         lines.append(
-            f"  Afterwards a change to {what.output!r} alone rebuilds the same today (input-addressed); with early cutoff "
+            f"  Afterwards a change to {what.output!r} alone rebuilds the same today (input-addressed); "
+            "with early cutoff "
             f"(content-addressed, a what-if) {lj:,} jobs, {ld:,} derivations."
         )
     lines.append("  Cannot be known without building:")
