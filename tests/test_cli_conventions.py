@@ -172,3 +172,25 @@ def test_one_library_call_serves_cli_and_api(capsys: pytest.CaptureFixture[str])
     import json
 
     assert json.loads(out)["derivations_to_build"] == via_api.derivations_to_build
+
+
+def test_tables_are_rich_on_a_terminal_and_plain_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+    import sys
+
+    from impact.cli._app import styled
+    from impact.render.text import styled_tables, table
+
+    rows = [["nixpkgs jobs", 1234, None], ["  NixOS VM tests", 5, 6]]
+    plain = table(rows, ["", "x86_64-linux", "total"])
+    with styled_tables():
+        drawn = table(rows, ["", "x86_64-linux", "total"])
+    assert "\x1b[" not in plain and "\x1b[" in drawn
+    cells = lambda text: re.sub(r"\x1b\[[0-9;]*m|[─\s]+", " ", text).split()  # noqa: E731
+    assert cells(drawn) == cells(plain)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert styled()
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not styled()

@@ -19,7 +19,7 @@ from impact.cli import pr as _pr  # noqa: F401
 from impact.cli import rank as _rank  # noqa: F401
 from impact.cli import snapshot as _snapshot  # noqa: F401
 from impact.cli import why as _why  # noqa: F401
-from impact.cli._app import app, group_commands, readable_metavars
+from impact.cli._app import app, group_commands, readable_metavars, styled
 from impact.errors import ImpactError
 
 group_commands()
@@ -35,9 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI with `argv` (default: `sys.argv[1:]`) and return the exit code."""
     import typer.main
 
+    from impact.render.text import styled_tables
+
     command = readable_metavars(typer.main.get_command(app))
     try:
-        command.main(args=argv, prog_name="impact", standalone_mode=True)
+        with styled_tables(styled()):
+            command.main(args=argv, prog_name="impact", standalone_mode=True)
     except ImpactError as e:
         print(error_line(e), file=sys.stderr)
         return e.exit_code

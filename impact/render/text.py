@@ -1,9 +1,16 @@
-"""Terminal rendering: plain aligned tables, readable in a narrow terminal and in a log."""
+"""Terminal rendering: aligned tables, plain in a log or a pipe, drawn by rich with colour on a terminal.
+
+Every renderer builds its tables with `table`; inside `styled_tables()` (which the CLI enters when standard
+output is a terminal and `NO_COLOR` is unset) `table` draws a rich table with a styled header instead of plain
+columns. rich comes with typer already, so this costs no dependency, and it is imported only on that path.
+"""
 
 from __future__ import annotations
 
+import contextvars
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from impact.analysis.branches import BranchComparison
 from impact.analysis.change import RootKind
@@ -15,18 +22,61 @@ from impact.model import DerivationGraph
 MAX_ROOTS_LISTED = 12
 
 
+_STYLED: contextvars.ContextVar[bool] = contextvars.ContextVar("impact_styled_tables", default=False)
+
+
+@contextmanager
+def styled_tables(on: bool = True) -> Iterator[None]:
+    """Within this block `table` draws rich tables with colour (for a terminal) when `on`."""
+    token = _STYLED.set(on)
+    try:
+        yield
+    finally:
+        _STYLED.reset(token)
+
+
 def table(rows: Sequence[Sequence[object]], header: Sequence[str] | None = None, right_from: int = 1) -> str:
     """Align `rows` in columns; columns from `right_from` on are right-aligned (numbers)."""
     body = [[_cell(c) for c in r] for r in rows]
     all_rows = ([list(header)] if header else []) + body
     if not all_rows:
         return ""
+    if _STYLED.get():
+        return _rich_table(body, header, right_from)
     widths = [max(len(r[i]) for r in all_rows if i < len(r)) for i in range(max(len(r) for r in all_rows))]
     lines = []
     for r in all_rows:
         cells = [c.rjust(widths[i]) if i >= right_from else c.ljust(widths[i]) for i, c in enumerate(r)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def _rich_table(body: list[list[str]], header: Sequence[str] | None, right_from: int) -> str:
+    """The rows as a rich table (bold header and first column, sub-rows dimmed), as a string with colour codes."""
+    import io
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    columns = max(len(r) for r in [*body, list(header or ())])
+    drawn = Table(
+        box=box.SIMPLE_HEAD,
+        show_header=bool(header),
+        show_edge=False,
+        header_style="bold cyan",
+        border_style="dim",
+        pad_edge=False,
+    )
+    for i in range(columns):
+        title = header[i] if header and i < len(header) else ""
+        style = "bold" if i == 0 else None
+        drawn.add_column(title, justify="right" if i >= right_from else "left", no_wrap=True, style=style)
+    for r in body:
+        drawn.add_row(*r, *([""] * (columns - len(r))), style="dim" if r and r[0].startswith(" ") else None)
+    out = io.StringIO()
+    Console(file=out, force_terminal=True, width=100_000, color_system="standard").print(drawn)
+    return "\n".join(line.rstrip() for line in out.getvalue().strip("\n").splitlines())
 
 
 def _cell(value: object) -> str:
