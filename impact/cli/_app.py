@@ -201,9 +201,12 @@ def group_commands() -> None:
     """Put every registered command in its help panel, in the order of `PANELS`."""
     panel_of = {name: panel for panel, names in PANELS.items() for name in names}
     order = {name: i for i, name in enumerate(n for names in PANELS.values() for n in names)}
+
+    def name(info: typer.models.CommandInfo) -> str:
+        return info.name or (info.callback.__name__ if info.callback else "")
+
     for info in app.registered_commands:
-        name = info.name or (info.callback.__name__ if info.callback else "")
-        info.rich_help_panel = panel_of.get(name, "Other")
-    app.registered_commands.sort(key=lambda info: order.get(info.name or info.callback.__name__, 99))
+        info.rich_help_panel = panel_of.get(name(info), "Other")
+    app.registered_commands.sort(key=lambda info: order.get(name(info), 99))
     for group in app.registered_groups:
         group.rich_help_panel = panel_of.get(group.name or "", "Other")

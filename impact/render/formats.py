@@ -7,7 +7,7 @@ imported inside the branches: the CLI imports this module to declare `--format`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
@@ -148,7 +148,7 @@ def _with_cost_text(text: str, cost: ChangeCost | None) -> str:
     return text.rstrip("\n") + "\n\n" + cost_text(cost)
 
 
-def _with_cost_json(text: str, extra: dict[str, object]) -> str:
+def _with_cost_json(text: str, extra: Mapping[str, object]) -> str:
     if not extra:
         return text
     import json
