@@ -72,6 +72,7 @@ def test_every_command_function_is_short() -> None:
         (["estimate", "qemu", "--cores", "4", "--format", "changed-paths"], "--cost cannot be used with --format"),
         (["estimate", "qemu", "--blast", "--format", "markdown"], "--blast cannot be used with --format markdown"),
         (["estimate", "curl", "--only-output", "man", "--format", "changed-paths"], "--only-output cannot be used"),
+        (["estimate", "qemu", "--security", "--format", "changed-paths"], "--security cannot be used with --format"),
         (
             ["compare", "qemu", "hello", "--json", "--format", "markdown"],
             "--json cannot be used with --format markdown",

@@ -98,22 +98,40 @@ def estimate(
     """Estimate what a change rebuilds: jobs per jobset and system, derivations to build, NixOS tests."""
     fmt = OutputFormat.json if json else output_format
     costed = cost_request(cost, durations, machines, cores)
-    extra = "--blast" if blast else "--only-output" if only_output else "--split-output" if split_output else ""
-    refuse(
-        (
-            json and output_format not in (OutputFormat.text, OutputFormat.json),
-            "--json",
-            f"--format {output_format.value}",
-        ),
-        (costed is not None and fmt is OutputFormat.changed_paths, "--cost", "--format changed-paths"),
-        (bool(extra) and fmt in (OutputFormat.markdown, OutputFormat.changed_paths), extra, f"--format {fmt.value}"),
-    )
+    refuse_conflicts(fmt, output_format, json, costed is not None, blast, only_output, split_output, security, policy)
     change = service.ChangeRequest(tuple(names or ()), tuple(map(str, drv or ())), tuple(file or ()), only, own)
     answer = service.estimate(
         service.EstimateRequest(change, blast, only_output, split_output, costed, base, security, policy, snapshot)
     )
     plot_to(plot, lambda: _plot(answer))
     emit(render_estimate_answer(fmt, answer))
+
+
+def refuse_conflicts(
+    fmt: OutputFormat,
+    output_format: OutputFormat,
+    json: bool,
+    costed: bool,
+    blast: bool,
+    only_output: str | None,
+    split_output: str | None,
+    security: bool,
+    policy: Path | None,
+) -> None:
+    """Stop with one line on options the chosen format would drop (see `refuse`)."""
+    extra = "--blast" if blast else "--only-output" if only_output else "--split-output" if split_output else ""
+    advice = "--security" if security else "--policy" if policy else ""  # changed-paths.json has no branch advice
+    changed_paths = fmt is OutputFormat.changed_paths
+    refuse(
+        (
+            json and output_format not in (OutputFormat.text, OutputFormat.json),
+            "--json",
+            f"--format {output_format.value}",
+        ),
+        (costed and changed_paths, "--cost", "--format changed-paths"),
+        (bool(advice) and changed_paths, advice, "--format changed-paths"),
+        (bool(extra) and fmt in (OutputFormat.markdown, OutputFormat.changed_paths), extra, f"--format {fmt.value}"),
+    )
 
 
 def _plot(answer: service.EstimateAnswer) -> object:
