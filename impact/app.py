@@ -294,8 +294,8 @@ def compare(request: CompareRequest, graph: DerivationGraph | None = None) -> Co
     """Estimate each change of `request` on its own and put them side by side, with labels and branch advice."""
     from impact.analysis.compare import compare as run_compare
 
-    if len(request.changes) < 2 or not all(request.changes):
-        raise UnknownNameError("impact compare needs at least two changes", tip="e.g. impact compare qemu linux_4_4")
+    if not request.changes or not all(request.changes):
+        raise UnknownNameError("no change named", tip="name each change, e.g. impact compare qemu linux_4_4")
     graph = _graph(request.snapshot, graph)
     resolved = [ChangeRequest(names, only=request.only, own=request.own).resolve(graph) for names in request.changes]
     policy = _policy(request.policy)

@@ -10,6 +10,7 @@ from impact import app as service
 from impact.cli._app import JsonOption, OnlyOption, OwnOption, PlotOption, SnapshotOption, app, emit, plot_to, refuse
 from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
 from impact.cli._cost import CompareCostOption, CoresOption, DurationsOption, MachinesOption
+from impact.errors import UnknownNameError
 from impact.render.compare import CompareFormat
 from impact.render.formats import render_compare_answer
 
@@ -58,6 +59,8 @@ def compare(
     )
     costed = service.CostRequest(tuple(durations or ()), tuple(machines or ()), cores) if cost else None
     named = tuple(tuple(n for n in c.split(",") if n) for c in changes)
+    if len(named) < 2 or not all(named):
+        raise UnknownNameError("impact compare needs at least two changes", tip="e.g. impact compare qemu linux_4_4")
     request = service.CompareRequest(named, only, own, base, security, policy, costed, snapshot)
     answer = service.compare(request)
     plot_to(plot, lambda: _plot(answer))
