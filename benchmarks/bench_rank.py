@@ -29,26 +29,28 @@ def run() -> list[str]:
     g = fod_cut_networkx(graph)
     import networkx as nx
 
-    sample = random.Random(1).sample(sorted(roots), SAMPLE)
+    # A row is a package with its aliases (one derivation): one change naming all of them.
     rows = {r.package: r for r in ranking.rows}
+    sample = random.Random(1).sample(sorted(rows), SAMPLE)
     jobs_of = graph.jobs_of_derivation
     start = time.perf_counter()
     for package in sample:
-        rebuilt = set(roots[package].tolist())
-        for r in roots[package].tolist():
+        starts = set().union(*(roots[n].tolist() for n in (package, *rows[package].aliases)))
+        rebuilt = set(starts)
+        for r in starts:
             rebuilt |= nx.descendants(g, r)
         jobs = sum(len(jobs_of.get(d, ())) for d in rebuilt)
         assert (len(rebuilt), jobs) == (rows[package].derivations_to_build, rows[package].jobs_total), package
     t_sample = time.perf_counter() - start
-    t_nx = t_sample / SAMPLE * len(roots)
+    t_nx = t_sample / SAMPLE * len(rows)
     return [
-        f"impact rank on {graph.label}: {len(roots):,} packages, {len(graph):,} derivations",
+        f"impact rank on {graph.label}: {len(rows):,} packages ({len(roots):,} attributes), {len(graph):,} derivations",
         line("impact rank, whole CLI run (best of 3)", f"{t_cli:.2f} s  (target < 3 s)"),
         line("in process: load the compact snapshot", f"{t_load:.2f} s"),
         line("in process: rank, first call (builds per-graph tables)", f"{t_first:.2f} s"),
         line("in process: rank, warm (best of 3)", f"{t_warm:.2f} s"),
         line(f"networkx loop: {SAMPLE} random packages (same answers)", f"{t_sample:.2f} s"),
-        line(f"networkx loop: extrapolated to all {len(roots):,} packages", f"{t_nx:.0f} s"),
+        line(f"networkx loop: extrapolated to all {len(rows):,} packages", f"{t_nx:.0f} s"),
         line("ratio networkx loop / impact rank (first call)", f"{t_nx / t_first:.0f}x"),
     ]
 

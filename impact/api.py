@@ -9,9 +9,11 @@ api.frame(api.compare(master, "qemu", "linux_4_4"))
 api.frame(api.branches(master, api.load(".../nixpkgs-staging-2016-06-20")))
 ```
 
-Every function here is a thin wrapper over `impact.loaders` and `impact.analysis` with notebook-friendly
-arguments (names as positional arguments, labels for snapshots that lack them); the results are the library's own frozen dataclasses, each with `to_dict()`, and `api.frame(result)`
-turns any of them into a DataFrame (column names in `impact.render.frames`), and `impact.render.plots` draws them. Importing this module imports
+Every function here makes the request the matching command makes and calls the same `impact.app` function
+(so a notebook and `impact estimate` answer alike), with notebook-friendly arguments (names as positional
+arguments, labels for snapshots that lack them); the results are the library's own frozen dataclasses, each with
+`to_dict()`; `api.frame(result)` turns any of them into a DataFrame (column names in `impact.render.frames`),
+and `impact.render.plots` draws them. Importing this module imports
 neither pandas nor matplotlib; they load on first use.
 """
 
@@ -20,16 +22,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from impact import app
 from impact.analysis.branches import BranchComparison, compare_branches
-from impact.analysis.change import resolve_change
 from impact.analysis.compare import Comparison
-from impact.analysis.compare import compare as _compare
 from impact.analysis.landscape import LINES, Landscape
 from impact.analysis.landscape import landscape as _landscape
 from impact.analysis.rank import Ranking
-from impact.analysis.rank import rank as _rank
 from impact.analysis.rebuild import RebuildEstimate
-from impact.analysis.rebuild import estimate as _estimate
+from impact.app import ChangeRequest, CompareRequest, EstimateRequest, RankRequest
 from impact.loaders import load_snapshot
 from impact.model import DerivationGraph
 from impact.render.frames import to_dataframe as frame
@@ -64,32 +64,44 @@ def estimate(
     drvs: Sequence[str] = (),
     files: Sequence[str] = (),
     only: bool = False,
+    own: bool = False,
     commit: bool | None = None,
 ) -> RebuildEstimate:
-    """What changing the named attributes (their package files), files or exact derivations rebuilds."""
-    return _estimate(graph, resolve_change(graph, names, drvs, files, only=only, commit=commit))
+    """What changing the named attributes (their package files), files or exact derivations rebuilds.
+
+    `own` (or `commit=False`) leaves out the derivations that embed the nixpkgs source tree (every commit
+    changes them).
+    """
+    change = ChangeRequest(tuple(names), tuple(drvs), tuple(files), only=only, own=own or commit is False)
+    return app.estimate(EstimateRequest(change), graph).report.estimate
 
 
 def rank(graph: DerivationGraph, *, jobset: str = "nixpkgs", kernel: str | None = None) -> Ranking:
     """Every package of `jobset` ranked by what a change to it rebuilds (sorted by `kernel`'s jobs, else all jobs)."""
-    return _rank(graph, jobset=jobset, kernel=kernel)
+    return app.rank(RankRequest(jobset=jobset, kernel=kernel), graph).ranking
 
 
 def landscape(graph: DerivationGraph, ranking: Ranking | None = None, lines: Sequence[int] = LINES) -> Landscape:
     """Every package against the branch lines (rebuilds per kernel as CI counts them) and the stdenv-level ones."""
-    return _landscape(graph, ranking or _rank(graph, kernel="linux"), lines)
+    return _landscape(graph, ranking or rank(graph, kernel="linux"), lines)
 
 
 def compare(
-    graph: DerivationGraph, *names: str, only: bool = False, base: str | None = None, security: bool = False
+    graph: DerivationGraph,
+    *names: str,
+    only: bool = False,
+    own: bool = False,
+    base: str | None = None,
+    security: bool = False,
 ) -> Comparison:
     """Estimate each named attribute's change on its own and put them side by side, with labels and branch advice.
 
     `base` is the branch the changes are made on (default: the policy's default, master); `security` marks them
-    as security fixes.
+    as security fixes. A name may join attributes changed together with commas (`openssl,curl`).
     """
-    changes = [resolve_change(graph, [name], only=only) for name in names]
-    return _compare(graph, changes, base=base, security=security)
+    changes = tuple(tuple(n for n in name.split(",") if n) for name in names)
+    request = CompareRequest(changes, only=only, own=own, base=base, security=security, cost=None)
+    return app.compare(request, graph).comparison
 
 
 def branches(a: DerivationGraph, b: DerivationGraph) -> BranchComparison:

@@ -36,8 +36,9 @@ def test_json_is_short_for_format_json(capsys: pytest.CaptureFixture[str]) -> No
     long = run(capsys, "compare", "qemu", "linux_4_4", "--no-cost", "--format", "json")
     assert short == long
     assert [c["name"] for c in json.loads(long)["changes"]] == ["qemu", "linux_4_4"]
-    # --json wins over another --format, as with impact estimate.
-    assert run(capsys, "compare", "qemu", "linux_4_4", "--no-cost", "--format", "markdown", "--json") == long
+    # --json with another --format is a conflict, stated in one line (exit 2), as with impact estimate.
+    assert main(["compare", "qemu", "linux_4_4", "--no-cost", "--format", "markdown", "--json"]) == 2
+    assert "--json cannot be used with --format markdown" in capsys.readouterr().err
 
 
 def test_text_stays_the_default(capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from impact.analysis.change import variants_of
+from impact.analysis.change import package_name, variants_of
 from impact.analysis.rebuild import propagation_csr
 from impact.errors import InputError
 from impact.model import DerivationGraph, csr_edge_ids
@@ -72,6 +72,13 @@ class RankRow:
     derivations_to_build: int
     #: How many root derivations the package has (its attribute on each system, plus variants).
     roots: int
+    #: Other attributes that are the same derivation (`perl522` for `perl`), or whose change is the same.
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The package with its aliases, e.g. `bison (bison3, yacc)`."""
+        return f"{self.package} ({', '.join(self.aliases)})" if self.aliases else self.package
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary of the row."""
@@ -83,6 +90,7 @@ class RankRow:
             "nixos_jobs": self.nixos_jobs,
             "derivations_to_build": self.derivations_to_build,
             "roots": self.roots,
+            "aliases": list(self.aliases),
         }
 
 
@@ -149,6 +157,42 @@ def package_roots(graph: DerivationGraph, jobset: str = "nixpkgs") -> dict[str, 
         rows.update(variants_of(graph, named))
         out[package] = np.array(sorted(rows), dtype=np.int64)
     return out
+
+
+def alias_groups(
+    graph: DerivationGraph, roots: Mapping[str, np.ndarray], jobset: str = "nixpkgs"
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Packages grouped when they are one change: their jobs share a derivation, or their roots are the same.
+
+    Returns (package, aliases) pairs; the package is the name its derivation carries (`bison` for
+    `bison-3.0.4`), else the shortest. Aliases such as `perl522 = perl` or `yacc = bison` then take one row.
+    """
+    parent = {p: p for p in roots}
+
+    def find(p: str) -> str:
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    def union(a: str, b: str) -> None:
+        parent[find(a)] = find(b)
+
+    first: dict[object, str] = {}
+    for package, rows in roots.items():
+        union(package, first.setdefault(rows.tobytes(), package))
+    for k, (package, js) in enumerate(zip(graph.job_packages, graph.job_jobsets)):
+        if js == jobset and package in parent:
+            union(package, first.setdefault(int(graph.job_drv[k]), package))
+    members: dict[str, list[str]] = {}
+    for package in roots:
+        members.setdefault(find(package), []).append(package)
+    own_name = {p: package_name(graph.names[int(r[0])]) if r.size else "" for p, r in roots.items()}
+    groups = []
+    for names in members.values():
+        primary = min(names, key=lambda p: (p != own_name[p], len(p), p))
+        groups.append((primary, tuple(sorted(n for n in names if n != primary))))
+    return groups
 
 
 # -- the propagation --------------------------------------------------------------------------------------
@@ -344,7 +388,11 @@ def rank(
             f"no jobs of jobset {jobset!r} in snapshot {graph.origin}",
             tip=f"jobsets present: {', '.join(graph.jobsets)}",
         )
-    packages = list(roots)
+    groups = alias_groups(graph, roots, jobset)
+    union_roots = {p: np.unique(np.concatenate([roots[p], *(roots[a] for a in aliases)])) for p, aliases in groups}
+    packages = [p for p, _ in groups]
+    aliases_of = dict(groups)
+    roots = union_roots
     job_drv = graph.job_drv.astype(np.int64)
     kernels = np.array([kernel_of(s) for s in graph.job_systems])
     jobsets = np.array(graph.job_jobsets)
@@ -361,6 +409,7 @@ def rank(
             nixos_jobs=int(counts["nixos"][i]),
             derivations_to_build=int(counts["derivations"][i]),
             roots=int(roots[p].size),
+            aliases=aliases_of[p],
         )
         for i, p in enumerate(packages)
     ]

@@ -1,4 +1,4 @@
-"""The `impact` command line: parses arguments, calls the library, prints a renderer's text.
+"""The `impact` command line: parses arguments into a request, calls the library, prints a renderer's text.
 
 Every command is a module of this package registering itself on `app`; errors are caught once, in `main`.
 """
@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import sys
 
+# Command modules register themselves on `app` when imported; `group_commands` orders them for the help.
 from impact.cli import branches as _branches  # noqa: F401
 from impact.cli import compare as _compare  # noqa: F401
 from impact.cli import diff as _diff  # noqa: F401
-
-# Command modules register themselves on `app` when imported.
 from impact.cli import estimate as _estimate  # noqa: F401
 from impact.cli import eval as _eval  # noqa: F401
 from impact.cli import outputs as _outputs  # noqa: F401
@@ -20,8 +19,10 @@ from impact.cli import pr as _pr  # noqa: F401
 from impact.cli import rank as _rank  # noqa: F401
 from impact.cli import snapshot as _snapshot  # noqa: F401
 from impact.cli import why as _why  # noqa: F401
-from impact.cli._app import app
+from impact.cli._app import app, group_commands, readable_metavars, styled
 from impact.errors import ImpactError
+
+group_commands()
 
 
 def error_line(error: ImpactError) -> str:
@@ -32,8 +33,14 @@ def error_line(error: ImpactError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with `argv` (default: `sys.argv[1:]`) and return the exit code."""
+    import typer.main
+
+    from impact.render.text import styled_tables
+
+    command = readable_metavars(typer.main.get_command(app))
     try:
-        app(args=argv, prog_name="impact", standalone_mode=True)
+        with styled_tables(styled()):
+            command.main(args=argv, prog_name="impact", standalone_mode=True)
     except ImpactError as e:
         print(error_line(e), file=sys.stderr)
         return e.exit_code

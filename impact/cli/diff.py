@@ -3,23 +3,42 @@
 from __future__ import annotations
 
 import functools
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from impact import app as service
 from impact.cli._app import JsonOption, app, emit
-from impact.cli.eval import MemoryOption, NixosOption, StoreOption, SystemOption, TimeoutOption, make_limits, make_nix
+from impact.cli.eval import (
+    MemoryOption,
+    NixosOption,
+    Progress,
+    StoreOption,
+    SystemOption,
+    TimeoutOption,
+    make_limits,
+    make_nix,
+)
+from impact.render.formats import Format, render_diff
+
+BaseArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="BASE", help="A snapshot (any supported format), a nixpkgs checkout, or a git ref of --repo."
+    ),
+]
+HeadArgument = Annotated[
+    str, typer.Argument(metavar="HEAD", help="A snapshot, a nixpkgs checkout, or a git ref of --repo.")
+]
+RepoOption = Annotated[Path, typer.Option("--repo", metavar="REPO", help="The git repository refs are taken from.")]
 
 
 @app.command()
 def diff(
-    base: Annotated[
-        str, typer.Argument(help="BASE: a snapshot (any supported format), a nixpkgs checkout, or a git ref of --repo.")
-    ],
-    head: Annotated[str, typer.Argument(help="HEAD: a snapshot, a nixpkgs checkout, or a git ref of --repo.")],
-    repo: Annotated[Path, typer.Option("--repo", help="The git repository refs are taken from.")] = Path("."),
+    base: BaseArgument,
+    head: HeadArgument,
+    repo: RepoOption = Path("."),
     system: SystemOption = None,
     nixos: NixosOption = False,
     store: StoreOption = None,
@@ -31,18 +50,7 @@ def diff(
 
     Checkouts and refs are evaluated first, as `impact eval` does (the evaluation options apply to them).
     """
-    from impact.analysis.diff import diff_snapshots
-    from impact.cli._sides import side_graph
-    from impact.render.diff import diff_text
-    from impact.render.json import dumps
-
-    systems = system or ["x86_64-linux"]
-    limits = make_limits(timeout, memory)
-    with tempfile.TemporaryDirectory(prefix="impact-diff-") as tmp:
-        nix = functools.cache(lambda: make_nix(store))
-        graphs = [
-            side_graph(spec, repo, Path(tmp), role, nix, systems, nixos, limits)
-            for spec, role in ((base, "base"), (head, "head"))
-        ]
-    result = diff_snapshots(*graphs)
-    emit(dumps(result.to_dict()) if json else diff_text(result))
+    request = service.EvaluationRequest(base, head, repo, tuple(system or ["x86_64-linux"]), nixos)
+    nix = functools.cache(lambda: make_nix(store))
+    result = service.diff(request, nix, make_limits(timeout, memory), Progress)
+    emit(render_diff(Format.json if json else Format.text, result))

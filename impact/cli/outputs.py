@@ -6,26 +6,23 @@ from typing import Annotated
 
 import typer
 
+from impact import app as service
 from impact.cli._app import JsonOption, SnapshotOption, app, emit
+from impact.render.formats import Format, render_outputs
+
+NameArgument = Annotated[
+    str, typer.Argument(metavar="NAME", help="An attribute without its system, e.g. curl or openssl.")
+]
+OnlyOption = Annotated[
+    bool,
+    typer.Option("--only", help="The attribute's own derivations alone, without variants built from the same source."),
+]
 
 
 @app.command()
 def outputs(
-    name: Annotated[str, typer.Argument(help="An attribute without its system, e.g. curl or openssl.")],
-    only: Annotated[
-        bool,
-        typer.Option(
-            "--only", help="The attribute's own derivations alone, without variants built from the same source."
-        ),
-    ] = False,
-    snapshot: SnapshotOption = None,
-    json: JsonOption = False,
+    name: NameArgument, only: OnlyOption = False, snapshot: SnapshotOption = None, json: JsonOption = False
 ) -> None:
     """For each output of NAME (out, dev, bin, man, …), the derivations and jobs that take it, per system."""
-    from impact.analysis.outputs import package_outputs
-    from impact.loaders import load_snapshot
-    from impact.render.why import outputs_json, outputs_text
-
-    graph = load_snapshot(snapshot)
-    report = package_outputs(graph, name, only=only)
-    emit(outputs_json(report, graph) if json else outputs_text(report, graph))
+    answer = service.outputs(service.OutputsRequest(name, only, snapshot))
+    emit(render_outputs(Format.json if json else Format.text, answer))

@@ -3,28 +3,50 @@
 from __future__ import annotations
 
 import functools
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from impact import app as service
 from impact.cli._app import JsonOption, app, emit
-from impact.cli._sides import side_graph
-from impact.cli.eval import MemoryOption, NixosOption, StoreOption, SystemOption, TimeoutOption, make_limits, make_nix
+from impact.cli.diff import RepoOption
+from impact.cli.eval import (
+    MemoryOption,
+    NixosOption,
+    Progress,
+    StoreOption,
+    SystemOption,
+    TimeoutOption,
+    make_limits,
+    make_nix,
+)
+from impact.render.formats import Format, render_pr
+
+BaseArgument = Annotated[
+    str, typer.Argument(metavar="BASE", help="The base: a git ref of --repo, a nixpkgs checkout, or a snapshot.")
+]
+HeadArgument = Annotated[
+    str, typer.Argument(metavar="HEAD", help="The head: a git ref of --repo, a nixpkgs checkout, or a snapshot.")
+]
+OutputOption = Annotated[
+    Path, typer.Option("--output", "-o", metavar="FOLDER", help="The folder to write report.md and report.json to.")
+]
+BaseBranchOption = Annotated[
+    str,
+    typer.Option(
+        "--base-branch", metavar="BRANCH", help="The branch the pull request targets (for the branch advice)."
+    ),
+]
 
 
 @app.command()
 def pr(
-    base: Annotated[str, typer.Argument(help="The base: a git ref of --repo, a nixpkgs checkout, or a snapshot.")],
-    head: Annotated[str, typer.Argument(help="The head: a git ref of --repo, a nixpkgs checkout, or a snapshot.")],
-    repo: Annotated[Path, typer.Option("--repo", help="The git repository refs are taken from.")] = Path("."),
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="The folder to write report.md and report.json to.")
-    ] = Path("."),
-    base_branch: Annotated[
-        str, typer.Option("--base-branch", help="The branch the pull request targets (for the branch advice).")
-    ] = "master",
+    base: BaseArgument,
+    head: HeadArgument,
+    repo: RepoOption = Path("."),
+    output: OutputOption = Path("."),
+    base_branch: BaseBranchOption = "master",
     system: SystemOption = None,
     nixos: NixosOption = False,
     store: StoreOption = None,
@@ -33,39 +55,14 @@ def pr(
     json: JsonOption = False,
 ) -> None:
     """Evaluate base and head, diff them by output paths, and write the PR comment (report.md) and report.json."""
-    from impact.analysis.pr import pr_report
     from impact.evaluate import write_atomic
     from impact.render.json import dumps
     from impact.render.pr import pr_markdown
 
-    systems = system or ["x86_64-linux"]
-    command = " ".join(
-        [
-            "impact pr",
-            base,
-            head,
-            *(f"--system {s}" for s in systems),
-            *(["--nixos"] if nixos else []),
-            *([f"--base-branch {base_branch}"] if base_branch != "master" else []),
-        ]
-    )
-    limits = make_limits(timeout, memory)
-    with tempfile.TemporaryDirectory(prefix="impact-pr-") as tmp:
-        work = Path(tmp)
-        nix = functools.cache(lambda: make_nix(store))
-        base_graph = side_graph(base, repo, work, "base", nix, systems, nixos, limits)
-        head_graph = side_graph(head, repo, work, "head", nix, systems, nixos, limits)
-    report = pr_report(base_graph, head_graph, command, base_branch=base_branch)
-    data = report.to_dict()
-    write_atomic(output / "report.md", pr_markdown(report).encode())
-    write_atomic(output / "report.json", (dumps(data) + "\n").encode())
-    if json:
-        emit(dumps(data))
-        return
-    d = report.diff
-    emit(
-        f"wrote {output / 'report.md'} and {output / 'report.json'}: "
-        + ", ".join(f"{len(d.changed.get(js, ())):,} {js} jobs rebuilt" for js in d.jobsets)
-        + f", {d.derivations_to_build:,} derivations to build; branch {report.branch.target}; "
-        + f"labels: {', '.join(report.labels) or 'none'}; cross-check {'agrees' if d.agrees else 'DISAGREES'}"
-    )
+    sides = service.EvaluationRequest(base, head, repo, tuple(system or ["x86_64-linux"]), nixos)
+    nix = functools.cache(lambda: make_nix(store))
+    report = service.pr(service.PrRequest(sides, base_branch), nix, make_limits(timeout, memory), Progress)
+    written = (output / "report.md", output / "report.json")
+    write_atomic(written[0], pr_markdown(report).encode())
+    write_atomic(written[1], (dumps(report.to_dict()) + "\n").encode())
+    emit(render_pr(Format.json if json else Format.text, report, written))

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from impact.cli._app import JsonOption, SnapshotOption, app, emit
+from impact import app as service
+from impact.cli._app import JsonOption, PlotOption, SnapshotOption, app, emit, plot_to, refuse
+from impact.render.formats import Format, render_rank
 
 
 class Kernel(str, Enum):
@@ -17,28 +19,45 @@ class Kernel(str, Enum):
     darwin = "darwin"
 
 
+LimitOption = Annotated[
+    int | None,
+    typer.Option(
+        "--limit",
+        "-n",
+        help="How many packages to show in the table and plot (0: all; default 20).",
+        show_default=False,
+    ),
+]
+KernelOption = Annotated[
+    Kernel | None,
+    typer.Option("--kernel", help="Sort by the changed jobs of this kernel instead of all jobs.", show_default=False),
+]
+JobsetOption = Annotated[str, typer.Option("--jobset", metavar="JOBSET", help="The jobset whose packages are ranked.")]
+
+
 @app.command()
 def rank(
-    limit: Annotated[
-        int,
-        typer.Option("--limit", "-n", help="How many packages to show in the text table (0: all). --json prints all."),
-    ] = 20,
-    kernel: Annotated[
-        Kernel | None,
-        typer.Option(
-            "--kernel", help="Sort by the changed jobs of this kernel instead of all jobs.", show_default=False
-        ),
-    ] = None,
-    jobset: Annotated[str, typer.Option("--jobset", help="The jobset whose packages are ranked.")] = "nixpkgs",
+    limit: LimitOption = None,
+    kernel: KernelOption = None,
+    jobset: JobsetOption = "nixpkgs",
+    plot: PlotOption = None,
     snapshot: SnapshotOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Rank every package by the jobs and derivations a change to it rebuilds (as `impact estimate NAME`, without the every-commit share)."""
-    from impact.analysis.rank import rank as run_rank
-    from impact.loaders import load_snapshot
-    from impact.render.json import dumps, snapshot_dict
-    from impact.render.text import rank_text
+    """Rank every package by what a change to it rebuilds; aliases of one derivation share a row.
 
-    graph = load_snapshot(snapshot)
-    ranking = run_rank(graph, jobset=jobset, kernel=kernel.value if kernel else None)
-    emit(dumps({"snapshot": snapshot_dict(graph), **ranking.to_dict()}) if json else rank_text(ranking, graph, limit))
+    Counted as `impact estimate NAME --own` counts: without the every-commit share.
+    """
+    refuse((json and limit is not None, "--limit", "--json (JSON lists every package)"))
+    request = service.RankRequest(jobset, kernel.value if kernel else None, snapshot)
+    answer = service.rank(request)
+    shown = 20 if limit is None else limit
+    plot_to(plot, lambda: _plot(answer, shown))
+    emit(render_rank(Format.json if json else Format.text, answer, shown))
+
+
+def _plot(answer: service.RankAnswer, limit: int) -> object:
+    from impact.render.plots import top_packages
+
+    kernel = answer.request.kernel or "linux"
+    return top_packages(answer.ranking, kernel=kernel, n=limit or 20, snapshot=answer.graph.label)

@@ -7,50 +7,56 @@ from typing import Annotated
 
 import typer
 
-from impact.cli._app import JsonOption, SnapshotOption, app, emit
-from impact.errors import UnknownNameError
+from impact import app as service
+from impact.cli._app import JsonOption, OnlyOption, SnapshotOption, app, emit, refuse
+from impact.render.formats import Format, render_why
+
+TargetArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="TARGET",
+        help="A job (tests.nat.standalone.x86_64-linux), a package (hello), a derivation name or a .drv path.",
+    ),
+]
+ChangeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--change",
+        "-c",
+        metavar="NAME",
+        help="An attribute whose package file changes (repeatable), as for `impact estimate`.",
+        show_default=False,
+    ),
+]
+DrvOption = Annotated[
+    list[Path] | None,
+    typer.Option("--drv", metavar="DRV", help="An exact root derivation (repeatable).", show_default=False),
+]
+FileOption = Annotated[
+    list[str] | None,
+    typer.Option("--file", metavar="FILE", help="A changed nixpkgs file (repeatable).", show_default=False),
+]
+AllOption = Annotated[bool, typer.Option("--all", help="List every chain, shortest first, up to --limit.")]
+LimitOption = Annotated[
+    int | None,
+    typer.Option("--limit", min=1, help="The most chains listed with --all (default 10).", show_default=False),
+]
 
 
 @app.command()
 def why(
-    target: Annotated[
-        str,
-        typer.Argument(
-            help="A job (tests.nat.standalone.x86_64-linux), a package (hello), a derivation name or a .drv path."
-        ),
-    ],
-    change: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--change",
-            "-c",
-            help="An attribute whose package file changes (repeatable), as for `impact estimate`.",
-            show_default=False,
-        ),
-    ] = None,
-    drv: Annotated[
-        list[Path] | None, typer.Option("--drv", help="An exact root derivation (repeatable).", show_default=False)
-    ] = None,
-    file: Annotated[
-        list[str] | None, typer.Option("--file", help="A changed nixpkgs file (repeatable).", show_default=False)
-    ] = None,
-    only: Annotated[
-        bool, typer.Option("--only", help="The named attributes alone, without variants built from the same source.")
-    ] = False,
-    all_chains: Annotated[bool, typer.Option("--all", help="List every chain, shortest first, up to --limit.")] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="The most chains listed with --all.")] = 10,
+    target: TargetArgument,
+    change: ChangeOption = None,
+    drv: DrvOption = None,
+    file: FileOption = None,
+    only: OnlyOption = False,
+    all_chains: AllOption = False,
+    limit: LimitOption = None,
     snapshot: SnapshotOption = None,
     json: JsonOption = False,
 ) -> None:
     """Explain why a change rebuilds TARGET (the chain, with the outputs taken at each step), or why it does not."""
-    from impact.analysis.change import resolve_change
-    from impact.analysis.why import why as run_why
-    from impact.loaders import load_snapshot
-    from impact.render.why import why_json, why_text
-
-    if not (change or drv or file):
-        raise UnknownNameError("no change named", tip="give one, e.g. impact why tests.nat.standalone --change qemu")
-    graph = load_snapshot(snapshot)
-    resolved = resolve_change(graph, change or (), [str(d) for d in drv or ()], file or (), only=only)
-    result = run_why(graph, resolved, target, all_chains=all_chains, limit=limit)
-    emit(why_json(result, graph) if json else why_text(result, graph))
+    refuse((limit is not None and not all_chains, "--limit", "one chain (it counts the chains --all lists)"))
+    named = service.ChangeRequest(tuple(change or ()), tuple(map(str, drv or ())), tuple(file or ()), only)
+    request = service.WhyRequest(target, named, all_chains, 10 if limit is None else limit, snapshot)
+    emit(render_why(Format.json if json else Format.text, service.why(request)))

@@ -7,13 +7,21 @@ imported inside the branches: the CLI imports this module to declare `--format`,
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
+from impact.app import reproduce_command as _reproduce_command
+from impact.render.compare import CompareFormat
+
 if TYPE_CHECKING:
+    from impact.analysis.branches import BranchComparison
+    from impact.analysis.cost import ChangeCost
+    from impact.analysis.diff import SnapshotDiff
+    from impact.analysis.pr import PrReport
     from impact.analysis.report import Report
+    from impact.app import CompareAnswer, EstimateAnswer, OutputsAnswer, RankAnswer, WhyAnswer
     from impact.model import DerivationGraph
 
 
@@ -57,20 +65,195 @@ def render_estimate(
             assert_never(fmt)
 
 
-def reproduce_command(command: str, arguments: Sequence[str], options: Sequence[tuple[str, object]]) -> str:
-    """The shell command that reproduces an answer: `impact <command> ARGS --opt value …`.
+def render_estimate_answer(fmt: OutputFormat, answer: EstimateAnswer) -> str:
+    """Render everything `impact estimate` answers: the report, then the sections and the cost asked for."""
+    command = answer.request.command(fmt.value)
+    report, graph, cost = answer.report, answer.graph, answer.cost
+    match fmt:
+        case OutputFormat.text:
+            from impact.render.why import estimate_sections_text
 
-    An option whose value is True is a flag; None, False and empty values are left out.
-    """
-    words = ["impact", command, *arguments]
-    for name, value in options:
-        if value is None or value is False or value == "" or value == ():
-            continue
-        if value is True:
-            words.append(name)
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                words += [name, str(v)]
-        else:
-            words += [name, str(value)]
-    return shlex.join(words)
+            text = render_estimate(fmt, report, graph, command=command)
+            if answer.request.change.own:
+                text = text.rstrip("\n") + "\n" + OWN_NOTE + "\n"
+            if answer.sections is not None:
+                text += "\n" + estimate_sections_text(answer.sections)
+            return _with_cost_text(text, cost)
+        case OutputFormat.json:
+            from impact.render.why import estimate_sections_json
+
+            text = render_estimate(fmt, report, graph, command=command)
+            if answer.sections is not None:
+                text = estimate_sections_json(text, answer.sections)
+            return _with_cost_json(text, {"cost": _cost_dict(cost)} if cost else {})
+        case OutputFormat.markdown:
+            sections = [_cost_markdown(cost)] if cost else []
+            return render_estimate(fmt, report, graph, command=command, markdown_sections=sections)
+        case OutputFormat.changed_paths:
+            return render_estimate(fmt, report, graph, command=command)
+        case _:
+            assert_never(fmt)
+
+
+#: What `--own` adds under the estimate.
+OWN_NOTE = (
+    "Own share (--own): the derivations that embed the nixpkgs source tree, which every commit changes, are left out."
+)
+
+
+def render_compare_answer(fmt: CompareFormat, answer: CompareAnswer) -> str:
+    """Render everything `impact compare` answers: the comparison, and the costs side by side."""
+    from impact.render.compare import render_compare
+
+    command = answer.request.command(fmt.value)
+    costs, graph = answer.costs, answer.graph
+    match fmt:
+        case CompareFormat.text:
+            from impact.render.cost import cost_compare_text
+
+            text = render_compare(fmt, answer.comparison, graph, command=command)
+            if answer.request.own:
+                text = text.rstrip("\n") + "\n" + OWN_NOTE + "\n"
+            return text.rstrip("\n") + "\n\n" + cost_compare_text(costs) if costs else text
+        case CompareFormat.json:
+            text = render_compare(fmt, answer.comparison, graph, command=command)
+            extra = {"cost": {name: _cost_dict(c) for name, c in costs.items()}} if costs else {}
+            return _with_cost_json(text, extra)
+        case CompareFormat.markdown:
+            from impact.render.cost import cost_compare_markdown
+
+            sections = [cost_compare_markdown(costs)] if costs else []
+            return render_compare(fmt, answer.comparison, graph, command=command, markdown_sections=sections)
+        case _:
+            assert_never(fmt)
+
+
+def _cost_dict(cost: ChangeCost) -> dict[str, object]:
+    from impact.render.cost import cost_dict
+
+    return cost_dict(cost)
+
+
+def _cost_markdown(cost: ChangeCost) -> str:
+    from impact.render.cost import cost_markdown
+
+    return cost_markdown(cost)
+
+
+def _with_cost_text(text: str, cost: ChangeCost | None) -> str:
+    if cost is None:
+        return text
+    from impact.render.cost import cost_text
+
+    return text.rstrip("\n") + "\n\n" + cost_text(cost)
+
+
+def _with_cost_json(text: str, extra: Mapping[str, object]) -> str:
+    if not extra:
+        return text
+    import json
+
+    from impact.render.json import dumps
+
+    return dumps({**json.loads(text), **extra})
+
+
+class Format(str, Enum):
+    """What `--json` switches between for the commands without `--format`."""
+
+    text = "text"
+    json = "json"
+
+
+def render_why(fmt: Format, answer: WhyAnswer) -> str:
+    """`impact why`: the chains as text, or JSON."""
+    from impact.render.why import why_json, why_text
+
+    match fmt:
+        case Format.text:
+            return why_text(answer.result, answer.graph)
+        case Format.json:
+            return why_json(answer.result, answer.graph)
+        case _:
+            assert_never(fmt)
+
+
+def render_outputs(fmt: Format, answer: OutputsAnswer) -> str:
+    """`impact outputs`: each output and its consumers, as text or JSON."""
+    from impact.render.why import outputs_json, outputs_text
+
+    match fmt:
+        case Format.text:
+            return outputs_text(answer.report, answer.graph)
+        case Format.json:
+            return outputs_json(answer.report, answer.graph)
+        case _:
+            assert_never(fmt)
+
+
+def render_rank(fmt: Format, answer: RankAnswer, limit: int) -> str:
+    """`impact rank`: the first `limit` rows as a table (0: all), or every row as JSON."""
+    match fmt:
+        case Format.text:
+            from impact.render.text import rank_text
+
+            return rank_text(answer.ranking, answer.graph, limit)
+        case Format.json:
+            from impact.render.json import dumps, snapshot_dict
+
+            return dumps({"snapshot": snapshot_dict(answer.graph), **answer.ranking.to_dict()})
+        case _:
+            assert_never(fmt)
+
+
+def render_branches(fmt: Format, comparison: BranchComparison, limit: int) -> str:
+    """`impact branches`: the counts per jobset and system as a table, or JSON."""
+    match fmt:
+        case Format.text:
+            from impact.render.text import branches_text
+
+            return branches_text(comparison, limit)
+        case Format.json:
+            from impact.render.json import dumps
+
+            return dumps(comparison.to_dict())
+        case _:
+            assert_never(fmt)
+
+
+def render_diff(fmt: Format, diff: SnapshotDiff) -> str:
+    """`impact diff`: the exact difference and its cross-check, as text or JSON."""
+    match fmt:
+        case Format.text:
+            from impact.render.diff import diff_text
+
+            return diff_text(diff)
+        case Format.json:
+            from impact.render.json import dumps
+
+            return dumps(diff.to_dict())
+        case _:
+            assert_never(fmt)
+
+
+def render_pr(fmt: Format, report: PrReport, written: Sequence[Path]) -> str:
+    """`impact pr`: what was written and the headline, or the report as JSON."""
+    match fmt:
+        case Format.text:
+            d = report.diff
+            return (
+                f"wrote {' and '.join(str(p) for p in written)}: "
+                + ", ".join(f"{len(d.changed.get(js, ())):,} {js} jobs rebuilt" for js in d.jobsets)
+                + f", {d.derivations_to_build:,} derivations to build; branch {report.branch.target}; "
+                + f"labels: {', '.join(report.labels) or 'none'}; cross-check {'agrees' if d.agrees else 'DISAGREES'}"
+            )
+        case Format.json:
+            from impact.render.json import dumps
+
+            return dumps(report.to_dict())
+        case _:
+            assert_never(fmt)
+
+
+# Kept here for the callers that reproduce commands from the render side.
+reproduce_command = _reproduce_command

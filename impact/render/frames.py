@@ -27,6 +27,8 @@ JOBSET = "jobset"
 ATTR = "attr"
 #: A job's attribute without its system, e.g. `qemu`.
 PACKAGE = "package"
+#: Other attributes of the same derivation (or the same change), comma-separated; empty when none.
+ALIASES = "aliases"
 #: A system, e.g. `x86_64-linux`.
 SYSTEM = "system"
 #: The kernel of a system: `linux` or `darwin`.
@@ -94,7 +96,7 @@ BRANCH_COUNT_COLUMNS = (STATUS_ONLY_A, STATUS_ONLY_B, STATUS_DIFFER, STATUS_SAME
 
 ESTIMATE_JOB_COLUMNS = (JOBSET, ATTR, PACKAGE, SYSTEM, KERNEL, NIXOS_TEST, EVERY_COMMIT)
 ESTIMATE_SYSTEM_COLUMNS = (SYSTEM, KERNEL, NIXPKGS_JOBS, NIXOS_JOBS, DERIVATIONS_TO_BUILD)
-RANKING_COLUMNS = (RANK, PACKAGE, JOBS_LINUX, JOBS_DARWIN, JOBS_TOTAL, NIXOS_JOBS, DERIVATIONS_TO_BUILD, ROOTS)
+RANKING_COLUMNS = (RANK, PACKAGE, JOBS_LINUX, JOBS_DARWIN, JOBS_TOTAL, NIXOS_JOBS, DERIVATIONS_TO_BUILD, ROOTS, ALIASES)
 LANDSCAPE_COLUMNS = (*RANKING_COLUMNS, REBUILDS_LINUX, REBUILDS_DARWIN, STDENV_LINUX, STDENV_DARWIN)
 BRANCHES_COLUMNS = (JOBSET, SYSTEM, KERNEL, *BRANCH_COUNT_COLUMNS)
 BRANCHES_JOB_COLUMNS = (JOBSET, ATTR, PACKAGE, SYSTEM, STATUS, NAME_A, NAME_B)
@@ -224,9 +226,19 @@ def compare_systems_frame(comparison: Comparison) -> pd.DataFrame:
 
 
 def ranking_frame(ranking: Ranking) -> pd.DataFrame:
-    """One row per package, in the ranking's order: rank, package, jobs per kernel and total, derivations."""
+    """One row per package, in the ranking's order: rank, package, jobs per kernel and total, derivations, aliases."""
     rows = [
-        (i, r.package, r.jobs_linux, r.jobs_darwin, r.jobs_total, r.nixos_jobs, r.derivations_to_build, r.roots)
+        (
+            i,
+            r.package,
+            r.jobs_linux,
+            r.jobs_darwin,
+            r.jobs_total,
+            r.nixos_jobs,
+            r.derivations_to_build,
+            r.roots,
+            ", ".join(r.aliases),
+        )
         for i, r in enumerate(ranking.rows, 1)
     ]
     return _frame(rows, RANKING_COLUMNS)

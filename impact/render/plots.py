@@ -33,7 +33,8 @@ def _figure(width: float = 8.0, height: float = 4.5) -> Figure:
 
 
 def rebuild_distribution(landscape: Landscape, kernel: str = "linux") -> Figure:
-    """Left: how many packages rebuild how many jobs (log bins). Right: rebuilds per package, largest first, with the lines."""
+    """Left: how many packages rebuild how many jobs (log bins). Right: rebuilds per package, largest first,
+    with the lines."""
     import numpy as np
 
     frame = frames.to_dataframe(landscape)
@@ -55,28 +56,39 @@ def rebuild_distribution(landscape: Landscape, kernel: str = "linux") -> Figure:
         above = int((counts >= line).sum())
         right.axhline(line, color=colour, linestyle="--", linewidth=1)
         right.annotate(
-            f"{line:,}: {above:,} packages at or above",
-            (max(above, 1), line),
-            xytext=(5, 4),
+            f"{line:,} rebuilds: {above:,} packages at or above",
+            (0.98, line),
+            xycoords=("axes fraction", "data"),
+            xytext=(0, 3),
             textcoords="offset points",
+            ha="right",
+            va="bottom",
             color=colour,
-            fontsize=9,
+            fontsize=8,
+            clip_on=True,
         )
     right.set_xlabel("packages, largest rebuild first")
     right.set_ylabel(f"rebuilds on {kernel} (unique packages, as CI counts)")
     right.set_title(
-        f"{kernel} rebuilds of the packages whose jobs reach {min(landscape.lines):,} on a kernel", fontsize=10
+        f"Packages by {kernel} rebuilds (at least {min(landscape.lines):,} changed jobs), against the branch lines",
+        fontsize=10,
     )
     return fig
 
 
-def top_packages(ranking: Ranking, kernel: str = "linux", n: int = 20, exclude: Collection[str] = ()) -> Figure:
+def top_packages(
+    ranking: Ranking, kernel: str = "linux", n: int = 20, exclude: Collection[str] = (), snapshot: str = ""
+) -> Figure:
     """Horizontal bars: the `n` packages whose change rebuilds the most jobs on `kernel`, leaving out `exclude`.
 
-    `exclude` is for the stdenv-level packages (`Landscape.stdenv_level[kernel]`): they all rebuild everything,
-    so the informative top starts below them.
+    Each bar names the package with its aliases (one derivation, one bar). `exclude` is for the stdenv-level
+    packages (`Landscape.stdenv_level[kernel]`): they all rebuild everything, so the informative top starts below
+    them. `snapshot` names the data in the title.
     """
+    from impact.render.text import alias_label
+
     frame = frames.to_dataframe(ranking)
+    aliases = {r.package: r.aliases for r in ranking.rows}
     if exclude:
         frame = frame[~frame[frames.PACKAGE].isin(set(exclude))]
     column = frames.JOBS_LINUX if kernel == "linux" else frames.JOBS_DARWIN
@@ -85,19 +97,26 @@ def top_packages(ranking: Ranking, kernel: str = "linux", n: int = 20, exclude: 
     )
     fig = _figure(8, 0.3 * len(top) + 1.2)
     ax = fig.subplots()
-    bars = ax.barh(top[frames.PACKAGE][::-1], top[column][::-1], color="#4c72b0")
-    ax.set_xlabel(f"changed {kernel} jobs")
-    below = f", {len(set(exclude)):,} stdenv-level packages left out" if exclude else ""
-    ax.set_title(f"top {len(top)} packages by {kernel} rebuild{below}", fontsize=10)
+    labels = [alias_label(p, aliases.get(p, ()), most=2) for p in top[frames.PACKAGE][::-1]]
+    bars = ax.barh(labels, top[column][::-1], color="#4c72b0")
+    ax.set_xlabel(f"changed {kernel} jobs (Hydra jobs, both jobsets)")
+    ax.set_ylabel("package changed (aliases in brackets)")
+    below = f"; {len(set(exclude)):,} stdenv-level packages left out" if exclude else ""
+    on = f"\n{snapshot}" if snapshot else ""
+    ax.set_title(f"The {len(top)} packages whose change rebuilds most {kernel} jobs{below}{on}", fontsize=10)
     ax.margins(x=0.1)
     ax.bar_label(bars, labels=[f"{v:,}" for v in top[column][::-1]], fontsize=7)
     ax.tick_params(axis="y", labelsize=8)
     return fig
 
 
-def compare_systems(estimates: Mapping[str, RebuildEstimate]) -> Figure:
-    """Grouped bars per system: changed jobs (both jobsets) and derivations to build, one colour per change."""
+def compare_systems(estimates: Mapping[str, RebuildEstimate], title: str = "") -> Figure:
+    """Grouped bars per system: changed jobs (both jobsets) and derivations to build, one colour per change.
+
+    The legend names each change by its key, which should be the attributes changed (e.g. `qemu`, `linux_4_4`).
+    """
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     per = {name: frames.to_dataframe(e, per="system") for name, e in estimates.items()}
     systems = list(dict.fromkeys(s for f in per.values() for s in f[frames.SYSTEM] if s != "builtin"))
@@ -118,8 +137,14 @@ def compare_systems(estimates: Mapping[str, RebuildEstimate]) -> Figure:
             bars = ax.bar(x + i * width, values, width, label=name)
             ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=7)
         ax.set_xticks(x + width * (len(per) - 1) / 2, systems)
-        ax.set_title("changed jobs (nixpkgs + nixos)" if panel == 0 else "derivations to build")
-        ax.legend()
+        ax.set_xlabel("system")
+        ax.set_ylabel("changed jobs (nixpkgs + nixos)" if panel == 0 else "derivations to build (Hydra builds)")
+        ax.set_title("Jobs that change, per system" if panel == 0 else "Derivations Hydra builds, per system")
+        ax.margins(y=0.12)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(title="change", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -142,8 +167,9 @@ def branches_by_system(comparison: BranchComparison, jobset: str = "nixpkgs") ->
         values = frame[status].to_numpy()
         ax.bar(frame[frames.SYSTEM], values, bottom=bottom, label=words[status], color=_STATUS_COLOURS[status])
         bottom += values
-    ax.set_ylabel(f"{jobset} jobs")
-    ax.set_title(f"{comparison.a.label}  vs  {comparison.b.label}", fontsize=9)
+    ax.set_xlabel("system")
+    ax.set_ylabel(f"{jobset} jobs (count)")
+    ax.set_title(f"{jobset} jobs per system: {comparison.a.label}  vs  {comparison.b.label}", fontsize=9)
     ax.legend(fontsize=8)
     return fig
 
@@ -164,7 +190,9 @@ def drift(comparisons: Mapping[str, BranchComparison], systems: Sequence[str] | 
         bars = ax.bar(x + i * width, values, width, label=name)
         ax.bar_label(bars, labels=[f"{v:,}" for v in values], fontsize=7)
     ax.set_xticks(x + width * (len(comparisons) - 1) / 2, found)
-    ax.set_ylabel("derivations to build")
-    ax.set_title("derivations one branch has that the other has not built")
+    ax.set_xlabel("system")
+    ax.set_ylabel("derivations to build (count)")
+    ax.margins(y=0.12)
+    ax.set_title("Derivations to build when moving to the other branch")
     ax.legend(fontsize=8)
     return fig

@@ -1,9 +1,16 @@
-"""Terminal rendering: plain aligned tables, readable in a narrow terminal and in a log."""
+"""Terminal rendering: aligned tables, plain in a log or a pipe, drawn by rich with colour on a terminal.
+
+Every renderer builds its tables with `table`; inside `styled_tables()` (which the CLI enters when standard
+output is a terminal and `NO_COLOR` is unset) `table` draws a rich table with a styled header instead of plain
+columns. rich comes with typer already, so this costs no dependency, and it is imported only on that path.
+"""
 
 from __future__ import annotations
 
+import contextvars
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from impact.analysis.branches import BranchComparison
 from impact.analysis.change import RootKind
@@ -15,18 +22,61 @@ from impact.model import DerivationGraph
 MAX_ROOTS_LISTED = 12
 
 
+_STYLED: contextvars.ContextVar[bool] = contextvars.ContextVar("impact_styled_tables", default=False)
+
+
+@contextmanager
+def styled_tables(on: bool = True) -> Iterator[None]:
+    """Within this block `table` draws rich tables with colour (for a terminal) when `on`."""
+    token = _STYLED.set(on)
+    try:
+        yield
+    finally:
+        _STYLED.reset(token)
+
+
 def table(rows: Sequence[Sequence[object]], header: Sequence[str] | None = None, right_from: int = 1) -> str:
     """Align `rows` in columns; columns from `right_from` on are right-aligned (numbers)."""
     body = [[_cell(c) for c in r] for r in rows]
     all_rows = ([list(header)] if header else []) + body
     if not all_rows:
         return ""
+    if _STYLED.get():
+        return _rich_table(body, header, right_from)
     widths = [max(len(r[i]) for r in all_rows if i < len(r)) for i in range(max(len(r) for r in all_rows))]
     lines = []
     for r in all_rows:
         cells = [c.rjust(widths[i]) if i >= right_from else c.ljust(widths[i]) for i, c in enumerate(r)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def _rich_table(body: list[list[str]], header: Sequence[str] | None, right_from: int) -> str:
+    """The rows as a rich table (bold header and first column, sub-rows dimmed), as a string with colour codes."""
+    import io
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    columns = max(len(r) for r in [*body, list(header or ())])
+    drawn = Table(
+        box=box.SIMPLE_HEAD,
+        show_header=bool(header),
+        show_edge=False,
+        header_style="bold cyan",
+        border_style="dim",
+        pad_edge=False,
+    )
+    for i in range(columns):
+        title = header[i] if header and i < len(header) else ""
+        style = "bold" if i == 0 else None
+        drawn.add_column(title, justify="right" if i >= right_from else "left", no_wrap=True, style=style)
+    for r in body:
+        drawn.add_row(*r, *([""] * (columns - len(r))), style="dim" if r and r[0].startswith(" ") else None)
+    out = io.StringIO()
+    Console(file=out, force_terminal=True, width=100_000, color_system="standard").print(drawn)
+    return "\n".join(line.rstrip() for line in out.getvalue().strip("\n").splitlines())
 
 
 def _cell(value: object) -> str:
@@ -44,8 +94,24 @@ def systems_of(result: RebuildEstimate) -> list[str]:
     return sorted(found, key=lambda s: (not s.endswith("-linux"), s != "x86_64-linux", s))
 
 
-def roots_text(result: RebuildEstimate) -> str:
-    """The roots of a change, grouped by why each is a root."""
+def short_hash(drv_path: str) -> str:
+    """The first 7 characters of a store path's hash, enough to tell derivations of one name apart."""
+    return drv_path.rsplit("/", 1)[-1][:7]
+
+
+def attribute_of(graph: DerivationGraph, drv_path: str) -> str:
+    """The job attributes (without system) that build a derivation, e.g. `openssl`, or `-` when no job does."""
+    row = graph.index.get(drv_path)
+    jobs = graph.jobs_of_derivation.get(row, []) if row is not None else []
+    names = sorted({graph.job_packages[k] for k in jobs})
+    if not names:
+        return "-"
+    return ", ".join(names[:3]) + (f", +{len(names) - 3}" if len(names) > 3 else "")
+
+
+def roots_text(result: RebuildEstimate, graph: DerivationGraph | None = None) -> str:
+    """The roots of a change, grouped by why each is a root; each names its attribute (`-` when no job builds
+    it) and, where a name repeats on one system, its short drv hash."""
     roots = result.change.roots
     lines = [f"Roots: {len(roots)} derivation{'s' if len(roots) != 1 else ''} changed directly"]
     labels = {
@@ -54,15 +120,27 @@ def roots_text(result: RebuildEstimate) -> str:
         RootKind.GIVEN: "given",
         RootKind.SOURCE_TREE: "commit",
     }
+    attrs = [attribute_of(graph, r.path) if graph is not None else "-" for r in roots]
     if len(roots) <= MAX_ROOTS_LISTED:
-        rows: list[list[object]] = [[labels[r.kind], r.name, r.system, r.reason] for r in roots]
+        seen = Counter((a, r.name, r.system) for a, r in zip(attrs, roots))
+        rows: list[list[object]] = [
+            [
+                labels[r.kind],
+                a,
+                r.name,
+                r.system,
+                short_hash(r.path) if seen[(a, r.name, r.system)] > 1 else "",
+                r.reason,
+            ]
+            for a, r in zip(attrs, roots)
+        ]
         order = list(labels.values())
-        rows.sort(key=lambda r: (order.index(str(r[0])), str(r[1]), str(r[2])))
-        lines.append(_indent(table(rows, right_from=99)))
+        rows.sort(key=lambda r: (order.index(str(r[0])), str(r[2]), str(r[3]), str(r[1]), str(r[4])))
+        lines.append(_indent(table(rows, ["why", "attribute", "derivation", "system", "drv", "reason"], right_from=99)))
     else:
-        counts = Counter((labels[r.kind], r.name, r.system) for r in roots)
-        rows = [[k, n, s, c] for (k, n, s), c in sorted(counts.items())]
-        lines.append(_indent(table(rows, right_from=3)))
+        counts = Counter((labels[r.kind], a, r.name, r.system) for a, r in zip(attrs, roots))
+        rows = [[k, a, n, s, c] for (k, a, n, s), c in sorted(counts.items())]
+        lines.append(_indent(table(rows, ["why", "attribute", "derivation", "system", "count"], right_from=4)))
     return "\n".join(lines)
 
 
@@ -94,7 +172,7 @@ def estimate_text(result: RebuildEstimate, graph: DerivationGraph) -> str:
     for jobset, per in result.derivations_to_build_by_jobset.items():
         rows.append([f"  needed by {jobset} jobs", *(per.get(s) for s in systems), sum(per.values())])
     title = f"impact estimate {result.change.description}  ·  {graph.label}"
-    return "\n".join([title, "", roots_text(result), "", table(rows, header), ""])
+    return "\n".join([title, "", roots_text(result, graph), "", table(rows, header), ""])
 
 
 def _per_system(graph: DerivationGraph, jobset: str, attrs: Sequence[str], systems: Sequence[str]) -> list[int | None]:
@@ -115,7 +193,15 @@ def rank_text(ranking: Ranking, graph: DerivationGraph, limit: int = 20) -> str:
     rows = ranking.rows[:limit] if limit > 0 else ranking.rows
     header = ["#", "package", *(f"{k} jobs" for k in KERNELS), "all jobs", "of which nixos", "derivations to build"]
     body = [
-        [i, r.package, r.jobs_linux, r.jobs_darwin, r.jobs_total, r.nixos_jobs, r.derivations_to_build]
+        [
+            i,
+            alias_label(r.package, r.aliases),
+            r.jobs_linux,
+            r.jobs_darwin,
+            r.jobs_total,
+            r.nixos_jobs,
+            r.derivations_to_build,
+        ]
         for i, r in enumerate(rows, 1)
     ]
     by = f"{kernel} jobs" if kernel else "all jobs"
@@ -124,7 +210,7 @@ def rank_text(ranking: Ranking, graph: DerivationGraph, limit: int = 20) -> str:
         title,
         "",
         f"{len(ranking.rows):,} {ranking.jobset} packages by what a change to each rebuilds (sorted by {by});"
-        f" top {len(rows):,}",
+        f" top {len(rows):,}; aliases of one derivation share a row",
         f"Every-commit share left out: {ranking.excluded}.",
         "",
         _indent(table(body, header, right_from=2)),
@@ -135,6 +221,14 @@ def rank_text(ranking: Ranking, graph: DerivationGraph, limit: int = 20) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def alias_label(package: str, aliases: Sequence[str], most: int = 3) -> str:
+    """A package with the aliases that are the same change: `bison (bison3, yacc)`, the first `most` named."""
+    if not aliases:
+        return package
+    more = f", +{len(aliases) - most}" if len(aliases) > most else ""
+    return f"{package} ({', '.join(aliases[:most])}{more})"
 
 
 def branches_text(comparison: BranchComparison, limit: int = 12) -> str:
@@ -179,7 +273,8 @@ def branches_text(comparison: BranchComparison, limit: int = 12) -> str:
             table(rows + drv_rows, ["", *systems, "total"]),
             "",
             f"Building B after A means building the {comparison.derivations_new_in_b:,} derivations new in B;",
-            f"they follow from {len(comparison.roots_in_b):,} derivations edited directly (no new input): {shown}{more}",
+            f"they follow from {len(comparison.roots_in_b):,} derivations edited directly (no new input): "
+            f"{shown}{more}",
             "",
         ]
     )

@@ -85,9 +85,13 @@ def _names(names: tuple[str, ...]) -> str:
 
 def outputs_text(report: OutputsReport, graph: DerivationGraph) -> str:
     """`impact outputs NAME`: per derivation (system), each output with its consumers."""
+    from impact.render.text import attribute_of, short_hash
+
     lines = [f"impact outputs {report.name}  ·  {graph.label}", ""]
     for d in report.derivations:
-        lines.append(f"{d.name}  {d.system}  ({d.reason})")
+        attribute = attribute_of(graph, d.drv)
+        attribute = attribute if attribute != "-" else "(no job)"
+        lines.append(f"{attribute}  ·  {d.name}  {d.system}  drv {short_hash(d.drv)}  ({d.reason})")
         rows: list[list[Any]] = []
         for o in d.outputs:
             rows.append([o.output, len(o.consumers), o.fixed_output_consumers, len(o.jobs), o.cutoff_rebuild])

@@ -1,0 +1,522 @@
+"""The service layer: one request in, one answer out, for every question impact answers.
+
+Each question is a frozen request dataclass (what the user asked, as values) and one function that loads what it
+needs, runs the analyses and returns a frozen answer (the results, and the graph they refer to). The CLI parses
+its options into a request and hands the answer to a renderer (`impact.render.formats`); `impact.api` (notebooks)
+and the PR bot (`impact pr`) make the same calls. This module never renders: it imports loaders and analysis only,
+each inside the function that needs it, so importing it (as every command does) costs nothing.
+"""
+
+from __future__ import annotations
+
+import shlex
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from impact.errors import UnknownNameError
+
+if TYPE_CHECKING:
+    from impact.analysis.branches import BranchComparison
+    from impact.analysis.change import Change
+    from impact.analysis.compare import Comparison
+    from impact.analysis.cost import ChangeCost
+    from impact.analysis.diff import SnapshotDiff
+    from impact.analysis.outputs import OutputsReport
+    from impact.analysis.policy import Policy
+    from impact.analysis.pr import PrReport
+    from impact.analysis.rank import Ranking
+    from impact.analysis.report import Report
+    from impact.analysis.whatif import EstimateSections
+    from impact.analysis.why import WhyResult
+    from impact.model import DerivationGraph
+    from impact.nix import Limits, Nix
+
+__all__ = [
+    "BranchesRequest",
+    "ChangeRequest",
+    "CompareAnswer",
+    "CompareRequest",
+    "CostRequest",
+    "EstimateAnswer",
+    "EstimateRequest",
+    "EvaluationRequest",
+    "OutputsAnswer",
+    "OutputsRequest",
+    "PrRequest",
+    "RankAnswer",
+    "RankRequest",
+    "WhyAnswer",
+    "WhyRequest",
+    "branches",
+    "compare",
+    "diff",
+    "estimate",
+    "outputs",
+    "pr",
+    "rank",
+    "reproduce_command",
+    "why",
+]
+
+
+def reproduce_command(command: str, arguments: Sequence[str], options: Sequence[tuple[str, object]]) -> str:
+    """The shell command that reproduces an answer: `impact <command> ARGS --opt value …`.
+
+    An option whose value is True is a flag; None, False and empty values are left out.
+    """
+    words = ["impact", command, *arguments]
+    for name, value in options:
+        if value is None or value is False or value == "" or value == ():
+            continue
+        if value is True:
+            words.append(name)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                words += [name, str(v)]
+        else:
+            words += [name, str(value)]
+    return shlex.join(words)
+
+
+def _graph(snapshot: Path | None, graph: DerivationGraph | None) -> DerivationGraph:
+    if graph is not None:
+        return graph
+    from impact.loaders import load_snapshot
+
+    return load_snapshot(snapshot)
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    """A change as the user names it: attributes whose package file changes, changed files, exact derivations."""
+
+    names: tuple[str, ...] = ()
+    drvs: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    #: The named attributes alone, without variants built from the same source.
+    only: bool = False
+    #: The change's own share: leave out the derivations that embed the nixpkgs source tree (every commit).
+    own: bool = False
+
+    @property
+    def named(self) -> bool:
+        """True when anything is named."""
+        return bool(self.names or self.drvs or self.files)
+
+    def resolve(self, graph: DerivationGraph) -> Change:
+        """The change's roots in `graph`."""
+        from impact.analysis.change import resolve_change
+
+        commit = False if self.own else None
+        return resolve_change(graph, self.names, self.drvs, self.files, only=self.only, commit=commit)
+
+    def options(self) -> list[tuple[str, object]]:
+        """The options that name this change on the command line."""
+        return [("--file", self.files), ("--drv", self.drvs), ("--only", self.only), ("--own", self.own)]
+
+
+@dataclass(frozen=True)
+class CostRequest:
+    """A cost section: build times to match, and the build farm to schedule on."""
+
+    durations: tuple[Path, ...] = ()
+    #: `N` and/or `SYSTEM=N` machine counts.
+    machines: tuple[str, ...] = ()
+    #: Build slots per machine (None: the default).
+    cores: int | None = None
+
+    def options(self) -> list[tuple[str, object]]:
+        """The options that ask for this cost on the command line."""
+        return [("--durations", self.durations), ("--machines", self.machines), ("--cores", self.cores)]
+
+
+def _cost_of(graph: DerivationGraph, rebuilt: object, change: str, request: CostRequest, match: object) -> ChangeCost:
+    from impact.analysis.cost import DEFAULT_CORES, change_cost, parse_machines
+
+    return change_cost(
+        graph,
+        rebuilt,  # type: ignore[arg-type]
+        change=change,
+        match=match,  # type: ignore[arg-type]
+        machines=parse_machines(request.machines),
+        cores=DEFAULT_CORES if request.cores is None else request.cores,
+    )
+
+
+def _match(request: CostRequest) -> object:
+    if not request.durations:
+        return None
+    from impact.analysis.cost import match_durations
+    from impact.loaders.durations import load_all
+
+    return match_durations(load_all(list(request.durations)))
+
+
+def _policy(path: Path | None) -> Policy:
+    from impact.analysis.policy import load_policy
+
+    return load_policy(path)
+
+
+@dataclass(frozen=True)
+class EstimateRequest:
+    """`impact estimate`: what a change rebuilds, with the sections and advice asked for."""
+
+    change: ChangeRequest
+    #: Add the blast radius.
+    blast: bool = False
+    #: What-if: only this output of the named package changes (`curl.man`, or `man` with a name given).
+    only_output: str | None = None
+    #: What-if: the named package gets this output split off.
+    split_output: str | None = None
+    #: Add the cost (None: no cost section).
+    cost: CostRequest | None = None
+    #: The branch the change is based on (None: the policy's default).
+    base: str | None = None
+    security: bool = False
+    #: Branch rules as a TOML file (None: nixpkgs' rules).
+    policy: Path | None = None
+    #: The snapshot to read (None: $IMPACT_SNAPSHOT, else the embedded one).
+    snapshot: Path | None = None
+
+    def command(self, output_format: str) -> str:
+        """The shell command that reproduces this estimate in `output_format`."""
+        cost = self.cost.options() if self.cost else []
+        options = [
+            *self.change.options(),
+            ("--base", self.base),
+            ("--security", self.security),
+            ("--policy", self.policy),
+            ("--snapshot", self.snapshot),
+            ("--format", output_format),
+            ("--cost", self.cost is not None),
+            *cost,
+        ]
+        return reproduce_command("estimate", self.change.names, options)
+
+
+@dataclass(frozen=True)
+class EstimateAnswer:
+    """What `estimate` answers: the report (estimate, labels, branch, maintainers) and the sections asked for."""
+
+    request: EstimateRequest
+    graph: DerivationGraph
+    report: Report
+    #: Blast radius and what-ifs, when asked for.
+    sections: EstimateSections | None = None
+    cost: ChangeCost | None = None
+
+
+def estimate(request: EstimateRequest, graph: DerivationGraph | None = None) -> EstimateAnswer:
+    """Estimate what `request`'s change rebuilds in `graph` (default: the request's snapshot)."""
+    from impact.analysis.rebuild import estimate as run_estimate
+    from impact.analysis.report import build_report
+
+    change_request = request.change
+    only_output_name = None
+    if request.only_output:
+        from impact.analysis.whatif import parse_output_spec
+
+        names, only_output_name = parse_output_spec(request.only_output, change_request.names)
+        change_request = ChangeRequest(names, *_rest(change_request))
+    if not change_request.named:
+        raise UnknownNameError(
+            "no change named", tip="give an attribute (impact estimate qemu), --file PATH or --drv PATH"
+        )
+    graph = _graph(request.snapshot, graph)
+    result = run_estimate(graph, change_request.resolve(graph))
+    report = build_report(graph, result, _policy(request.policy), base=request.base, security=request.security)
+    sections = None
+    if request.blast or only_output_name or request.split_output:
+        from impact.analysis.whatif import estimate_sections
+
+        sections = estimate_sections(
+            graph,
+            result,
+            blast=request.blast,
+            only_output_name=only_output_name,
+            split_output_name=request.split_output,
+        )
+    cost = None
+    if request.cost is not None:
+        cost = _cost_of(graph, result.rebuilt, result.change.description, request.cost, _match(request.cost))
+    return EstimateAnswer(request=request, graph=graph, report=report, sections=sections, cost=cost)
+
+
+def _rest(change: ChangeRequest) -> tuple[tuple[str, ...], tuple[str, ...], bool, bool]:
+    return change.drvs, change.files, change.only, change.own
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """`impact compare`: several changes side by side; each change is one or more attribute names."""
+
+    changes: tuple[tuple[str, ...], ...]
+    only: bool = False
+    own: bool = False
+    base: str | None = None
+    security: bool = False
+    policy: Path | None = None
+    #: The cost side by side (None: no cost).
+    cost: CostRequest | None = field(default_factory=CostRequest)
+    snapshot: Path | None = None
+
+    def command(self, output_format: str) -> str:
+        """The shell command that reproduces this comparison in `output_format`."""
+        options = [
+            ("--only", self.only),
+            ("--own", self.own),
+            ("--base", self.base),
+            ("--security", self.security),
+            ("--policy", self.policy),
+            ("--no-cost", self.cost is None),
+            *(self.cost.options() if self.cost else []),
+            ("--snapshot", self.snapshot),
+            ("--format", output_format),
+        ]
+        return reproduce_command("compare", [",".join(c) for c in self.changes], options)
+
+
+@dataclass(frozen=True)
+class CompareAnswer:
+    """What `compare` answers: the comparison, and each change's cost by name when asked for."""
+
+    request: CompareRequest
+    graph: DerivationGraph
+    comparison: Comparison
+    costs: dict[str, ChangeCost] | None = None
+
+
+def compare(request: CompareRequest, graph: DerivationGraph | None = None) -> CompareAnswer:
+    """Estimate each change of `request` on its own and put them side by side, with labels and branch advice."""
+    from impact.analysis.compare import compare as run_compare
+
+    if not request.changes or not all(request.changes):
+        raise UnknownNameError("no change named", tip="name each change, e.g. impact compare qemu linux_4_4")
+    graph = _graph(request.snapshot, graph)
+    resolved = [ChangeRequest(names, only=request.only, own=request.own).resolve(graph) for names in request.changes]
+    policy = _policy(request.policy)
+    comparison = run_compare(graph, resolved, policy, base=request.base, security=request.security)
+    costs = None
+    if request.cost is not None:
+        match = _match(request.cost)
+        costs = {
+            c.name: _cost_of(graph, c.report.estimate.rebuilt, c.name, request.cost, match) for c in comparison.changes
+        }
+    return CompareAnswer(request=request, graph=graph, comparison=comparison, costs=costs)
+
+
+@dataclass(frozen=True)
+class WhyRequest:
+    """`impact why`: by which chain a change rebuilds a target, or what stops it."""
+
+    target: str
+    change: ChangeRequest
+    #: Every chain, shortest first, up to `limit`.
+    all_chains: bool = False
+    limit: int = 10
+    snapshot: Path | None = None
+
+
+@dataclass(frozen=True)
+class WhyAnswer:
+    """What `why` answers."""
+
+    request: WhyRequest
+    graph: DerivationGraph
+    result: WhyResult
+
+
+def why(request: WhyRequest, graph: DerivationGraph | None = None) -> WhyAnswer:
+    """Explain why `request`'s change rebuilds its target, or what stops it."""
+    from impact.analysis.why import why as run_why
+
+    if not request.change.named:
+        raise UnknownNameError("no change named", tip="give one, e.g. impact why tests.nat.standalone --change qemu")
+    graph = _graph(request.snapshot, graph)
+    change = request.change.resolve(graph)
+    result = run_why(graph, change, request.target, all_chains=request.all_chains, limit=request.limit)
+    return WhyAnswer(request=request, graph=graph, result=result)
+
+
+@dataclass(frozen=True)
+class OutputsRequest:
+    """`impact outputs`: each output of a package and who takes it."""
+
+    name: str
+    only: bool = False
+    snapshot: Path | None = None
+
+
+@dataclass(frozen=True)
+class OutputsAnswer:
+    """What `outputs` answers."""
+
+    request: OutputsRequest
+    graph: DerivationGraph
+    report: OutputsReport
+
+
+def outputs(request: OutputsRequest, graph: DerivationGraph | None = None) -> OutputsAnswer:
+    """Each output of the package `request` names, its consumers and jobs, per derivation."""
+    from impact.analysis.outputs import package_outputs
+
+    graph = _graph(request.snapshot, graph)
+    report = package_outputs(graph, request.name, only=request.only)
+    return OutputsAnswer(request=request, graph=graph, report=report)
+
+
+@dataclass(frozen=True)
+class RankRequest:
+    """`impact rank`: every package of a jobset by what a change to it rebuilds."""
+
+    jobset: str = "nixpkgs"
+    #: Sort by this kernel's jobs (`linux`, `darwin`), else all jobs.
+    kernel: str | None = None
+    snapshot: Path | None = None
+
+
+@dataclass(frozen=True)
+class RankAnswer:
+    """What `rank` answers."""
+
+    request: RankRequest
+    graph: DerivationGraph
+    ranking: Ranking
+
+
+def rank(request: RankRequest, graph: DerivationGraph | None = None) -> RankAnswer:
+    """Rank every package of the request's jobset (aliases of one derivation in one row)."""
+    from impact.analysis.rank import rank as run_rank
+
+    graph = _graph(request.snapshot, graph)
+    return RankAnswer(
+        request=request, graph=graph, ranking=run_rank(graph, jobset=request.jobset, kernel=request.kernel)
+    )
+
+
+@dataclass(frozen=True)
+class BranchesRequest:
+    """`impact branches`: two snapshots side by side."""
+
+    a: Path
+    b: Path
+
+
+def branches(request: BranchesRequest) -> BranchComparison:
+    """Jobs only in A, only in B and with other output paths, per jobset and system; derivations new on each side."""
+    from impact.analysis.branches import compare_branches
+    from impact.loaders import load_snapshot
+
+    return compare_branches(load_snapshot(request.a), load_snapshot(request.b))
+
+
+class Progress(Protocol):
+    """A job counter an evaluation reports to (the CLI draws one on the terminal)."""
+
+    def __call__(self, count: int) -> None: ...
+
+    def done(self) -> None:
+        """The evaluation ended."""
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    """Two sides to evaluate and diff exactly: each a snapshot, a nixpkgs checkout, or a git ref of `repo`."""
+
+    base: str
+    head: str
+    repo: Path = Path(".")
+    systems: tuple[str, ...] = ("x86_64-linux",)
+    nixos: bool = False
+
+
+@dataclass(frozen=True)
+class PrRequest:
+    """`impact pr`: the PR bot's report on a pull request's base and head."""
+
+    sides: EvaluationRequest
+    #: The branch the pull request targets.
+    base_branch: str = "master"
+
+    def command(self) -> str:
+        """The command that reproduces the report (shown in the comment)."""
+        s = self.sides
+        words = ["impact pr", s.base, s.head, *(f"--system {x}" for x in s.systems)]
+        words += ["--nixos"] if s.nixos else []
+        words += [f"--base-branch {self.base_branch}"] if self.base_branch != "master" else []
+        return " ".join(words)
+
+
+def side_graph(
+    spec: str,
+    role: str,
+    request: EvaluationRequest,
+    work: Path,
+    nix: Callable[[], Nix],
+    limits: Limits,
+    progress: Callable[[str], Progress],
+) -> DerivationGraph:
+    """The graph of one side: a snapshot is read, a checkout evaluated, anything else is a git ref of the repo.
+
+    `nix` makes the `Nix` to evaluate with, only when a side needs evaluating (it may create a store).
+    """
+    from impact.evaluate import evaluate_checkout, export_ref, is_checkout
+    from impact.loaders import load_snapshot
+
+    path = Path(spec)
+    label = spec
+    if path.exists() and not is_checkout(path):
+        return load_snapshot(path)
+    if path.exists():
+        source = path
+    else:
+        source = work / f"{role}-src"
+        commit = export_ref(request.repo, spec, source)
+        label = f"{spec} ({commit[:7]})"
+    on_job = progress(f"evaluating {role} {spec}")
+    try:
+        evaluate_checkout(
+            source,
+            work / f"{role}-snapshot",
+            nix(),
+            systems=list(request.systems),
+            nixos=request.nixos,
+            limits=limits,
+            on_job=on_job,
+        )
+    finally:
+        on_job.done()
+    graph = load_snapshot(work / f"{role}-snapshot")
+    graph.meta["label"] = label
+    return graph
+
+
+def _sides(
+    request: EvaluationRequest, nix: Callable[[], Nix], limits: Limits, progress: Callable[[str], Progress]
+) -> tuple[DerivationGraph, DerivationGraph]:
+    with tempfile.TemporaryDirectory(prefix="impact-") as tmp:
+        work = Path(tmp)
+        base = side_graph(request.base, "base", request, work, nix, limits, progress)
+        head = side_graph(request.head, "head", request, work, nix, limits, progress)
+    return base, head
+
+
+def diff(
+    request: EvaluationRequest, nix: Callable[[], Nix], limits: Limits, progress: Callable[[str], Progress]
+) -> SnapshotDiff:
+    """Evaluate what needs evaluating and diff the two sides by output paths, with the graph cross-check."""
+    from impact.analysis.diff import diff_snapshots
+
+    return diff_snapshots(*_sides(request, nix, limits, progress))
+
+
+def pr(request: PrRequest, nix: Callable[[], Nix], limits: Limits, progress: Callable[[str], Progress]) -> PrReport:
+    """The PR bot's report: evaluate base and head, diff them, labels, branch, maintainers and why-chains."""
+    from impact.analysis.pr import pr_report
+
+    base, head = _sides(request.sides, nix, limits, progress)
+    return pr_report(base, head, request.command(), base_branch=request.base_branch)
