@@ -66,7 +66,7 @@ def compare(
     comparison = run_compare(graph, resolved, rules, base=base, security=security)
     match = load_match(durations) if cost else None
     costs = (
-        {c.name: cost_of(graph, c.report.estimate.rebuilt, c.name, match, machines, cores) for c in comparison.changes}
+        {c.name: cost_of(graph, c.report.estimate.built, c.name, match, machines, cores) for c in comparison.changes}
         if cost
         else None
     )

@@ -78,6 +78,15 @@ def estimate(
             show_default=False,
         ),
     ] = None,
+    repoint: Annotated[
+        str | None,
+        typer.Option(
+            "--repoint",
+            metavar="ATTRIBUTE=TARGET",
+            help="An attribute re-pointed to another (linuxPackages=linuxPackages_4_19): the bounds the graph gives.",
+            show_default=False,
+        ),
+    ] = None,
     cost: CostOption = False,
     durations: DurationsOption = None,
     machines: MachinesOption = None,
@@ -100,6 +109,11 @@ def estimate(
     from impact.analysis.rebuild import estimate as run_estimate
     from impact.loaders import load_snapshot
 
+    if repoint:
+        from impact.render.repoint import estimate_repoint
+
+        emit(estimate_repoint(load_snapshot(snapshot), repoint, json or output_format is OutputFormat.json))
+        return
     only_output_name = None
     if only_output:
         from impact.analysis.whatif import parse_output_spec
@@ -141,7 +155,7 @@ def estimate(
     estimate_json = render_estimate(OutputFormat.json, report, graph, command=command) if json else ""
     estimate_text = render_estimate(OutputFormat.text, report, graph, command=command) if not json else ""
     costed = (
-        cost_of(graph, result.rebuilt, change.description, load_match(durations), machines, cores)
+        cost_of(graph, result.built, change.description, load_match(durations), machines, cores)
         if wants_cost(cost, durations, machines, cores)
         else None
     )
