@@ -21,6 +21,7 @@ from impact.analysis.repoint import repoint
 from impact.analysis.report import build_report
 from impact.analysis.whatif import only_output
 from impact.cli import main
+from impact.errors import UnknownNameError
 from impact.loaders import load_snapshot
 from impact.model import DerivationGraph
 from tests.conftest import DATA, require_shared
@@ -190,6 +191,11 @@ def test_compare_qemu_with_the_default_kernel(graph: DerivationGraph, ref: Refer
         _check_estimate(graph, ref, compared.report.estimate, roots)
         per_change.append(ref.changed_jobs(ref.rebuilt(roots)))
     assert kernel_jobs <= set(changes[1].root_paths)
+    # `linux` is an alias: other attributes build the very same derivations, and the estimate says which.
+    shared = {a.rpartition(".")[0] for js, a, _, d in ref.jobs if d in kernel_jobs and not a.startswith("linux.")}
+    assert "linux_4_14" in shared
+    assert set(changes[1].aliases["linux"]) == shared
+    assert "qemu" not in changes[0].aliases
     for i, compared in enumerate(comparison.changes):
         for jobset, attrs in compared.only_jobs.items():
             elsewhere = {a for a, _ in per_change[1 - i].get(jobset, ())}
@@ -269,3 +275,9 @@ def test_cli_repoint_says_it_is_a_bound(
     assert main(["estimate", "--repoint", "linuxPackages=linuxPackages_4_19"]) == 0
     out = capsys.readouterr().out
     assert "cannot tell" in out and "at least" in out and "at most" in out and "impact diff" in out
+
+
+def test_a_set_of_attributes_is_not_a_package(graph: DerivationGraph) -> None:
+    with pytest.raises(UnknownNameError, match="set of") as caught:
+        resolve_change(graph, names=["linuxPackages"])
+    assert "--repoint linuxPackages=" in str(caught.value.tip)

@@ -144,6 +144,7 @@ class RebuildEstimate:
                 {"drv": r.path, "name": r.name, "system": r.system, "kind": r.kind.value, "reason": r.reason}
                 for r in self.change.roots
             ],
+            "aliases": {k: list(v) for k, v in self.change.aliases.items()},
             "changed_jobs": {k: list(v) for k, v in self.changed_jobs.items()},
             "changed_jobs_count": {k: len(v) for k, v in self.changed_jobs.items()},
             "changed_jobs_by_system": {k: dict(v) for k, v in self.changed_jobs_by_system.items()},

@@ -94,7 +94,18 @@ def estimate_text(result: RebuildEstimate, graph: DerivationGraph) -> str:
     for jobset, per in result.derivations_to_build_by_jobset.items():
         rows.append([f"  needed by {jobset} jobs", *(per.get(s) for s in systems), sum(per.values())])
     title = f"impact estimate {result.change.description}  ·  {graph.label}"
-    return "\n".join([title, "", roots_text(result), "", table(rows, header), *not_built_note(result), ""])
+    return "\n".join(
+        [title, "", roots_text(result), *aliases_note(result), "", table(rows, header), *not_built_note(result), ""]
+    )
+
+
+def aliases_note(result: RebuildEstimate) -> list[str]:
+    """Lines naming the attributes that build the same derivations as a named one (none: no line)."""
+    return [
+        f"  {name} builds the same derivations as {', '.join(others)}: this is an edit of their package; re-pointing "
+        f"{name} to another package is a change the graph cannot see (--repoint {name}=TARGET gives its bounds)."
+        for name, others in result.change.aliases.items()
+    ]
 
 
 def not_built_note(result: RebuildEstimate) -> list[str]:
