@@ -160,3 +160,13 @@ def test_hydra_builds_matches_the_reference_on_random_graphs(case: tuple[Derivat
     by_jobset = result.derivations_to_build_by_jobset
     for jobset, per in by_jobset.items():
         assert sum(per.values()) <= result.derivations_to_build, jobset
+
+
+def test_rank_counts_aarch64_linux_jobs_as_linux() -> None:
+    from impact.analysis.rank import rank
+
+    graph = _curl_graph()
+    row = next(r for r in rank(graph).rows if r.package == "git")
+    linux = [s for a, s in zip(graph.job_attrs, graph.job_systems) if a.startswith("git.") and s.endswith("-linux")]
+    assert "aarch64-linux" in linux
+    assert (row.jobs_linux, row.jobs_darwin) == (len(linux), 0)
