@@ -24,8 +24,8 @@ def repoint_text(rep: Repointing, graph: DerivationGraph) -> str:
     systems = systems_of(upper)
     rows: list[list[object]] = []
     for jobset, attrs in rep.repointed_jobs.items():
-        per = Counter(graph.job_systems[graph.job_index[(jobset, a)]] for a in attrs)
-        rows.append([f"at least: {jobset} jobs", *(per.get(s) for s in systems), len(attrs)])
+        lower = Counter(graph.job_systems[graph.job_index[(jobset, a)]] for a in attrs)
+        rows.append([f"at least: {jobset} jobs", *(lower.get(s) for s in systems), len(attrs)])
     rows.append(["at least: derivations to build", *([None] * len(systems)), 0])
     for jobset, attrs in upper.changed_jobs.items():
         per = upper.changed_jobs_by_system.get(jobset, {})
