@@ -62,9 +62,10 @@ class Reference:
                 out[jobset].append((attr, system))
         return {js: sorted(v) for js, v in out.items()}
 
-    def built(self, rebuilt: set[str]) -> set[str]:
-        """What Hydra builds: each changed job's derivation, then inputs whose outputs are missing."""
-        stack = [drv for _, _, _, drv in self.jobs if drv in rebuilt]
+    def built(self, rebuilt: set[str], jobset: str | None = None) -> set[str]:
+        """What Hydra builds (for one jobset's jobs, or all): each changed job's derivation, then inputs whose
+        outputs are missing."""
+        stack = [drv for js, _, _, drv in self.jobs if drv in rebuilt and jobset in (None, js)]
         built: set[str] = set()
         while stack:
             d = stack.pop()
@@ -157,6 +158,8 @@ def _check_estimate(graph: DerivationGraph, ref: Reference, result, roots: set[s
     assert dict(result.derivations_to_build_by_system) == ref.by_system(built)
     assert dict(result.rebuilt_not_built_by_system) == ref.by_system(rebuilt - built)
     assert list(result.nixos_tests) == [a for a, _ in changed.get("nixos", ()) if a.startswith("tests.")]
+    for jobset, per_system in result.derivations_to_build_by_jobset.items():
+        assert dict(per_system) == ref.by_system(ref.built(rebuilt, jobset)), jobset
 
 
 def test_the_source_tree_is_found_by_what_it_is(graph: DerivationGraph, ref: Reference) -> None:
