@@ -80,7 +80,7 @@ def warm_single(graph: DerivationGraph | None = None, name: str = "qemu") -> lis
     t_build = time.perf_counter() - start
     roots = [graph.index[p] for p in change.root_paths]
     t_nx, (drvs, jobs) = best_of(lambda: networkx_estimate(g, graph, roots), 5)
-    assert drvs == result.derivations_to_build and jobs == result.changed_job_count, (drvs, jobs)
+    assert drvs == result.derivations_with_new_output_paths and jobs == result.changed_job_count, (drvs, jobs)
     return [
         f"Warm single estimate `{name}` on {graph.label} ({len(graph):,} derivations; best of 20)",
         line("impact: resolve_change + estimate", ms(t_impact)),

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from impact.analysis.policy import Policy
     from impact.analysis.pr import PrReport
     from impact.analysis.rank import Ranking
+    from impact.analysis.repoint import Repointing
     from impact.analysis.report import Report
     from impact.analysis.whatif import EstimateSections
     from impact.analysis.why import WhyResult
@@ -48,6 +49,8 @@ __all__ = [
     "PrRequest",
     "RankAnswer",
     "RankRequest",
+    "RepointAnswer",
+    "RepointRequest",
     "WhyAnswer",
     "WhyRequest",
     "branches",
@@ -242,8 +245,36 @@ def estimate(request: EstimateRequest, graph: DerivationGraph | None = None) -> 
         )
     cost = None
     if request.cost is not None:
-        cost = _cost_of(graph, result.rebuilt, result.change.description, request.cost, _match(request.cost))
+        cost = _cost_of(graph, result.built, result.change.description, request.cost, _match(request.cost))
     return EstimateAnswer(request=request, graph=graph, report=report, sections=sections, cost=cost)
+
+
+@dataclass(frozen=True)
+class RepointRequest:
+    """`impact estimate --repoint ATTRIBUTE=TARGET`: an attribute re-pointed to derivations that exist already."""
+
+    #: `ATTRIBUTE=TARGET`, e.g. `linuxPackages=linuxPackages_4_19`.
+    spec: str
+    #: The snapshot to read (None: $IMPACT_SNAPSHOT, else the embedded one).
+    snapshot: Path | None = None
+
+
+@dataclass(frozen=True)
+class RepointAnswer:
+    """The bounds the graph gives for a re-pointing (the exact answer needs an evaluation)."""
+
+    graph: DerivationGraph
+    repointing: Repointing
+
+
+def repoint(request: RepointRequest, graph: DerivationGraph | None = None) -> RepointAnswer:
+    """Bound what re-pointing an attribute rebuilds: the graph alone cannot see which consumers follow it."""
+    from impact.analysis.repoint import parse_repoint
+    from impact.analysis.repoint import repoint as bound
+
+    attribute, target = parse_repoint(request.spec)
+    graph = _graph(request.snapshot, graph)
+    return RepointAnswer(graph, bound(graph, attribute, target))
 
 
 def _rest(change: ChangeRequest) -> tuple[tuple[str, ...], tuple[str, ...], bool, bool]:
@@ -304,7 +335,7 @@ def compare(request: CompareRequest, graph: DerivationGraph | None = None) -> Co
     if request.cost is not None:
         match = _match(request.cost)
         costs = {
-            c.name: _cost_of(graph, c.report.estimate.rebuilt, c.name, request.cost, match) for c in comparison.changes
+            c.name: _cost_of(graph, c.report.estimate.built, c.name, request.cost, match) for c in comparison.changes
         }
     return CompareAnswer(request=request, graph=graph, comparison=comparison, costs=costs)
 

@@ -112,7 +112,7 @@ def test_markdown_on_nix_cases(embedded_graph: DerivationGraph) -> None:
             summary = f"<summary>{n} job{'s' * (n != 1)} of the {js} jobset only {name} rebuilds</summary>"
             assert summary + "\n\n" + "".join(f"- `{a}`\n" for a in sorted(only["hello"])) + "\n</details>" in text
     assert listed
-    cells = [f"{c['derivations_to_build']:,}" for c in (curl, hello)]
+    cells = [f"{c['hydra_derivations_to_build']:,}" for c in (curl, hello)]
     assert f"| **derivations to build** | **{cells[0]}** | **{cells[1]}** |" in text
     assert 60_000 < len(text) <= 65_536 and "cut to GitHub's 65,536-character limit" in text
     assert text.count("<details>") == text.count("</details>")

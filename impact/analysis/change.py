@@ -18,8 +18,8 @@ from __future__ import annotations
 import difflib
 import re
 import weakref
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -77,6 +77,10 @@ class Change:
     description: str
     #: The roots, sorted by path.
     roots: tuple[Root, ...]
+    #: Named attribute → other attributes whose jobs build the same derivations (`linux` → `linux_4_14`,
+    #: `linuxPackages.kernel`): aliases, which the graph cannot tell from the attribute itself. Estimating an
+    #: edit of the package is right for all of them; re-pointing one of them is a change the graph cannot see.
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def root_paths(self) -> list[str]:
@@ -236,6 +240,20 @@ def _unknown(graph: DerivationGraph, what: str, name: str, candidates: Iterable[
     return UnknownNameError(f"no {what} {name!r} in snapshot {graph.origin}{hint}", tip=_TIPS[what])
 
 
+def _refuse_job_set(graph: DerivationGraph, name: str) -> None:
+    """A name that is a set of jobs (`linuxPackages`: `linuxPackages.kernel`, …) gets its own message, since
+    changing such an attribute is usually re-pointing it (`linuxPackages = linuxPackages_4_19`)."""
+    prefix = name + "."
+    members = sorted({p for p in graph.job_packages if p.startswith(prefix)})
+    if members:
+        shown = ", ".join(members[:3]) + (f", … {len(members) - 3} more" if len(members) > 3 else "")
+        raise UnknownNameError(
+            f"{name!r} is a set of {len(members)} attributes in snapshot {graph.origin} ({shown}), not one package",
+            tip=f"name the package that changes (e.g. {members[0]}), or for a re-pointing such as "
+            f"`{name} = …` give --repoint {name}=TARGET",
+        )
+
+
 def _jobs_in_file(graph: DerivationGraph, file: str) -> list[int]:
     want = file.strip().removeprefix("./")
     found = []
@@ -269,6 +287,7 @@ def resolve_change(
         if not jobs:
             rows = _derivations_named(graph, name)
             if not rows:
+                _refuse_job_set(graph, name)
                 raise _unknown(graph, "attribute", name, graph.job_packages)
             for i in rows:
                 roots.setdefault(i, (RootKind.NAMED, f"derivation {graph.names[i]} (no job is called {name})"))
@@ -300,6 +319,7 @@ def resolve_change(
     if commit:
         for row in source_tree_derivations(graph):
             roots.setdefault(row, (RootKind.SOURCE_TREE, "embeds the nixpkgs source tree: changes on every commit"))
+    aliases = {name: shared for name in names if (shared := attributes_sharing(graph, name))}
     parts = [*names, *(f"--file {f}" for f in files), *(f"--drv {d}" for d in drvs)]
     if only:
         parts.append("--only")
@@ -314,7 +334,22 @@ def resolve_change(
                 key=lambda r: r.path,
             )
         ),
+        aliases=aliases,
     )
+
+
+def attributes_sharing(graph: DerivationGraph, name: str) -> tuple[str, ...]:
+    """Other attributes (without system) whose jobs build a derivation that the jobs of `name` build, sorted."""
+    jobs = _jobs_named(graph, name)
+    packages = {graph.job_packages[k] for k in jobs}
+    jobs_of = graph.jobs_of_derivation
+    found = {
+        graph.job_packages[other]
+        for k in jobs
+        for other in jobs_of.get(int(graph.job_drv[k]), ())
+        if graph.job_packages[other] not in packages
+    }
+    return tuple(sorted(found))
 
 
 def root_rows(graph: DerivationGraph, change: Change) -> np.ndarray:

@@ -83,17 +83,17 @@ def compare_reports(reports: Sequence[Report]) -> Comparison:
         for js in jobsets:
             elsewhere = {a for r in others for a in r.estimate.changed_jobs.get(js, ())}
             only_jobs[js] = tuple(a for a in report.estimate.changed_jobs.get(js, ()) if a not in elsewhere)
-        rebuilt = report.estimate.rebuilt
+        rebuilt = report.estimate.built
         for other in others:
-            rebuilt = np.setdiff1d(rebuilt, other.estimate.rebuilt, assume_unique=True)
+            rebuilt = np.setdiff1d(rebuilt, other.estimate.built, assume_unique=True)
         compared.append(Compared(report=report, only_jobs=only_jobs, only_derivations=int(rebuilt.size)))
     common_jobs = {}
     for js in jobsets:
         sets = [set(r.estimate.changed_jobs.get(js, ())) for r in reports]
         common_jobs[js] = tuple(sorted(set.intersection(*sets))) if sets else ()
-    common = reports[0].estimate.rebuilt if reports else np.empty(0, dtype=np.int64)
+    common = reports[0].estimate.built if reports else np.empty(0, dtype=np.int64)
     for r in reports[1:]:
-        common = np.intersect1d(common, r.estimate.rebuilt, assume_unique=True)
+        common = np.intersect1d(common, r.estimate.built, assume_unique=True)
     return Comparison(changes=tuple(compared), common_jobs=common_jobs, common_derivations=int(common.size))
 
 

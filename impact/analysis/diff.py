@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from impact.analysis.change import Change, Root, RootKind, package_name, resolve_change, source_tree_derivations
-from impact.analysis.rebuild import RebuildEstimate, estimate, rebuilt_rows
+from impact.analysis.rebuild import RebuildEstimate, estimate, hydra_builds, rebuilt_rows
 from impact.model import DerivationGraph
 
 #: How many disagreeing items a finding lists by name before it only counts.
@@ -112,7 +112,8 @@ class SnapshotDiff:
     #: Jobs per jobset in BASE and in HEAD.
     jobs_total_base: Mapping[str, int]
     jobs_total_head: Mapping[str, int]
-    #: HEAD derivations with an output path BASE does not have: what Hydra builds.
+    #: What Hydra builds: HEAD's jobs with an output path BASE does not have and, recursively, their inputs with
+    #: such paths (a derivation whose new outputs only feed fixed-output derivations is not built).
     derivations_to_build: int
     #: System → derivations to build.
     derivations_to_build_by_system: Mapping[str, int]
@@ -324,7 +325,9 @@ def diff_snapshots(base: DerivationGraph, head: DerivationGraph) -> SnapshotDiff
     totals_head: dict[str, int] = {}
     for js in head.job_jobsets:
         totals_head[js] = totals_head.get(js, 0) + 1
-    rows = np.flatnonzero(changed)
+    # What Hydra builds: the jobs with new output paths, and inputs whose outputs are new (never behind a
+    # fixed-output derivation, whose output path BASE already has).
+    rows, _ = hydra_builds(head, np.flatnonzero(changed), changed[head.job_drv])
     per_system = np.bincount(head.system_ids[rows], minlength=len(head.systems))
     return SnapshotDiff(
         base_label=base.label,

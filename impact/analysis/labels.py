@@ -38,13 +38,14 @@ BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 #: The label set when the simplest NixOS VM test rebuilds.
 NIXOS_TESTS_LABEL = "10.rebuild-nixos-tests"
-#: (jobset, attribute) of the jobs whose rebuild sets `10.rebuild-nixos-tests`: the Hydra `nixos` jobset's
-#: simplest VM test, and the names today's CI checks among the `nixpkgs` packages.
+#: (jobset, attribute) of the jobs whose rebuild sets `10.rebuild-nixos-tests`: the names today's CI checks
+#: among the `nixpkgs` packages.
 NIXOS_TESTS_JOBS: tuple[tuple[str, str], ...] = (
-    ("nixos", "tests.simple.x86_64-linux"),
     ("nixpkgs", "nixosTests.simple-vm"),
     ("nixpkgs", "nixosTests.simple-container"),
 )
+#: The Hydra `nixos` jobset's simplest VM test, on whichever system the jobset evaluates (`tests.simple.<system>`).
+NIXOS_SIMPLE_TEST = ("nixos", "tests.simple")
 
 
 def split_attr(attr: str) -> tuple[str, str] | None:
@@ -125,9 +126,10 @@ def rebuild_labels(changed_jobs: Mapping[str, Iterable[str]]) -> RebuildLabels:
         labels[stdenv_label(kernel)] = "stdenv" in by_kernel[kernel]
     changed = {js: set(attrs) for js, attrs in changed_jobs.items()}
     packages = {n for names in by_platform.values() for n in names}
+    simple_jobset, simple_test = NIXOS_SIMPLE_TEST
     labels[NIXOS_TESTS_LABEL] = any(
         attr in changed.get(js, ()) or (js == PACKAGES_JOBSET and attr in packages) for js, attr in NIXOS_TESTS_JOBS
-    )
+    ) or any((split_attr(a) or ("", ""))[0] == simple_test for a in changed.get(simple_jobset, ()))
     return RebuildLabels(
         rebuilds_by_platform={p: tuple(sorted(n)) for p, n in sorted(by_platform.items())},
         rebuilds_by_kernel={k: tuple(v) for k, v in by_kernel.items()},

@@ -7,6 +7,12 @@ paths of their consumers "modulo" them, so a change to a fixed-output derivation
 drv path changes, its output path does not). A fixed-output derivation that is itself a root (its URL or
 hash edited) does change. Rebuilds are counted on output paths: a derivation is rebuilt when its outputs
 change; a job changes when the derivation it builds is rebuilt.
+
+What Hydra builds is smaller: it makes a build step for each changed job's derivation and recurses only into
+the inputs whose outputs are missing. A rebuilt derivation whose only consumers are fixed-output derivations
+(a source fetched with a rebuilt `curl`) is never built: the fixed-output derivation's output path is the
+same, so its output is already there and nothing behind it is needed. `derivations_to_build` is that built
+figure; the rebuilt derivations it leaves out are reported apart.
 """
 
 from __future__ import annotations
@@ -91,7 +97,8 @@ class RebuildEstimate:
     changed_jobs: Mapping[str, tuple[str, ...]]
     #: Jobset → system → number of changed jobs.
     changed_jobs_by_system: Mapping[str, Mapping[str, int]]
-    #: How many derivations get new output paths: what Hydra builds.
+    #: How many derivations Hydra builds: the changed jobs' derivations and, recursively, the inputs whose
+    #: output paths changed (never behind a fixed-output derivation, whose output is already there).
     derivations_to_build: int
     #: System → derivations to build.
     derivations_to_build_by_system: Mapping[str, int]
@@ -108,6 +115,21 @@ class RebuildEstimate:
     #: Jobset → system → derivations to build for that jobset's changed jobs (what its Hydra evaluation
     #: schedules; the jobsets share derivations, so these overlap and need not add up to the total).
     derivations_to_build_by_jobset: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: Rows of the derivations to build (a subset of `rebuilt`; not part of the JSON).
+    built: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False, compare=False)
+    #: System → derivations that get new output paths but are not built (they only feed fixed-output
+    #: derivations, or nothing a changed job needs).
+    rebuilt_not_built_by_system: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def rebuilt_not_built(self) -> int:
+        """Derivations that get new output paths but that Hydra does not build."""
+        return sum(self.rebuilt_not_built_by_system.values())
+
+    @property
+    def derivations_with_new_output_paths(self) -> int:
+        """Every derivation whose output paths change, built or not."""
+        return int(self.rebuilt.size)
 
     @property
     def changed_job_count(self) -> int:
@@ -122,6 +144,7 @@ class RebuildEstimate:
                 {"drv": r.path, "name": r.name, "system": r.system, "kind": r.kind.value, "reason": r.reason}
                 for r in self.change.roots
             ],
+            "aliases": {k: list(v) for k, v in self.change.aliases.items()},
             "changed_jobs": {k: list(v) for k, v in self.changed_jobs.items()},
             "changed_jobs_count": {k: len(v) for k, v in self.changed_jobs.items()},
             "changed_jobs_by_system": {k: dict(v) for k, v in self.changed_jobs_by_system.items()},
@@ -132,6 +155,11 @@ class RebuildEstimate:
                 js: {"total": sum(per.values()), "by_system": dict(per)}
                 for js, per in self.derivations_to_build_by_jobset.items()
             },
+            "derivations_rebuilt_not_built": {
+                "total": self.rebuilt_not_built,
+                "by_system": dict(self.rebuilt_not_built_by_system),
+            },
+            "derivations_with_new_output_paths": self.derivations_with_new_output_paths,
             "every_commit": {
                 "jobs": {k: list(v) for k, v in self.every_commit_jobs.items()},
                 "derivations_to_build": self.every_commit_derivations,
@@ -201,32 +229,45 @@ def _summarise(
         js: {s: int(per_cell[c, i]) for i, s in sorted(enumerate(t.systems), key=lambda p: p[1]) if per_cell[c, i]}
         for c, js in enumerate(t.jobsets)
     }
-    counts = np.bincount(graph.system_ids[rebuilt], minlength=len(graph.systems))
-    drv_by_system = {graph.systems[s]: int(c) for s, c in enumerate(counts) if c}
+    built, by_jobset = hydra_builds(graph, rebuilt, changed_mask)
+    every_commit_mask = _changed_job_mask(graph, every_commit)
+    every_commit_built, _ = hydra_builds(graph, every_commit, every_commit_mask)
     changed = _by_jobset(graph, changed_mask)
+    not_built = np.setdiff1d(rebuilt, built, assume_unique=True)
     return RebuildEstimate(
         change=change,
         changed_jobs=changed,
         changed_jobs_by_system=by_system,
-        derivations_to_build=int(rebuilt.size),
-        derivations_to_build_by_system=dict(sorted(drv_by_system.items())),
-        every_commit_jobs=_by_jobset(graph, _changed_job_mask(graph, every_commit)),
-        every_commit_derivations=int(every_commit.size),
+        derivations_to_build=int(built.size),
+        derivations_to_build_by_system=_count_by_system(graph, built),
+        every_commit_jobs=_by_jobset(graph, every_commit_mask),
+        every_commit_derivations=int(every_commit_built.size),
         nixos_tests=tuple(a for a in changed.get("nixos", ()) if a.startswith(NIXOS_TEST_PREFIX)),
         jobs_total=dict(t.totals),
         rebuilt=rebuilt,
-        derivations_to_build_by_jobset=_derivations_by_jobset(graph, rebuilt, changed_mask),
+        derivations_to_build_by_jobset=by_jobset,
+        built=built,
+        rebuilt_not_built_by_system=_count_by_system(graph, not_built),
     )
 
 
-def _derivations_by_jobset(
-    graph: DerivationGraph, rebuilt: np.ndarray, changed: np.ndarray
-) -> dict[str, dict[str, int]]:
-    """Per jobset, the rebuilt derivations its changed jobs need: their inputs' closure within the rebuild.
+def _count_by_system(graph: DerivationGraph, rows: np.ndarray) -> dict[str, int]:
+    """System → how many of `rows`, sorted by system."""
+    counts = np.bincount(graph.system_ids[rows], minlength=len(graph.systems))
+    return dict(sorted((graph.systems[s], int(c)) for s, c in enumerate(counts) if c))
 
-    The walk stays inside the rebuilt set: an input that keeps its output paths (a fixed-output derivation
-    reached by the change, or anything not rebuilt) is already built, so nothing behind it is needed. The
-    input edges among rebuilt derivations are gathered once, renumbered, and searched per jobset.
+
+def hydra_builds(
+    graph: DerivationGraph, rebuilt: np.ndarray, changed_jobs: np.ndarray
+) -> tuple[np.ndarray, dict[str, dict[str, int]]]:
+    """What Hydra builds for the jobs selected by the mask `changed_jobs`, when the sorted rows `rebuilt` get
+    new output paths: (sorted rows built, jobset → system → derivations built for that jobset's jobs).
+
+    Hydra makes a step for each changed job's derivation and recurses into the inputs whose outputs are
+    missing, i.e. the rebuilt ones; an input that keeps its output paths (anything not rebuilt, including a
+    fixed-output derivation reached by the change) is already built, so nothing behind it is needed. The
+    input edges among rebuilt derivations are gathered once, renumbered, and searched per jobset (the jobsets
+    share derivations, so their figures overlap and need not add up to the total).
     """
     local = np.full(len(graph), -1, dtype=np.int64)
     local[rebuilt] = np.arange(rebuilt.size)
@@ -238,12 +279,14 @@ def _derivations_by_jobset(
     np.cumsum(np.bincount(row_of_edge[kept], minlength=rebuilt.size), out=sub_indptr[1:])
     sub_indices = inputs[kept]
     t = _job_tables(graph)
-    job_rows = local[graph.job_drv[changed]]
-    job_jobsets = t.jobset[changed]
+    job_rows = local[graph.job_drv[changed_jobs]]
+    job_jobsets = t.jobset[changed_jobs]
     systems = graph.system_ids[rebuilt]
-    out: dict[str, dict[str, int]] = {}
+    built = np.zeros(rebuilt.size, dtype=bool)
+    per_jobset: dict[str, dict[str, int]] = {}
     for code, jobset in enumerate(t.jobsets):
         seen = reach(sub_indptr, sub_indices, job_rows[job_jobsets == code])
+        built |= seen
         counts_by_system = np.bincount(systems[seen], minlength=len(graph.systems))
-        out[jobset] = {graph.systems[s]: int(c) for s, c in enumerate(counts_by_system) if c}
-    return out
+        per_jobset[jobset] = {graph.systems[s]: int(c) for s, c in enumerate(counts_by_system) if c}
+    return rebuilt[built], per_jobset

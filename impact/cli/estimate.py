@@ -12,6 +12,7 @@ from impact.cli._app import JsonOption, OnlyOption, OwnOption, PlotOption, Snaps
 from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
 from impact.cli._cost import CoresOption, CostOption, DurationsOption, MachinesOption, cost_request
 from impact.render.formats import OutputFormat, render_estimate_answer
+from impact.render.repoint import render_repoint
 
 NamesArgument = Annotated[
     list[str] | None,
@@ -63,6 +64,15 @@ SplitOutputOption = Annotated[
         show_default=False,
     ),
 ]
+RepointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--repoint",
+        metavar="ATTRIBUTE=TARGET",
+        help="An attribute re-pointed to another (linuxPackages=linuxPackages_4_19): the bounds the graph gives.",
+        show_default=False,
+    ),
+]
 FormatOption = Annotated[
     OutputFormat,
     typer.Option(
@@ -83,6 +93,7 @@ def estimate(
     blast: BlastOption = False,
     only_output: OnlyOutputOption = None,
     split_output: SplitOutputOption = None,
+    repoint: RepointOption = None,
     cost: CostOption = False,
     durations: DurationsOption = None,
     machines: MachinesOption = None,
@@ -97,6 +108,9 @@ def estimate(
 ) -> None:
     """Estimate what a change rebuilds: jobs per jobset and system, derivations to build, NixOS tests."""
     fmt = OutputFormat.json if json else output_format
+    if repoint:
+        emit(render_repoint(service.repoint(service.RepointRequest(repoint, snapshot)), fmt is OutputFormat.json))
+        return
     costed = cost_request(cost, durations, machines, cores)
     refuse_conflicts(fmt, output_format, json, costed is not None, blast, only_output, split_output, security, policy)
     change = service.ChangeRequest(tuple(names or ()), tuple(map(str, drv or ())), tuple(file or ()), only, own)

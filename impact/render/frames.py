@@ -45,6 +45,8 @@ NIXPKGS_JOBS = "nixpkgs_jobs"
 NIXOS_JOBS = "nixos_jobs"
 #: Derivations that get new output paths: what Hydra builds (a count).
 DERIVATIONS_TO_BUILD = "derivations_to_build"
+#: Derivations that get new output paths but that Hydra does not build (they only feed fixed-output ones).
+REBUILT_NOT_BUILT = "rebuilt_not_built"
 #: Position in a ranking, 1 for the package whose change rebuilds most.
 RANK = "rank"
 #: Changed jobs on Linux systems (a count).
@@ -95,7 +97,7 @@ NAME_B = "name_b"
 BRANCH_COUNT_COLUMNS = (STATUS_ONLY_A, STATUS_ONLY_B, STATUS_DIFFER, STATUS_SAME)
 
 ESTIMATE_JOB_COLUMNS = (JOBSET, ATTR, PACKAGE, SYSTEM, KERNEL, NIXOS_TEST, EVERY_COMMIT)
-ESTIMATE_SYSTEM_COLUMNS = (SYSTEM, KERNEL, NIXPKGS_JOBS, NIXOS_JOBS, DERIVATIONS_TO_BUILD)
+ESTIMATE_SYSTEM_COLUMNS = (SYSTEM, KERNEL, NIXPKGS_JOBS, NIXOS_JOBS, DERIVATIONS_TO_BUILD, REBUILT_NOT_BUILT)
 RANKING_COLUMNS = (RANK, PACKAGE, JOBS_LINUX, JOBS_DARWIN, JOBS_TOTAL, NIXOS_JOBS, DERIVATIONS_TO_BUILD, ROOTS, ALIASES)
 LANDSCAPE_COLUMNS = (*RANKING_COLUMNS, REBUILDS_LINUX, REBUILDS_DARWIN, STDENV_LINUX, STDENV_DARWIN)
 BRANCHES_COLUMNS = (JOBSET, SYSTEM, KERNEL, *BRANCH_COUNT_COLUMNS)
@@ -133,7 +135,7 @@ def _split_attr(attr: str, systems: set[str]) -> tuple[str, str]:
 
 
 def _estimate_systems(result: RebuildEstimate) -> set[str]:
-    systems = set(result.derivations_to_build_by_system)
+    systems = set(result.derivations_to_build_by_system) | set(result.rebuilt_not_built_by_system)
     for per in result.changed_jobs_by_system.values():
         systems.update(per)
     return systems
@@ -182,6 +184,7 @@ def estimate_systems_frame(result: RebuildEstimate) -> pd.DataFrame:
             result.changed_jobs_by_system.get("nixpkgs", {}).get(s, 0),
             result.changed_jobs_by_system.get("nixos", {}).get(s, 0),
             result.derivations_to_build_by_system.get(s, 0),
+            result.rebuilt_not_built_by_system.get(s, 0),
         )
         for s in systems
     ]

@@ -72,6 +72,16 @@ def counts_table(report: Report) -> list[str]:
     )
     if result.every_commit_derivations:
         lines.append(_row(["  of which every commit", *("" for _ in systems), f"{result.every_commit_derivations:,}"]))
+    if result.rebuilt_not_built:
+        lines.append(
+            _row(
+                [
+                    "  new output paths, not built (only feed fixed-output derivations)",
+                    *(_n(result.rebuilt_not_built_by_system.get(s)) for s in systems),
+                    f"{result.rebuilt_not_built:,}",
+                ]
+            )
+        )
     return lines
 
 

@@ -172,7 +172,39 @@ def estimate_text(result: RebuildEstimate, graph: DerivationGraph) -> str:
     for jobset, per in result.derivations_to_build_by_jobset.items():
         rows.append([f"  needed by {jobset} jobs", *(per.get(s) for s in systems), sum(per.values())])
     title = f"impact estimate {result.change.description}  ·  {graph.label}"
-    return "\n".join([title, "", roots_text(result, graph), "", table(rows, header), ""])
+    return "\n".join(
+        [
+            title,
+            "",
+            roots_text(result, graph),
+            *aliases_note(result),
+            "",
+            table(rows, header),
+            *not_built_note(result),
+            "",
+        ]
+    )
+
+
+def aliases_note(result: RebuildEstimate) -> list[str]:
+    """Lines naming the attributes that build the same derivations as a named one (none: no line)."""
+    return [
+        f"  {name} builds the same derivations as {', '.join(others)}: this is an edit of their package; re-pointing "
+        f"{name} to another package is a change the graph cannot see (--repoint {name}=TARGET gives its bounds)."
+        for name, others in result.change.aliases.items()
+    ]
+
+
+def not_built_note(result: RebuildEstimate) -> list[str]:
+    """A line on the derivations that get new output paths but that Hydra does not build (none: no line)."""
+    n = result.rebuilt_not_built
+    if not n:
+        return []
+    per = ", ".join(f"{c:,} {s}" for s, c in result.rebuilt_not_built_by_system.items())
+    return [
+        f"{n:,} more derivation{'s get' if n != 1 else ' gets'} new output paths but {'are' if n != 1 else 'is'} "
+        f"not built ({per}): {'they only feed' if n != 1 else 'it only feeds'} fixed-output derivations."
+    ]
 
 
 def _per_system(graph: DerivationGraph, jobset: str, attrs: Sequence[str], systems: Sequence[str]) -> list[int | None]:
