@@ -45,7 +45,17 @@ def master_graph() -> DerivationGraph:
     return load_snapshot(require_shared(MASTER))
 
 
+#: The shipped snapshot of the 2016 master evaluation, the one ../shared/cases measured edits of.
+MASTER_2016 = "master-2016-06-24"
+
+
 @pytest.fixture(scope="session")
 def embedded_graph() -> DerivationGraph:
-    """The compact snapshot shipped in data/."""
+    """The shipped compact snapshot of master 2016-06-24 (../shared/cases are edits of it)."""
+    return load_snapshot(MASTER_2016)
+
+
+@pytest.fixture(scope="session")
+def default_graph() -> DerivationGraph:
+    """The default shipped snapshot (master 2019-03-19)."""
     return load_snapshot(EMBEDDED_SNAPSHOT)
