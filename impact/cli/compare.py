@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from impact.cli._app import JsonOption, SnapshotOption, app, emit
-from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
+from impact.cli._branch import BaseOption, PolicyOption, SecurityOption, load_for_base
 from impact.cli._cost import (
     CompareCostOption,
     CoresOption,
@@ -53,14 +53,13 @@ def compare(
     from impact.analysis.change import resolve_change
     from impact.analysis.compare import compare as run_compare
     from impact.analysis.policy import load_policy
-    from impact.loaders import load_snapshot
     from impact.render.compare import render_compare
     from impact.render.formats import reproduce_command
 
     named = [[n for n in c.split(",") if n] for c in changes]
     if len(named) < 2 or not all(named):
         raise UnknownNameError("impact compare needs at least two changes", tip="e.g. impact compare qemu linux_4_4")
-    graph = load_snapshot(snapshot)
+    graph = load_for_base(snapshot, base)
     rules = load_policy(policy)
     resolved = [resolve_change(graph, names, only=only) for names in named]
     comparison = run_compare(graph, resolved, rules, base=base, security=security)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from impact.cli._app import JsonOption, SnapshotOption, app, emit
-from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
+from impact.cli._branch import BaseOption, PolicyOption, SecurityOption, load_for_base
 from impact.cli._cost import (
     CoresOption,
     CostOption,
@@ -98,7 +98,6 @@ def estimate(
     """Estimate what a change rebuilds: jobs per jobset and system, derivations to build, NixOS tests."""
     from impact.analysis.change import resolve_change
     from impact.analysis.rebuild import estimate as run_estimate
-    from impact.loaders import load_snapshot
 
     only_output_name = None
     if only_output:
@@ -110,7 +109,7 @@ def estimate(
         raise UnknownNameError(
             "no change named", tip="give an attribute (impact estimate qemu), --file PATH or --drv PATH"
         )
-    graph = load_snapshot(snapshot)
+    graph = load_for_base(snapshot, base)
     change = resolve_change(graph, names or (), [str(d) for d in drv or ()], file or (), only=only)
     result = run_estimate(graph, change)
     from impact.analysis.policy import load_policy
