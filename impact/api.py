@@ -2,11 +2,11 @@
 
 ```python
 from impact import api
-master = api.load("../shared/data/nixpkgs-master-2016-06-24", label="master 2016-06-24", branch="master")
+master = api.load("master-2019-03-19")        # a shipped snapshot by name (impact snapshot list), or a path
 api.estimate(master, "qemu").to_dataframe(per="system")
 api.rank(master, kernel="linux").to_dataframe().head(20)
-api.compare(master, "qemu", "linux_4_4").to_dataframe()
-api.branches(master, api.load(".../nixpkgs-staging-2016-06-20")).to_dataframe()
+api.compare(master, "qemu", "linux").to_dataframe()
+api.branches(master, api.load("release-19.03-2019-03-21")).to_dataframe()
 ```
 
 Every function here is a thin wrapper over `impact.loaders` and `impact.analysis` with notebook-friendly
@@ -44,7 +44,8 @@ __all__ = [
 
 
 def load(path: Path | str | None = None, *, label: str | None = None, branch: str | None = None) -> DerivationGraph:
-    """Load a snapshot in any supported format (default: `$IMPACT_SNAPSHOT`, else the embedded master).
+    """Load a shipped snapshot by name, or a snapshot in any supported format by path (default:
+    `$IMPACT_SNAPSHOT`, else master-2019-03-19).
 
     `label` and `branch` name it in reports and tables when the snapshot does not record them itself.
     """
