@@ -126,7 +126,7 @@ def test_fresh_clone(tmp_path: Path) -> None:
     this one's packages (so pip finds the dependencies installed and downloads at most the build backend);
     IMPACT_CLONE_FRESH=1 makes it a wholly fresh environment that downloads everything.
     """
-    clone = tmp_path / "impact"
+    clone = tmp_path / "clone"  # not "impact": a folder of that name in the working directory shadows the package
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True, timeout=300)
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
     cloned = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)

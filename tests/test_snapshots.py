@@ -201,3 +201,39 @@ def test_make_snapshots_makes_the_shipped_file(tmp_path: Path) -> None:
         timeout=60,
     )
     assert bad.returncode == 2 and "master-2019-03-19" in bad.stderr
+
+
+@pytest.mark.clone
+def test_plain_install_ships_every_snapshot(tmp_path: Path) -> None:
+    """`pip install .` (not editable) of a clone puts every shipped file under <prefix>/share/impact, by name."""
+    from tests.test_notebooks import _environment, _share_packages
+
+    clone = tmp_path / "clone"  # not "impact": a folder of that name in the working directory shadows the package
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True, timeout=300)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    _share_packages(venv)
+    env = _environment()
+    python = str(venv / "bin" / "python")
+    done = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "."],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    listed = subprocess.run(
+        [str(venv / "bin" / "impact"), "snapshot", "list", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    files = {s["name"]: Path(s["path"]) for s in json.loads(listed.stdout)}
+    assert sorted(files) == sorted(s.name for s in SHIPPED)
+    for s in SHIPPED:
+        assert files[s.name] == venv / "share" / "impact" / s.file_name
+        assert files[s.name].read_bytes() == s.path.read_bytes()
