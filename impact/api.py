@@ -2,11 +2,11 @@
 
 ```python
 from impact import api
-master = api.load("../shared/data/nixpkgs-master-2016-06-24", label="master 2016-06-24", branch="master")
+master = api.load("master-2019-03-19")        # a shipped snapshot by name (impact snapshot list), or a path
 api.frame(api.estimate(master, "qemu"), per="system")
 api.frame(api.rank(master, kernel="linux")).head(20)
-api.frame(api.compare(master, "qemu", "linux_4_4"))
-api.frame(api.branches(master, api.load(".../nixpkgs-staging-2016-06-20")))
+api.frame(api.compare(master, "qemu", "linux"))
+api.frame(api.branches(master, api.load("release-19.03-2019-03-21")))
 ```
 
 Every function here makes the request the matching command makes and calls the same `impact.app` function
@@ -46,7 +46,8 @@ __all__ = [
 
 
 def load(path: Path | str | None = None, *, label: str | None = None, branch: str | None = None) -> DerivationGraph:
-    """Load a snapshot in any supported format (default: `$IMPACT_SNAPSHOT`, else the embedded master).
+    """Load a shipped snapshot by name, or a snapshot in any supported format by path (default:
+    `$IMPACT_SNAPSHOT`, else master-2019-03-19).
 
     `label` and `branch` name it in reports and tables when the snapshot does not record them itself.
     """

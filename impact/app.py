@@ -92,6 +92,21 @@ def _graph(snapshot: Path | None, graph: DerivationGraph | None) -> DerivationGr
     return load_snapshot(snapshot)
 
 
+def _graph_for_base(snapshot: Path | None, base: str | None, graph: DerivationGraph | None) -> DerivationGraph:
+    """The snapshot to answer on: `base`'s own shipped snapshot unless one is given (`snapshot_for_base`), its
+    label extended with whether its data is `base`'s own, so every header says so."""
+    if graph is not None:
+        return graph
+    from impact.loaders import load_snapshot
+    from impact.snapshots import base_note, snapshot_for_base
+
+    graph = load_snapshot(snapshot_for_base(snapshot, base))
+    note = base_note(graph.meta, base)
+    if note:
+        graph.meta["label"] = f"{graph.label} · {note}"
+    return graph
+
+
 @dataclass(frozen=True)
 class ChangeRequest:
     """A change as the user names it: attributes whose package file changes, changed files, exact derivations."""
@@ -229,7 +244,7 @@ def estimate(request: EstimateRequest, graph: DerivationGraph | None = None) -> 
         raise UnknownNameError(
             "no change named", tip="give an attribute (impact estimate qemu), --file PATH or --drv PATH"
         )
-    graph = _graph(request.snapshot, graph)
+    graph = _graph_for_base(request.snapshot, request.base, graph)
     result = run_estimate(graph, change_request.resolve(graph))
     report = build_report(graph, result, _policy(request.policy), base=request.base, security=request.security)
     sections = None
@@ -327,7 +342,7 @@ def compare(request: CompareRequest, graph: DerivationGraph | None = None) -> Co
 
     if not request.changes or not all(request.changes):
         raise UnknownNameError("no change named", tip="name each change, e.g. impact compare qemu linux_4_4")
-    graph = _graph(request.snapshot, graph)
+    graph = _graph_for_base(request.snapshot, request.base, graph)
     resolved = [ChangeRequest(names, only=request.only, own=request.own).resolve(graph) for names in request.changes]
     policy = _policy(request.policy)
     comparison = run_compare(graph, resolved, policy, base=request.base, security=request.security)

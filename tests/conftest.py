@@ -45,7 +45,34 @@ def master_graph() -> DerivationGraph:
     return load_snapshot(require_shared(MASTER))
 
 
+#: The shipped snapshot of the 2016 master evaluation, the one ../shared/cases measured edits of.
+MASTER_2016 = "master-2016-06-24"
+
+
 @pytest.fixture(scope="session")
 def embedded_graph() -> DerivationGraph:
-    """The compact snapshot shipped in data/."""
+    """The shipped compact snapshot of master 2016-06-24 (../shared/cases are edits of it)."""
+    return load_snapshot(MASTER_2016)
+
+
+@pytest.fixture(scope="session")
+def default_graph() -> DerivationGraph:
+    """The default shipped snapshot (master 2019-03-19)."""
     return load_snapshot(EMBEDDED_SNAPSHOT)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """End every run with one line saying how many tests skipped and why (or that none did), so nothing skips
+    silently: a missing ../shared or Nix shows here, and fails instead under IMPACT_REQUIRE_SHARED/_NIX."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        terminalreporter.write_line("impact: no test skipped")
+        return
+    listed = "; ".join(f"{n} × {why}" for why, n in sorted(reasons.items(), key=lambda item: -item[1]))
+    terminalreporter.write_line(f"impact: {len(skipped)} tests skipped: {listed}", yellow=True)

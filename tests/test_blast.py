@@ -11,6 +11,8 @@ from impact.analysis.change import resolve_change
 from impact.analysis.rebuild import estimate
 from impact.cli import main
 from impact.model import Derivation, DerivationGraph, Job
+from impact.snapshots import SNAPSHOT_ENV
+from tests.conftest import MASTER_2016
 
 SYSTEM = "x86_64-linux"
 
@@ -122,7 +124,8 @@ def test_qemu_blast_radius_against_independent_searches(master_graph: Derivation
     assert blast.total == len(rebuilt) == 563  # Nix's own count for qemu (README)
 
 
-def test_estimate_blast_cli(capsys: pytest.CaptureFixture[str]) -> None:
+def test_estimate_blast_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SNAPSHOT_ENV, MASTER_2016)  # 2016 facts
     import json
 
     assert main(["estimate", "qemu", "--blast", "--json"]) == 0

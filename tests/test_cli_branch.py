@@ -1,4 +1,4 @@
-"""`impact estimate` labels, branch advice and formats, and `impact compare`, through the CLI on the embedded snapshot."""
+"""`impact estimate` labels, branch advice and formats, and `impact compare`, through the CLI on master 2016-06-24."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from impact.cli import main
-from impact.loaders import EMBEDDED_SNAPSHOT
+from tests.conftest import MASTER_2016
 
-SNAPSHOT = ["--snapshot", str(EMBEDDED_SNAPSHOT)]
+SNAPSHOT = ["--snapshot", MASTER_2016]
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def test_format_markdown_and_changed_paths(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert (
         out.startswith("<!-- impact-report -->")
-        and f"impact estimate hello --base staging --snapshot {EMBEDDED_SNAPSHOT} --format markdown" in out
+        and f"impact estimate hello --base staging --snapshot {MASTER_2016} --format markdown" in out
     )
     assert main(["estimate", "hello", *SNAPSHOT, "--format", "changed-paths"]) == 0
     paths = json.loads(capsys.readouterr().out)

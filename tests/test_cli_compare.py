@@ -8,6 +8,14 @@ import pytest
 
 from impact.cli import main
 from impact.render.markdown import MARKER
+from impact.snapshots import SNAPSHOT_ENV
+from tests.conftest import MASTER_2016
+
+
+@pytest.fixture(autouse=True)
+def _master_2016(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests check 2016 facts: the snapshot named by $IMPACT_SNAPSHOT, as a user would set it."""
+    monkeypatch.setenv(SNAPSHOT_ENV, MASTER_2016)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

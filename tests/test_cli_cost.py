@@ -1,4 +1,4 @@
-"""The cost options of the CLI (`--cost`, `--durations`, `--machines`, `--cores`) on the embedded snapshot."""
+"""The cost options of the CLI (`--cost`, `--durations`, `--machines`, `--cores`) on master of 2016-06-24."""
 
 from __future__ import annotations
 
@@ -8,6 +8,15 @@ from pathlib import Path
 import pytest
 
 from impact.cli import main
+from impact.snapshots import SNAPSHOT_ENV
+from tests.conftest import MASTER_2016
+
+
+@pytest.fixture(autouse=True)
+def _master_2016(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests check 2016 facts: the snapshot named by $IMPACT_SNAPSHOT, as a user would set it."""
+    monkeypatch.setenv(SNAPSHOT_ENV, MASTER_2016)
+
 
 FIXTURES = Path(__file__).parent / "fixtures" / "durations"
 

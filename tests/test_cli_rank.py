@@ -1,4 +1,4 @@
-"""`impact rank` on the embedded snapshot: text, --json, --kernel, --limit, errors."""
+"""`impact rank` on the shipped master of 2016-06-24: text, --json, --kernel, --limit, errors."""
 
 from __future__ import annotations
 
@@ -7,6 +7,14 @@ import json
 import pytest
 
 from impact.cli import main
+from impact.snapshots import SNAPSHOT_ENV
+from tests.conftest import MASTER_2016
+
+
+@pytest.fixture(autouse=True)
+def _master_2016(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests check 2016 facts: the snapshot named by $IMPACT_SNAPSHOT, as a user would set it."""
+    monkeypatch.setenv(SNAPSHOT_ENV, MASTER_2016)
 
 
 def test_json_lists_every_package_sorted(capsys: pytest.CaptureFixture[str]) -> None:

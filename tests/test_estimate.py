@@ -10,6 +10,7 @@ from impact.analysis.change import resolve_change
 from impact.analysis.rebuild import estimate
 from impact.cli import main
 from impact.model import DerivationGraph
+from tests.conftest import MASTER_2016
 
 
 def test_qemu_matches_nix(embedded_graph: DerivationGraph) -> None:
@@ -39,7 +40,7 @@ def test_fixed_output_stops_the_change(embedded_graph: DerivationGraph) -> None:
 
 
 def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["estimate", "qemu", "--json"]) == 0
+    assert main(["estimate", "qemu", "--json", "--snapshot", MASTER_2016]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["changed_jobs"]["nixpkgs"]) == 12
     assert out["changed_jobs"]["nixpkgs"] == sorted(out["changed_jobs"]["nixpkgs"])
@@ -49,7 +50,7 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_text_names_roots_and_totals(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["estimate", "qemu"]) == 0
+    assert main(["estimate", "qemu", "--snapshot", MASTER_2016]) == 0
     out = capsys.readouterr().out
     assert "qemu-x86-only-2.6.0" in out and "563" in out and "110 of 118" in out
 

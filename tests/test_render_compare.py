@@ -135,9 +135,12 @@ def test_golden_qemu_linux_4_4(embedded_graph: DerivationGraph) -> None:
     golden("compare_qemu_linux_4_4.md", text)
 
 
-def test_golden_is_what_the_cli_prints(capsys: pytest.CaptureFixture[str]) -> None:
+def test_golden_is_what_the_cli_prints(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from impact.cli import main
+    from impact.snapshots import SNAPSHOT_ENV
+    from tests.conftest import MASTER_2016
 
+    monkeypatch.setenv(SNAPSHOT_ENV, MASTER_2016)
     assert main(["compare", "qemu", "linux_4_4", "--no-cost", "--format", "markdown"]) == 0
     assert capsys.readouterr().out == (Path(__file__).parent / "golden" / "compare_qemu_linux_4_4.md").read_text(
         encoding="utf-8"

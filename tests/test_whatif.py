@@ -12,6 +12,8 @@ from impact.analysis.whatif import only_output, parse_output_spec, split_output
 from impact.cli import main
 from impact.errors import UnknownNameError
 from impact.model import DerivationGraph, Job
+from impact.snapshots import SNAPSHOT_ENV
+from tests.conftest import MASTER_2016
 from tests.test_blast import SYSTEM, drv
 
 
@@ -124,7 +126,8 @@ def test_outputs_of_openssl_on_master(master_graph: DerivationGraph) -> None:
         assert {o.output for o in d.outputs} >= {"out", "dev", "man"}
 
 
-def test_estimate_what_if_cli(capsys: pytest.CaptureFixture[str]) -> None:
+def test_estimate_what_if_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SNAPSHOT_ENV, MASTER_2016)  # 2016 facts
     assert main(["estimate", "--only-output", "curl.man", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     what = doc["only_output_what_if"]

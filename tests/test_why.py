@@ -17,6 +17,8 @@ from impact.analysis.why import Chain, Verdict, resolve_target, why
 from impact.cli import main
 from impact.errors import UnknownNameError
 from impact.model import DerivationGraph
+from impact.snapshots import SNAPSHOT_ENV
+from tests.conftest import MASTER_2016
 
 NAT = "tests.nat.standalone.x86_64-linux"
 
@@ -157,7 +159,8 @@ def test_targets_resolve_by_attr_package_name_and_path(master_graph: DerivationG
         resolve_target(master_graph, "no-such-package-anywhere")
 
 
-def test_why_cli_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+def test_why_cli_text_and_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SNAPSHOT_ENV, MASTER_2016)  # 2016 facts
     assert main(["why", NAT, "--change", "qemu"]) == 0
     text = capsys.readouterr().out
     assert "vm-test-run-nat" in text and "→(out)" in text

@@ -68,10 +68,10 @@ SnapshotOption = Annotated[
     typer.Option(
         "--snapshot",
         "-s",
-        metavar="SNAPSHOT",
-        help="Snapshot to read: a .impact file, a snapshot folder (jobs.jsonl.gz + derivations.json.gz), "
-        "show-derivation JSON, nix-eval-jobs lines or .drv files. Default: $IMPACT_SNAPSHOT, else the embedded "
-        "nixpkgs master of 2016-06-24.",
+        metavar="NAME|PATH",
+        help="Snapshot to read: a shipped snapshot's name (impact snapshot list), a .impact file, a snapshot folder "
+        "(jobs.jsonl.gz + derivations.json.gz), show-derivation JSON, nix-eval-jobs lines or .drv files. "
+        "Default: $IMPACT_SNAPSHOT, else master-2019-03-19 (nixpkgs master of 2019-03-19).",
         show_default=False,
     ),
 ]

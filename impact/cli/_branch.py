@@ -11,7 +11,8 @@ BaseOption = Annotated[
     str | None,
     typer.Option(
         "--base",
-        help="The branch the change is based on, e.g. master, staging, release-16.03 (default: the policy's, master).",
+        help="The branch the change is based on, e.g. master, staging, release-19.03 (default: the policy's, master); "
+        "answered on that branch's shipped snapshot of the same time when there is one.",
         show_default=False,
     ),
 ]

@@ -1,4 +1,4 @@
-"""`impact snapshot`: make and inspect compact snapshots."""
+"""`impact snapshot`: the shipped snapshots, what a snapshot holds, and making compact ones."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from impact.cli._app import JsonOption, SnapshotOption, app, emit
 
-snapshot_app = typer.Typer(help="Make and inspect snapshots.", no_args_is_help=True)
+snapshot_app = typer.Typer(help="List, describe and make snapshots.", no_args_is_help=True)
 app.add_typer(snapshot_app, name="snapshot")
 
 
@@ -23,58 +23,47 @@ def import_(
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The .impact file to write (atomically).")],
     label: Annotated[
-        str | None, typer.Option(help="A short name shown in reports, e.g. 'nixpkgs master 2016-06-24'.")
+        str | None, typer.Option(help="A short name shown in reports, e.g. 'nixpkgs master 2019-03-19 (8fce8a9)'.")
     ] = None,
-    branch: Annotated[str | None, typer.Option(help="The branch evaluated, e.g. master or release-16.03.")] = None,
+    branch: Annotated[str | None, typer.Option(help="The branch evaluated, e.g. master or release-19.03.")] = None,
     commit: Annotated[str | None, typer.Option(help="The nixpkgs commit evaluated.")] = None,
     date: Annotated[str | None, typer.Option(help="The date of that commit.")] = None,
 ) -> None:
     """Convert a snapshot into impact's compact format."""
-    from impact.loaders import load_snapshot
-    from impact.loaders.compact import write_compact
+    from impact.snapshots import import_snapshot
 
-    graph = load_snapshot(source)
-    graph.meta.update(
-        {k: v for k, v in {"label": label, "branch": branch, "commit": commit, "date": date}.items() if v}
-    )
-    write_compact(graph, output)
+    graph = import_snapshot(source, output, {"label": label, "branch": branch, "commit": commit, "date": date})
     emit(f"wrote {output}: {len(graph):,} derivations, {graph.job_count:,} jobs, {output.stat().st_size:,} bytes")
 
 
-@snapshot_app.command("info")
-def info(snapshot: SnapshotOption = None, json: JsonOption = False) -> None:
-    """Describe a snapshot: what it is, its size, jobs per jobset and system."""
-    from impact.loaders import load_snapshot
-    from impact.render.json import dumps, snapshot_dict
-    from impact.render.text import table
+@snapshot_app.command("list")
+def list_(json: JsonOption = False) -> None:
+    """The snapshots shipped with impact, by the names --snapshot takes."""
+    from impact.render.snapshots import list_json, list_text
+    from impact.snapshots import SHIPPED
 
-    graph = load_snapshot(snapshot)
-    per: dict[tuple[str, str], int] = {}
-    for js, sy in zip(graph.job_jobsets, graph.job_systems):
-        per[(js, sy)] = per.get((js, sy), 0) + 1
-    if json:
-        emit(
-            dumps(
-                {
-                    "snapshot": snapshot_dict(graph),
-                    "derivations": len(graph),
-                    "fixed_output_derivations": int(graph.fixed_output.sum()),
-                    "inputs": graph.edge_count,
-                    "jobs": {js: {sy: n for (j, sy), n in sorted(per.items()) if j == js} for js in graph.jobsets},
-                    "eval_errors": len(graph.eval_errors),
-                }
-            )
-        )
-        return
-    rows = [[js, sy, n] for (js, sy), n in sorted(per.items())]
-    emit(
-        "\n".join(
-            [
-                graph.label,
-                f"{len(graph):,} derivations ({int(graph.fixed_output.sum()):,} fixed-output), {graph.edge_count:,} inputs, "
-                f"{graph.job_count:,} jobs, {len(graph.eval_errors):,} evaluation errors",
-                "",
-                table(rows, ["jobset", "system", "jobs"], right_from=2),
-            ]
-        )
-    )
+    emit(list_json(SHIPPED) if json else list_text(SHIPPED))
+
+
+@snapshot_app.command("info")
+def info(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[NAME|PATH]", help="A shipped snapshot's name or a snapshot's path (default: the default one)."
+        ),
+    ] = None,
+    snapshot: SnapshotOption = None,
+    json: JsonOption = False,
+) -> None:
+    """What a snapshot holds: branch, commit, date, systems, jobs per jobset and system, derivations."""
+    from impact.loaders import load_snapshot
+    from impact.render.snapshots import info_json, info_text
+    from impact.snapshots import describe
+
+    if name is not None and snapshot is not None:
+        from impact.errors import UnknownNameError
+
+        raise UnknownNameError("give the snapshot once: as NAME|PATH or with --snapshot, not both")
+    described = describe(load_snapshot(name if name is not None else snapshot))
+    emit(info_json(described) if json else info_text(described))

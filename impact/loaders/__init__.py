@@ -10,38 +10,38 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
+from impact import snapshots
 from impact.errors import InputError
 from impact.model import DerivationGraph
+from impact.snapshots import SNAPSHOT_ENV
 
-#: Environment variable naming the snapshot to use when none is given.
-SNAPSHOT_ENV = "IMPACT_SNAPSHOT"
+__all__ = ["EMBEDDED_SNAPSHOT", "SNAPSHOT_ENV", "STORE_ROOT_ENV", "default_snapshot", "load_snapshot"]
+
 #: Environment variable naming the root of a chroot store (`--store local?root=ROOT`) to read .drv files from
 #: when a snapshot is nix-eval-jobs lines; unset, they are read from /nix/store.
 STORE_ROOT_ENV = "IMPACT_STORE_ROOT"
-_EMBEDDED_NAME = "nixpkgs-master-2016-06-24.impact"
-_IN_CHECKOUT = Path(__file__).resolve().parents[2] / "data" / _EMBEDDED_NAME
-_INSTALLED = Path(sys.prefix) / "share" / "impact" / _EMBEDDED_NAME
-#: The snapshot shipped with impact: nixpkgs master of 2016-06-24, both Hydra jobsets (in the checkout's
-#: data/ for an editable install, under `<prefix>/share/impact/` for a plain one).
-EMBEDDED_SNAPSHOT = _IN_CHECKOUT if _IN_CHECKOUT.exists() or not _INSTALLED.exists() else _INSTALLED
+#: The snapshot used when none is named (see `impact.snapshots`): nixpkgs master of 2019-03-19.
+EMBEDDED_SNAPSHOT = snapshots.DEFAULT.path
 
 
 def default_snapshot() -> Path:
-    """The snapshot used when none is named: `$IMPACT_SNAPSHOT`, else the embedded one."""
-    env = os.environ.get(SNAPSHOT_ENV)
-    return Path(env) if env else EMBEDDED_SNAPSHOT
+    """The snapshot used when none is named: `$IMPACT_SNAPSHOT` (a shipped name or a path), else the default."""
+    return snapshots.resolve(None)
 
 
 def load_snapshot(path: Path | str | None = None) -> DerivationGraph:
-    """Load a snapshot in any supported format, chosen by what `path` is (default: `default_snapshot()`)."""
+    """Load a snapshot in any supported format, chosen by what `path` is, or a shipped snapshot by name
+    (default: `default_snapshot()`)."""
     from impact.loaders import compact, snapshot_folder
 
-    path = Path(path) if path is not None else default_snapshot()
+    path = snapshots.resolve(path)
     if not path.exists():
-        raise InputError(f"{path}: no such snapshot", tip="pass --snapshot with a .impact file or a snapshot folder")
+        raise InputError(
+            f"{path}: no such snapshot",
+            tip="pass --snapshot with a shipped name (impact snapshot list), a .impact file or a snapshot folder",
+        )
     if path.is_dir():
         if snapshot_folder.is_snapshot_folder(path):
             return snapshot_folder.load_snapshot_folder(path)
