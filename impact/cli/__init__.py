@@ -5,23 +5,42 @@ Every command is a module of this package registering itself on `app`; errors ar
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
-from impact.cli import branches as _branches  # noqa: F401
-from impact.cli import compare as _compare  # noqa: F401
-from impact.cli import diff as _diff  # noqa: F401
-
-# Command modules register themselves on `app` when imported.
-from impact.cli import estimate as _estimate  # noqa: F401
-from impact.cli import eval as _eval  # noqa: F401
-from impact.cli import outputs as _outputs  # noqa: F401
-from impact.cli import post as _post  # noqa: F401
-from impact.cli import pr as _pr  # noqa: F401
-from impact.cli import rank as _rank  # noqa: F401
-from impact.cli import snapshot as _snapshot  # noqa: F401
-from impact.cli import why as _why  # noqa: F401
-from impact.cli._app import app
+from impact.cli._app import app as _app
 from impact.errors import ImpactError
+
+#: Command name → the module that registers it on the app (imported when the command runs, so that a cold
+#: `impact estimate` does not import what `impact diff` or `impact compare` need).
+COMMANDS = {
+    "branches": "branches",
+    "compare": "compare",
+    "diff": "diff",
+    "estimate": "estimate",
+    "eval": "eval",
+    "outputs": "outputs",
+    "post": "post",
+    "pr": "pr",
+    "rank": "rank",
+    "snapshot": "snapshot",
+    "why": "why",
+}
+
+
+def register(argv: list[str] | None = None) -> None:
+    """Import the command modules (each registers itself on the app): the one `argv` names, else all of them."""
+    first = next((a for a in argv or () if not a.startswith("-")), None)
+    for module in [COMMANDS[first]] if first in COMMANDS else dict.fromkeys(COMMANDS.values()):
+        importlib.import_module(f"impact.cli.{module}")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        register()
+        return _app
+    raise AttributeError(name)
 
 
 def error_line(error: ImpactError) -> str:
@@ -32,8 +51,10 @@ def error_line(error: ImpactError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with `argv` (default: `sys.argv[1:]`) and return the exit code."""
+    args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=argv, prog_name="impact", standalone_mode=True)
+        register(args)
+        _app(args=args, prog_name="impact", standalone_mode=True)
     except ImpactError as e:
         print(error_line(e), file=sys.stderr)
         return e.exit_code

@@ -33,3 +33,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 def emit(text: str) -> None:
     """Print a command's answer on standard output, ending in one newline."""
     typer.echo(text.rstrip("\n"))
+
+
+@app.callback()
+def _group() -> None:
+    # A callback keeps the app a group of commands when `impact.cli.main` has registered only the one it runs.
+    pass

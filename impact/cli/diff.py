@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -38,6 +37,8 @@ def diff(
 
     systems = system or ["x86_64-linux"]
     limits = make_limits(timeout, memory)
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="impact-diff-") as tmp:
         nix = functools.cache(lambda: make_nix(store))
         graphs = [

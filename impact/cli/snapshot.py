@@ -30,10 +30,11 @@ def import_(
     date: Annotated[str | None, typer.Option(help="The date of that commit.")] = None,
 ) -> None:
     """Convert a snapshot into impact's compact format."""
+    from impact.analysis.tables import prepare
     from impact.loaders import load_snapshot
     from impact.loaders.compact import write_compact
 
-    graph = load_snapshot(source)
+    graph = prepare(load_snapshot(source))
     graph.meta.update(
         {k: v for k, v in {"label": label, "branch": branch, "commit": commit, "date": date}.items() if v}
     )

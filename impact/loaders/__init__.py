@@ -37,12 +37,14 @@ def default_snapshot() -> Path:
 
 def load_snapshot(path: Path | str | None = None) -> DerivationGraph:
     """Load a snapshot in any supported format, chosen by what `path` is (default: `default_snapshot()`)."""
-    from impact.loaders import compact, snapshot_folder
+    from impact.loaders import compact
 
     path = Path(path) if path is not None else default_snapshot()
     if not path.exists():
         raise InputError(f"{path}: no such snapshot", tip="pass --snapshot with a .impact file or a snapshot folder")
     if path.is_dir():
+        from impact.loaders import snapshot_folder
+
         if snapshot_folder.is_snapshot_folder(path):
             return snapshot_folder.load_snapshot_folder(path)
         from impact.loaders import aterm
