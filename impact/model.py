@@ -552,6 +552,16 @@ class DerivationGraph:
         return mine == theirs
 
 
+#: Per-graph tables worth storing in a snapshot: name → builder. The model registers its own below; analysis
+#: modules register theirs when imported (`register_table`), and snapshot writers build and store them all.
+TABLE_BUILDERS: dict[str, Callable[[DerivationGraph], Any]] = {}
+
+
+def register_table(key: str, build: Callable[[DerivationGraph], Any]) -> None:
+    """Declare a per-graph table (`graph.derived(key, build)`) that snapshot writers should build and store."""
+    TABLE_BUILDERS[key] = build
+
+
 def consumer_csr(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reverse edges in CSR form (indptr, consumer rows, edge ids), built from the input edges."""
     n = len(graph)
@@ -608,3 +618,8 @@ class Stored:
     def load(self) -> Any:
         """The table's value, checked (raises `InputError` when the snapshot's table is inconsistent)."""
         return self._load()
+
+
+register_table("consumers", consumer_csr)
+register_table("propagation", propagation_csr)
+register_table("job_order", job_order)

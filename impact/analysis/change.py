@@ -24,7 +24,7 @@ from enum import Enum
 import numpy as np
 
 from impact.errors import UnknownNameError
-from impact.model import DerivationGraph, path_name, store_path
+from impact.model import DerivationGraph, path_name, register_table, store_path
 
 #: A local source shared by more derivations than this is a builder script, not a package's source.
 SHARED_SOURCE_LIMIT = 64
@@ -157,6 +157,10 @@ def source_keys(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.ndar
     indptr = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(np.bincount(pairs // n, minlength=count), out=indptr[1:])
     return np.array(key_rows, dtype=np.int64), row_indptr, row_keys, indptr, pairs % n
+
+
+register_table("source_keys", source_keys)
+register_table("source_tree", source_tree_rows)
 
 
 class _SourceTable:

@@ -50,7 +50,7 @@ def load_snapshot(path: Path | str | None = None) -> DerivationGraph:
         from impact.loaders import aterm
 
         return aterm.load_store_dir(path)
-    if compact.is_compact(path):
+    if path.suffix == compact.SUFFIX or compact.is_compact(path):
         return compact.read_compact(path)
     if path.suffix == compact.SUFFIX:
         raise InputError(

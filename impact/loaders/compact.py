@@ -177,6 +177,11 @@ def read_compact(path: Path) -> DerivationGraph:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: not a snapshot file") from None
+    return compact_v2.read_cached(Path(path), lambda: _read_v1(path))
+
+
+def _read_v1(path: Path) -> DerivationGraph:
+    """Load a version-1 snapshot (`.npz`), parsing every string."""
     import zipfile
     import zlib
 

@@ -27,6 +27,7 @@ import json
 import mmap
 import os
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,13 @@ import numpy as np
 from impact.errors import InputError
 from impact.model import (
     STORE_DIR,
+    TABLE_BUILDERS,
     CodedColumn,
     DerivationGraph,
     EvalError,
     LazyColumn,
     Stored,
     coded,
-    job_order,
     job_package,
 )
 
@@ -195,17 +196,11 @@ def write(graph: DerivationGraph, path: Path) -> None:
     arrays["job_attr_order"] = np.array(sorted(range(len(job_attrs)), key=job_attrs.__getitem__), dtype=np.int32)
     packages = list(graph.job_packages)
     arrays["job_package_order"] = np.array(sorted(range(len(packages)), key=packages.__getitem__), dtype=np.int32)
-    # Model-level tables always; analysis tables when the graph has built them (`impact.analysis.tables`).
-    graph.consumer_indptr_indices  # noqa: B018 - builds the table when the graph lacks it
-    graph.propagation_csr  # noqa: B018
-    graph.derived("job_order", job_order)
+    # Every registered table (the model's, and the analyses' imported so far): built now unless the graph has it.
     tables: dict[str, int] = {}
     for key, dtypes in TABLES.items():
-        value = graph.tables.get(key)
-        if isinstance(value, Stored):
-            value = graph.derived(key, lambda g: None)
-        if value is None:
-            continue
+        build = TABLE_BUILDERS.get(key)
+        value = graph.derived(key, build) if build is not None or key in graph.tables else None
         parts = value if isinstance(value, tuple) else (value,)
         if len(parts) != len(dtypes) or not all(isinstance(a, np.ndarray) for a in parts):
             continue
@@ -506,6 +501,47 @@ class _JobIndex(Mapping[tuple[str, str], int]):
 
     def __len__(self) -> int:
         return self._graph.job_count
+
+
+def cache_path(source: Path) -> Path | None:
+    """Where the version-2 copy of the older snapshot `source` is kept: a file in `$IMPACT_CACHE_DIR` (default
+    `$XDG_CACHE_HOME/impact`, else `~/.cache/impact`) named after the source, its size and modification time,
+    and the tables registered; None when there is no home to put it in."""
+    folder = os.environ.get("IMPACT_CACHE_DIR")
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        if base.startswith("~"):
+            return None
+        folder = os.path.join(base, "impact")
+    st = source.stat()
+    key = f"{source.resolve()}\0{sorted(k for k in TABLE_BUILDERS if k in TABLES)}\0{VERSION}".encode()
+    return Path(folder) / f"{source.stem}-{st.st_size}-{st.st_mtime_ns}-{zlib.crc32(key):08x}.impact"
+
+
+def read_cached(source: Path, load: Callable[[], DerivationGraph]) -> DerivationGraph:
+    """An older snapshot through its version-2 copy: mapped when the copy exists, else `load()` and the copy
+    written (atomically) for the next start. Without a writable cache the loaded graph is returned as it is."""
+    try:
+        cache = cache_path(source)
+    except OSError:
+        cache = None
+    if cache is not None and cache.is_file():
+        try:
+            graph = read(cache)
+            graph.origin = str(source)
+            return graph
+        except InputError:
+            pass  # a damaged copy is made again below
+    graph = load()
+    if cache is None:
+        return graph
+    try:
+        write(graph, cache)
+    except OSError:
+        return graph
+    copy = read(cache)
+    copy.origin = graph.origin
+    return copy
 
 
 def read(path: Path) -> DerivationGraph:
