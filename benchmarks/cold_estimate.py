@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 PYTHON = sys.executable
 FLOOR = [PYTHON, "-c", "import numpy, typer"]
@@ -56,18 +57,23 @@ def run_once(command: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss * 1024
 
 
-def synthetic_snapshot(size: int = 1_000_000) -> Path:
-    """A version-2 snapshot of the synthetic graph of `size` derivations, generated once and reused."""
+def synthetic_snapshot(size: int = 1_000_000, *, timed: bool = False) -> Any:
+    """A version-2 snapshot of the synthetic graph of `size` derivations, generated once and reused (with
+    `timed`, also the seconds its preparing and writing took, None when it existed)."""
     folder = Path(os.environ.get("IMPACT_BENCH_DIR") or tempfile.gettempdir())
     path = folder / f"impact-synthetic-{size}.impact"
+    seconds = None
     if not path.exists():
         from benchmarks.synthetic import build
         from impact.analysis.tables import prepare
         from impact.loaders.compact import write_compact
 
         print(f"generating {path} (once)…", file=sys.stderr, flush=True)
-        write_compact(prepare(build(size)), path)
-    return path
+        graph = build(size)
+        start = time.perf_counter()
+        write_compact(prepare(graph), path)
+        seconds = time.perf_counter() - start
+    return (path, seconds) if timed else path
 
 
 def measure(commands: dict[str, list[str]], n: int) -> dict[str, tuple[float, int]]:

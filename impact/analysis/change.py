@@ -196,13 +196,17 @@ def _source_table(graph: DerivationGraph) -> _SourceTable:
     return graph.derived("source_table", _SourceTable)
 
 
-def variants_of(graph: DerivationGraph, rows: Iterable[int]) -> dict[int, str]:
-    """Derivations built from the same source as `rows` and named as the same package → a reason."""
+def variants_of(
+    graph: DerivationGraph, rows: Iterable[int], *, names: Sequence[str] | None = None, reasons: bool = True
+) -> dict[int, str]:
+    """Derivations built from the same source as `rows` and named as the same package → a reason (empty
+    when `reasons` is false: `rank` asks for the rows alone). `names` may give `graph.names` as a list."""
     table = _source_table(graph)
     found: dict[int, str] = {}
     named = set(rows)
+    names = graph.names if names is None else names
     for i in sorted(named):
-        name = graph.names[i]
+        name = names[i]
         pname = package_name(name)
         version = name[len(pname) :]
         for k in table.keys_of(graph, i):
@@ -212,9 +216,11 @@ def variants_of(graph: DerivationGraph, rows: Iterable[int]) -> dict[int, str]:
             for c in consumers:
                 if c in named or c in found:
                     continue
-                other = graph.names[c]
+                other = names[c]
                 if other == name or (version and other.startswith(pname + "-") and other.endswith(version)):
-                    found[c] = f"same source as {name} ({path_name(table.name(k).removeprefix('src:'))})"
+                    found[c] = (
+                        f"same source as {name} ({path_name(table.name(k).removeprefix('src:'))})" if reasons else ""
+                    )
     return found
 
 

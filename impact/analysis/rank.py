@@ -29,7 +29,6 @@ O(P · E) in the worst case and P calls of setup; the bitsets touch each edge on
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,14 +38,15 @@ import numpy as np
 from impact.analysis.change import variants_of
 from impact.analysis.rebuild import propagation_csr
 from impact.errors import InputError
-from impact.model import DerivationGraph, csr_edge_ids
+from impact.model import DerivationGraph, csr_edge_ids, register_table
 
 #: The kernels jobs are counted by: a system `x86_64-linux` has kernel `linux`.
 KERNELS = ("linux", "darwin")
 #: Memory the propagation may use for its bitsets, in bytes (the chunk width follows from it).
 DEFAULT_MEMORY = 1 << 30
 
-_LEVELS: weakref.WeakKeyDictionary[DerivationGraph, _Levels] = weakref.WeakKeyDictionary()
+#: The jobset whose package roots snapshots store (the one `impact rank` ranks by default).
+STORED_JOBSET = "nixpkgs"
 
 
 def kernel_of(system: str) -> str:
@@ -139,22 +139,48 @@ def package_roots(graph: DerivationGraph, jobset: str = "nixpkgs") -> dict[str, 
 
     A package is the attribute of a job of `jobset` without its system. As in `resolve_change`, a name
     that is a whole job attribute of its own means that job alone; otherwise every job (of any jobset)
-    whose attribute is the name plus a system.
+    whose attribute is the name plus a system. For the `nixpkgs` jobset a snapshot may store them.
     """
+    if jobset == STORED_JOBSET:
+        first_job, indptr, rows = graph.derived("package_roots", package_roots_table)
+    else:
+        first_job, indptr, rows = _package_roots_table(graph, jobset)
+    packages = graph.job_packages if first_job.size else []
+    return {
+        packages[k]: rows[lo:hi] for k, lo, hi in zip(first_job.tolist(), indptr[:-1].tolist(), indptr[1:].tolist())
+    }
+
+
+def package_roots_table(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`package_roots` of the `nixpkgs` jobset as arrays (stored in snapshots): a job row naming each package
+    (packages sorted by name), and the roots of each as CSR (indptr, rows)."""
+    return _package_roots_table(graph, STORED_JOBSET)
+
+
+def _package_roots_table(graph: DerivationGraph, jobset: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     by_attr: dict[str, list[int]] = {}
     by_package: dict[str, list[int]] = {}
-    for k, (attr, package) in enumerate(zip(graph.job_attrs, graph.job_packages)):
+    first: dict[str, int] = {}
+    for k, (attr, package, js) in enumerate(zip(graph.job_attrs, graph.job_packages, graph.job_jobsets)):
         by_attr.setdefault(attr, []).append(k)
         by_package.setdefault(package, []).append(k)
-    packages = sorted({p for p, js in zip(graph.job_packages, graph.job_jobsets) if js == jobset})
+        if js == jobset:
+            first.setdefault(package, k)
     job_drv = graph.job_drv.tolist()
-    out: dict[str, np.ndarray] = {}
-    for package in packages:
+    names = list(graph.names)  # every name once, rather than one lookup per variant
+    first_job, indptr, rows = [], [0], []
+    for package in sorted(first):
         named = [job_drv[k] for k in by_attr.get(package) or by_package[package]]
-        rows = set(named)
-        rows.update(variants_of(graph, named))
-        out[package] = np.array(sorted(rows), dtype=np.int64)
-    return out
+        found = set(named)
+        found.update(variants_of(graph, named, names=names, reasons=False))
+        first_job.append(first[package])
+        rows.extend(sorted(found))
+        indptr.append(len(rows))
+    return (
+        np.array(first_job, dtype=np.int64),
+        np.array(indptr, dtype=np.int64),
+        np.array(rows, dtype=np.int64),
+    )
 
 
 # -- the propagation --------------------------------------------------------------------------------------
@@ -175,10 +201,13 @@ class _Levels:
 
 
 def _levels(graph: DerivationGraph) -> _Levels:
-    """Topological levels by Kahn's algorithm, one numpy step per level; refuses a cycle."""
-    cached = _LEVELS.get(graph)
-    if cached is not None:
-        return cached
+    """Topological levels and the propagation edges sorted by them (stored in snapshots)."""
+    return _Levels(*graph.derived("levels", levels_table))
+
+
+def levels_table(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Topological levels by Kahn's algorithm, one numpy step per level; refuses a cycle. Returns the fields of
+    `_Levels` as arrays."""
     indptr, indices = propagation_csr(graph)
     n = len(graph)
     indegree = np.bincount(indices, minlength=n).astype(np.int64)
@@ -207,9 +236,7 @@ def _levels(graph: DerivationGraph) -> _Levels:
     order = np.lexsort((indices, level[indices]))
     consumers = indices[order].astype(np.int64)
     run_starts = np.flatnonzero(np.concatenate([[True], consumers[1:] != consumers[:-1]]))
-    result = _Levels(level, source[order], consumers, np.append(run_starts, consumers.size))
-    _LEVELS[graph] = result
-    return result
+    return level, source[order], consumers, np.append(run_starts, consumers.size).astype(np.int64)
 
 
 def _batches(
@@ -382,3 +409,7 @@ def rank(
         derivations_in_snapshot=len(graph),
         excluded=EXCLUDED,
     )
+
+
+register_table("levels", levels_table)
+register_table("package_roots", package_roots_table)

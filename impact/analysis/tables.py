@@ -9,6 +9,7 @@ reads them instead of building them.
 from __future__ import annotations
 
 import impact.analysis.change  # noqa: F401 - registers the source tables
+import impact.analysis.rank  # noqa: F401 - registers the levels and package roots
 from impact.model import TABLE_BUILDERS, DerivationGraph
 
 

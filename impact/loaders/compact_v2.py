@@ -103,6 +103,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "job_order": ("<i8",),
     "source_keys": ("<i8", "<i8", "<i8", "<i8", "<i8"),
     "source_tree": ("<i8",),
+    "levels": ("<i4", "<i8", "<i8", "<i8"),
+    "package_roots": ("<i8", "<i8", "<i8"),
 }
 
 
@@ -505,8 +507,8 @@ class _JobIndex(Mapping[tuple[str, str], int]):
 
 def cache_path(source: Path) -> Path | None:
     """Where the version-2 copy of the older snapshot `source` is kept: a file in `$IMPACT_CACHE_DIR` (default
-    `$XDG_CACHE_HOME/impact`, else `~/.cache/impact`) named after the source, its size and modification time,
-    and the tables registered; None when there is no home to put it in."""
+    `$XDG_CACHE_HOME/impact`, else `~/.cache/impact`) named after the source, its size and modification
+    time; None when there is no home to put it in."""
     folder = os.environ.get("IMPACT_CACHE_DIR")
     if not folder:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -514,25 +516,31 @@ def cache_path(source: Path) -> Path | None:
             return None
         folder = os.path.join(base, "impact")
     st = source.stat()
-    key = f"{source.resolve()}\0{sorted(k for k in TABLE_BUILDERS if k in TABLES)}\0{VERSION}".encode()
+    key = f"{source.resolve()}\0{VERSION}".encode()
     return Path(folder) / f"{source.stem}-{st.st_size}-{st.st_mtime_ns}-{zlib.crc32(key):08x}.impact"
 
 
 def read_cached(source: Path, load: Callable[[], DerivationGraph]) -> DerivationGraph:
     """An older snapshot through its version-2 copy: mapped when the copy exists, else `load()` and the copy
-    written (atomically) for the next start. Without a writable cache the loaded graph is returned as it is."""
+    written (atomically) for the next start, with every table registered so far. Without a writable cache the
+    loaded graph is returned as it is."""
     try:
         cache = cache_path(source)
     except OSError:
         cache = None
+    graph = None
     if cache is not None and cache.is_file():
         try:
             graph = read(cache)
+        except InputError:
+            graph = None  # a damaged copy is made again below
+        if graph is not None and all(k in graph.tables for k in TABLE_BUILDERS if k in TABLES):
             graph.origin = str(source)
             return graph
-        except InputError:
-            pass  # a damaged copy is made again below
-    graph = load()
+        # The copy lacks a table registered since it was written (e.g. `impact rank` after `impact estimate`):
+        # written again below with every table.
+    if graph is None:
+        graph = load()
     if cache is None:
         return graph
     try:
@@ -540,7 +548,7 @@ def read_cached(source: Path, load: Callable[[], DerivationGraph]) -> Derivation
     except OSError:
         return graph
     copy = read(cache)
-    copy.origin = graph.origin
+    copy.origin = str(source)
     return copy
 
 
@@ -726,6 +734,23 @@ def _checker(graph: DerivationGraph, key: str, parts: tuple[np.ndarray, ...], f:
         if key == "source_tree":
             _check_range(damaged, "table source_tree", parts[0], n)
             return parts[0]
+        if key == "levels":
+            level, inputs, consumers, run_starts = parts
+            if level.size != n or inputs.size != consumers.size or inputs.size > edges:
+                raise damaged("table levels: wrong lengths")
+            _check_range(damaged, "table levels", inputs, n)
+            _check_range(damaged, "table levels", consumers, n)
+            runs = run_starts
+            if runs.size == 0 or runs[0] != 0 or runs[-1] != inputs.size or (np.diff(runs) <= 0).any():
+                raise damaged("table levels: runs out of order")
+            return parts
+        if key == "package_roots":
+            first_job, indptr, rows = parts
+            if indptr.size != first_job.size + 1:
+                raise damaged("table package_roots: wrong lengths")
+            _check_range(damaged, "table package_roots", first_job, graph.job_count)
+            _check_csr(damaged, "table package_roots", indptr, rows, n)
+            return parts
         key_rows, row_indptr, row_keys, indptr, consumers = parts
         count = key_rows.size + len(graph.source_paths)
         if row_indptr.size != n + 1 or indptr.size != count + 1:
