@@ -148,6 +148,13 @@ class LazyColumn(Sequence[_T]):
             raise IndexError("column index out of range")
         return self._item(k)
 
+    def take(self, rows: Sequence[int]) -> list[_T]:
+        """The values at `rows`: decoded one by one for a few rows, else by making (and keeping) the whole list."""
+        if self._values is None and len(rows) * 8 < self._count:
+            return [self._item(int(k)) for k in rows]
+        values = self.tolist()
+        return [values[k] for k in rows]
+
     def tolist(self) -> list[_T]:
         """Every value, as a list (made once, then kept)."""
         if self._values is None:
@@ -182,6 +189,11 @@ class CodedColumn(LazyColumn[str]):
         super().__init__(
             int(codes.shape[0]), lambda k: self.values[codes[k]], lambda: [self.values[c] for c in codes.tolist()]
         )
+
+
+def take(column: Sequence[_T], rows: Sequence[int]) -> list[_T]:
+    """`[column[k] for k in rows]`, letting a `LazyColumn` choose how to decode."""
+    return column.take(rows) if isinstance(column, LazyColumn) else [column[k] for k in rows]
 
 
 def coded(column: Sequence[str]) -> tuple[list[str], np.ndarray]:

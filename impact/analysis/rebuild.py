@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from impact.analysis.change import Change
-from impact.model import DerivationGraph, coded, csr_edge_ids, job_order
+from impact.model import DerivationGraph, coded, csr_edge_ids, job_order, take
 
 #: The prefix of NixOS VM test jobs in the `nixos` jobset.
 NIXOS_TEST_PREFIX = "tests."
@@ -175,8 +175,8 @@ def _by_jobset(graph: DerivationGraph, changed: np.ndarray) -> dict[str, tuple[s
     t = _job_tables(graph)
     selected = t.order[changed[t.order]]
     bounds = np.searchsorted(t.jobset[selected], np.arange(len(t.jobsets) + 1))
-    attrs = graph.job_attrs
-    return {js: tuple(attrs[k] for k in selected[bounds[c] : bounds[c + 1]].tolist()) for c, js in enumerate(t.jobsets)}
+    attrs = take(graph.job_attrs, selected.tolist())
+    return {js: tuple(attrs[bounds[c] : bounds[c + 1]]) for c, js in enumerate(t.jobsets)}
 
 
 def _summarise(
@@ -209,8 +209,13 @@ def _summarise(
     )
 
 
-def _local(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """The position of each of `values` in the sorted `rows`, -1 for those not in it."""
+def _local(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """The position of each of `values` (rows of a graph of `n`) in the sorted `rows`, -1 for those not in it:
+    a table over the whole graph when that is cheaper than a binary search per value."""
+    if n <= 4 * values.size:
+        table = np.full(n, -1, dtype=np.int64)
+        table[rows] = np.arange(rows.size)
+        return table[values]
     where = np.searchsorted(rows, values)
     found = where < rows.size
     found[found] = rows[where[found]] == values[found]
@@ -228,14 +233,14 @@ def _derivations_by_jobset(
     """
     counts = graph.input_indptr[rebuilt + 1] - graph.input_indptr[rebuilt]
     # Rows renumbered within `rebuilt` (sorted) by binary search: no array over the whole graph per estimate.
-    inputs = _local(rebuilt, graph.input_indices[csr_edge_ids(graph.input_indptr, rebuilt)])
+    inputs = _local(rebuilt, graph.input_indices[csr_edge_ids(graph.input_indptr, rebuilt)], len(graph))
     kept = inputs >= 0
     sub_indptr = np.zeros(rebuilt.size + 1, dtype=np.int64)
     row_of_edge = np.repeat(np.arange(rebuilt.size), counts)
     np.cumsum(np.bincount(row_of_edge[kept], minlength=rebuilt.size), out=sub_indptr[1:])
     sub_indices = inputs[kept]
     t = _job_tables(graph)
-    job_rows = _local(rebuilt, graph.job_drv[changed])
+    job_rows = _local(rebuilt, graph.job_drv[changed], len(graph))
     job_jobsets = t.jobset[changed]
     systems = graph.system_ids[rebuilt]
     out: dict[str, dict[str, int]] = {}

@@ -26,6 +26,7 @@ import bisect
 import json
 import mmap
 import os
+import sys
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -312,13 +313,16 @@ class _Blob:
 
     def __init__(self, file: _File, name: str, data: np.ndarray, offsets: np.ndarray, count: int) -> None:
         self.file, self.name, self.data, self.offsets, self.count = file, name, data, offsets, count
+        # Plain memoryviews: indexing them gives Python ints and bytes without a numpy scalar per read.
+        self._offsets = _ints(offsets)
+        self._bytes = memoryview(data)
 
     def item(self, k: int) -> str:
-        lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
+        lo, hi = self._offsets[k], self._offsets[k + 1]
         if not 0 <= lo <= hi <= self.data.size:
             raise self.file.damaged(f"{self.name}: string {k} lies outside its data")
         try:
-            return self.data[lo:hi].tobytes().decode("utf-8")
+            return str(self._bytes[lo:hi], "utf-8")
         except UnicodeDecodeError:
             raise self.file.damaged(f"{self.name}: string {k} is not UTF-8") from None
 
@@ -354,9 +358,20 @@ class _Sparse:
             raise f.damaged(f"{rows}: rows out of order or range")
         self.blob = f.text(blob, self.rows.size)
 
+        self._rows = _ints(self.rows)
+
     def get(self, row: int) -> str | None:
-        q = int(np.searchsorted(self.rows, row))
-        return self.blob.item(q) if q < self.rows.size and self.rows[q] == row else None
+        if not self._rows:
+            return None
+        q = bisect.bisect_left(self._rows, row)
+        return self.blob.item(q) if q < len(self._rows) and self._rows[q] == row else None
+
+
+def _ints(array: np.ndarray) -> Sequence[int]:
+    """An integer array as a sequence of Python ints (a memoryview on a little-endian machine, else a list)."""
+    if array.dtype.byteorder in "=|" or (array.dtype.byteorder == "<" and sys.byteorder == "little"):
+        return memoryview(array).cast("B").cast(array.dtype.char)
+    return array.tolist()  # type: ignore[no-any-return]
 
 
 def _check_header(h: Any, damaged: Callable[[str], InputError]) -> None:
@@ -412,7 +427,12 @@ class _HashIndex(Mapping[str, int]):
     """Derivation path → row, by binary search over the snapshot's sorted drv hashes (no dict of every path)."""
 
     def __init__(self, graph: DerivationGraph, sorted_hashes: np.ndarray, order: np.ndarray) -> None:
-        self._graph, self._sorted, self._order = graph, sorted_hashes, order
+        self._graph, self._order = graph, _ints(order)
+        self._bytes = memoryview(sorted_hashes.view(np.uint8))
+        self._size = int(sorted_hashes.size)
+
+    def _hash(self, pos: int) -> bytes:
+        return bytes(self._bytes[pos * _HASH : (pos + 1) * _HASH])
 
     def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
         if not isinstance(path, str) or not path.startswith(_PREFIX):
@@ -421,10 +441,10 @@ class _HashIndex(Mapping[str, int]):
             key = path[len(_PREFIX) : len(_PREFIX) + _HASH].encode("ascii")
         except UnicodeEncodeError:
             return default
-        pos = int(np.searchsorted(self._sorted, key))
+        pos = bisect.bisect_left(range(self._size), key, key=self._hash)
         n = len(self._graph)
-        while pos < self._sorted.size and self._sorted[pos] == key:
-            row = int(self._order[pos])
+        while pos < self._size and self._hash(pos) == key:
+            row = self._order[pos]
             if 0 <= row < n and self._graph.drv_paths[row] == path:
                 return row
             pos += 1
