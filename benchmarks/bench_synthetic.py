@@ -55,7 +55,8 @@ def run(size: int = SIZE) -> list[str]:
     from benchmarks.synthetic import build, measure
     from impact.loaders import load_snapshot
 
-    master = measure(load_snapshot())
+    default = load_snapshot()
+    master, master_label = measure(default), default.meta.get("label", "default snapshot")
     start = time.perf_counter()
     graph = build(size)
     t_build = time.perf_counter() - start
@@ -80,7 +81,7 @@ def run(size: int = SIZE) -> list[str]:
         f"Synthetic nixpkgs-shaped graph: {int(figures['derivations']):,} derivations, "
         f"{int(figures['edges']):,} inputs, {int(figures['jobs']):,} jobs, {int(figures['packages']):,} packages",
         *(
-            line(f"shape: {k}", f"{v}  (master 2016: {master[k]})")
+            line(f"shape: {k}", f"{v}  ({master_label}: {master[k]})")
             for k, v in shape.items()
             if k not in ("derivations", "jobs")
         ),

@@ -23,8 +23,10 @@ words costs 8 · W · (N + the widest batch of edges) bytes. Each chunk only wal
 can reach, and packages are ordered by an estimate of their closure (consumers within two steps) so that
 packages with small closures share chunks and walk little. On the 2016 master snapshot (50,775 derivations,
 354,361 inputs, 6,701 packages) the whole ranking fits in one chunk of about 40 MB; on a 1,000,000-derivation
-synthetic graph (75,349 packages) it takes 18 chunks of 1 GB (see docs/performance.md). Bitsets rather than one breadth-first search per package: a search per package costs
-O(P · E) in the worst case and P calls of setup; the bitsets touch each edge once per 64 packages.
+synthetic graph (75,349 packages) it takes 18 chunks of 1 GB (see docs/performance.md). Bitsets rather than
+one breadth-first search per package: a search per package costs O(P · E) in the worst case and P calls of
+setup; the bitsets touch each edge once per 64 packages. The topological levels and every `nixpkgs` package's
+roots are per-graph tables (`levels_table`, `package_roots_table`) that a version-2 snapshot stores.
 """
 
 from __future__ import annotations
