@@ -332,3 +332,19 @@ def test_fuzzed_v2_files_load_or_fail_cleanly(v2_file: Path, tmp_path: Path, dat
     path.write_bytes(bytes(raw))
     with contextlib.suppress(ImpactError):
         _load_and_answer(path)
+
+
+def test_snapshot_import_writes_version_2_or_the_compressed_version_1(
+    v2_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    from impact.cli import main
+
+    monkeypatch.setenv("IMPACT_CACHE_DIR", str(tmp_path / "cache"))
+    plain, small = tmp_path / "plain.impact", tmp_path / "small.impact"
+    assert main(["snapshot", "import", str(v2_file), "-o", str(plain)]) == 0
+    assert main(["snapshot", "import", str(v2_file), "-o", str(small), "--compressed"]) == 0
+    assert plain.read_bytes()[: len(MAGIC)] == MAGIC and zipfile.is_zipfile(small)
+    assert small.stat().st_size * 3 < plain.stat().st_size
+    assert load_snapshot(small).same_as(load_snapshot(plain))

@@ -28,17 +28,25 @@ def import_(
     branch: Annotated[str | None, typer.Option(help="The branch evaluated, e.g. master or release-16.03.")] = None,
     commit: Annotated[str | None, typer.Option(help="The nixpkgs commit evaluated.")] = None,
     date: Annotated[str | None, typer.Option(help="The date of that commit.")] = None,
+    compressed: Annotated[
+        bool,
+        typer.Option(
+            "--compressed",
+            help="Write the small compressed version-1 file (to ship in a repository); impact maps a version-2 "
+            "copy of it from its cache.",
+        ),
+    ] = False,
 ) -> None:
-    """Convert a snapshot into impact's compact format."""
+    """Convert a snapshot into impact's compact format (version 2: memory-mapped, with its tables)."""
     from impact.analysis.tables import prepare
     from impact.loaders import load_snapshot
-    from impact.loaders.compact import write_compact
+    from impact.loaders.compact import write_compact, write_compact_v1
 
-    graph = prepare(load_snapshot(source))
+    graph = load_snapshot(source)
     graph.meta.update(
         {k: v for k, v in {"label": label, "branch": branch, "commit": commit, "date": date}.items() if v}
     )
-    write_compact(graph, output)
+    write_compact_v1(graph, output) if compressed else write_compact(prepare(graph), output)
     emit(f"wrote {output}: {len(graph):,} derivations, {graph.job_count:,} jobs, {output.stat().st_size:,} bytes")
 
 
