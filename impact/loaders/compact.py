@@ -185,6 +185,11 @@ def _read_v1(path: Path) -> DerivationGraph:
     import zipfile
     import zlib
 
+    if not is_compact(Path(path)):
+        raise InputError(
+            f"{path}: damaged impact snapshot (not a zip archive holding a snapshot header)",
+            tip="re-create it with `impact snapshot import`",
+        )
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
