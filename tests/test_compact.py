@@ -348,3 +348,19 @@ def test_snapshot_import_writes_version_2_or_the_compressed_version_1(
     assert plain.read_bytes()[: len(MAGIC)] == MAGIC and zipfile.is_zipfile(small)
     assert small.stat().st_size * 3 < plain.stat().st_size
     assert load_snapshot(small).same_as(load_snapshot(plain))
+
+
+def test_a_changed_version_1_file_replaces_its_stale_copy(
+    master_graph: DerivationGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.setenv("IMPACT_CACHE_DIR", str(tmp_path / "cache"))
+    old = tmp_path / "old.impact"
+    write_compact_v1(master_graph, old)
+    load_snapshot(old)
+    first = list((tmp_path / "cache").glob("old-*.impact"))
+    os.utime(old, ns=(1, 1))  # the file changed: a new copy, and the stale one goes
+    assert load_snapshot(old).same_as(master_graph)
+    second = list((tmp_path / "cache").glob("old-*.impact"))
+    assert len(first) == len(second) == 1 and first != second

@@ -567,6 +567,10 @@ def read_cached(source: Path, load: Callable[[], DerivationGraph]) -> Derivation
         write(graph, cache)
     except OSError:
         return graph
+    # Copies of earlier versions of the same file (same folder name hash, other size or time) are stale.
+    for stale in cache.parent.glob(f"{source.stem}-*-{cache.stem.rsplit('-', 1)[-1]}.impact"):
+        if stale != cache:
+            stale.unlink(missing_ok=True)
     copy = read(cache)
     copy.origin = str(source)
     return copy
