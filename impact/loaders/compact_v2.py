@@ -28,6 +28,7 @@ import mmap
 import os
 import sys
 import tempfile
+import typing
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -132,6 +133,10 @@ def _output_suffix(output: str) -> str:
     return "" if output == "out" else "-" + output
 
 
+def _none(graph: DerivationGraph) -> None:
+    return None
+
+
 def write(graph: DerivationGraph, path: Path) -> None:
     """Write `graph` as a version-2 snapshot at `path`, atomically (a temporary file, then a rename)."""
     n = len(graph)
@@ -203,7 +208,7 @@ def write(graph: DerivationGraph, path: Path) -> None:
     tables: dict[str, int] = {}
     for key, dtypes in TABLES.items():
         build = TABLE_BUILDERS.get(key)
-        value = graph.derived(key, build) if build is not None or key in graph.tables else None
+        value = graph.derived(key, build or _none) if build is not None or key in graph.tables else None
         parts = value if isinstance(value, tuple) else (value,)
         if len(parts) != len(dtypes) or not all(isinstance(a, np.ndarray) for a in parts):
             continue
@@ -265,8 +270,7 @@ class _File:
             size = os.fstat(f.fileno()).st_size
             if size < len(MAGIC) + 8:
                 raise self.damaged("too short")
-            self.map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else None
-        assert self.map is not None
+            self.map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         length = int.from_bytes(self.map[len(MAGIC) : len(MAGIC) + 8], "little")
         if length > size - len(MAGIC) - 8:
             raise self.damaged("header longer than the file")
@@ -315,7 +319,7 @@ class _Blob:
         self.file, self.name, self.data, self.offsets, self.count = file, name, data, offsets, count
         # Plain memoryviews: indexing them gives Python ints and bytes without a numpy scalar per read.
         self._offsets = _ints(offsets)
-        self._bytes = memoryview(data)
+        self._bytes = data.data
 
     def item(self, k: int) -> str:
         lo, hi = self._offsets[k], self._offsets[k + 1]
@@ -370,7 +374,7 @@ class _Sparse:
 def _ints(array: np.ndarray) -> Sequence[int]:
     """An integer array as a sequence of Python ints (a memoryview on a little-endian machine, else a list)."""
     if array.dtype.byteorder in "=|" or (array.dtype.byteorder == "<" and sys.byteorder == "little"):
-        return memoryview(array).cast("B").cast(array.dtype.char)
+        return typing.cast(Sequence[int], array.data.cast("B").cast(array.dtype.char))  # type: ignore[arg-type]
     return array.tolist()  # type: ignore[no-any-return]
 
 
@@ -428,7 +432,7 @@ class _HashIndex(Mapping[str, int]):
 
     def __init__(self, graph: DerivationGraph, sorted_hashes: np.ndarray, order: np.ndarray) -> None:
         self._graph, self._order = graph, _ints(order)
-        self._bytes = memoryview(sorted_hashes.view(np.uint8))
+        self._bytes = sorted_hashes.view(np.uint8).data
         self._size = int(sorted_hashes.size)
 
     def _hash(self, pos: int) -> bytes:
