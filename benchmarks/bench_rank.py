@@ -6,8 +6,9 @@ import random
 import subprocess
 import time
 
-from benchmarks._common import best_of, line
-from benchmarks.bench_estimate import IMPACT, fod_cut_networkx
+from benchmarks._common import best_of, line, median_of
+from benchmarks.bench_estimate import fod_cut_networkx
+from benchmarks.cold_estimate import PYTHON
 from impact.analysis.rank import package_roots, rank
 from impact.loaders import load_snapshot
 
@@ -16,7 +17,9 @@ SAMPLE = 400
 
 def run() -> list[str]:
     """Every figure of this script."""
-    t_cli, _ = best_of(lambda: subprocess.run([str(IMPACT), "rank"], check=True, stdout=subprocess.DEVNULL), 3)
+    cli = [PYTHON, "-c", "import sys; from impact.cli import main; sys.exit(main())", "rank"]
+    subprocess.run(cli, check=True, stdout=subprocess.DEVNULL)  # the snapshot's copy and tables, once
+    t_cli = median_of(lambda: subprocess.run(cli, check=True, stdout=subprocess.DEVNULL), 3)
     start = time.perf_counter()
     graph = load_snapshot()
     t_load = time.perf_counter() - start
@@ -45,9 +48,9 @@ def run() -> list[str]:
     t_nx = t_sample / SAMPLE * len(rows)
     return [
         f"impact rank on {graph.label}: {len(rows):,} packages ({len(roots):,} attributes), {len(graph):,} derivations",
-        line("impact rank, whole CLI run (best of 3)", f"{t_cli:.2f} s  (target < 3 s)"),
-        line("in process: load the compact snapshot", f"{t_load:.2f} s"),
-        line("in process: rank, first call (builds per-graph tables)", f"{t_first:.2f} s"),
+        line("impact rank, whole CLI run (median of 3)", f"{t_cli:.2f} s  (target < 3 s)"),
+        line("in process: open the snapshot", f"{t_load * 1e3:.1f} ms"),
+        line("in process: rank, first call (stored tables, else built)", f"{t_first:.2f} s"),
         line("in process: rank, warm (best of 3)", f"{t_warm:.2f} s"),
         line(f"networkx loop: {SAMPLE} random packages (same answers)", f"{t_sample:.2f} s"),
         line(f"networkx loop: extrapolated to all {len(rows):,} packages", f"{t_nx:.0f} s"),

@@ -10,7 +10,6 @@ each inside the function that needs it, so importing it (as every command does) 
 from __future__ import annotations
 
 import shlex
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -544,6 +543,8 @@ def side_graph(
 def _sides(
     request: EvaluationRequest, nix: Callable[[], Nix], limits: Limits, progress: Callable[[str], Progress]
 ) -> tuple[DerivationGraph, DerivationGraph]:
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="impact-") as tmp:
         work = Path(tmp)
         base = side_graph(request.base, "base", request, work, nix, limits, progress)

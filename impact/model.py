@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -114,6 +114,100 @@ class EvalError:
     jobset: str = ""
 
 
+_T = TypeVar("_T")
+
+
+class LazyColumn(Sequence[_T]):
+    """A read-only column of `count` values made one at a time by `item(row)`: what a memory-mapped snapshot
+    gives for strings, so that only the rows printed are ever decoded.
+
+    Iterating it (or `list()`, `set()`, `zip()` over it) makes every value once and keeps the list, so whole-graph
+    passes cost what a plain list would after the first.
+    """
+
+    __slots__ = ("_count", "_item", "_many", "_values")
+
+    def __init__(self, count: int, item: Callable[[int], _T], many: Callable[[], list[_T]] | None = None) -> None:
+        self._count = count
+        self._item = item
+        self._many = many
+        self._values: list[_T] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, which: Any) -> Any:
+        if self._values is not None:
+            return self._values[which]
+        if isinstance(which, slice):
+            return [self[k] for k in range(*which.indices(self._count))]
+        k = int(which)
+        if k < 0:
+            k += self._count
+        if not 0 <= k < self._count:
+            raise IndexError("column index out of range")
+        return self._item(k)
+
+    def take(self, rows: Sequence[int]) -> list[_T]:
+        """The values at `rows`: decoded one by one for a few rows, else by making (and keeping) the whole list."""
+        if self._values is None and len(rows) * 8 < self._count:
+            return [self._item(int(k)) for k in rows]
+        values = self.tolist()
+        return [values[k] for k in rows]
+
+    def tolist(self) -> list[_T]:
+        """Every value, as a list (made once, then kept)."""
+        if self._values is None:
+            self._values = self._many() if self._many is not None else [self._item(k) for k in range(self._count)]
+        return self._values
+
+    def __iter__(self) -> Iterator[_T]:
+        return iter(self.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return self.tolist() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Sequence[_T]) -> list[_T]:
+        return self.tolist() + list(other)
+
+    def __repr__(self) -> str:
+        return f"<LazyColumn of {self._count}>"
+
+
+class CodedColumn(LazyColumn[str]):
+    """A column of strings drawn from a few `values`, kept as integer `codes` (jobsets, systems of jobs)."""
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, values: Sequence[str], codes: np.ndarray) -> None:
+        self.values = list(values)
+        self.codes = codes
+        super().__init__(
+            int(codes.shape[0]), lambda k: self.values[codes[k]], lambda: [self.values[c] for c in codes.tolist()]
+        )
+
+
+def take(column: Sequence[_T], rows: Sequence[int]) -> list[_T]:
+    """`[column[k] for k in rows]`, letting a `LazyColumn` choose how to decode."""
+    return column.take(rows) if isinstance(column, LazyColumn) else [column[k] for k in rows]
+
+
+def coded(column: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """(distinct values, code of each row) of a string column; a `CodedColumn` gives its own codes unread.
+
+    Values come in order of first appearance (a snapshot writes its codes that way).
+    """
+    if isinstance(column, CodedColumn):
+        return column.values, column.codes.astype(np.int64)
+    values = list(dict.fromkeys(column))
+    code = {v: c for c, v in enumerate(values)}
+    return values, np.array([code[v] for v in column], dtype=np.int64)
+
+
 class _Interner:
     """Maps strings to small integers in order of first appearance."""
 
@@ -167,6 +261,7 @@ class DerivationGraph:
         eval_errors: Sequence[EvalError] = (),
         origin: str = "",
         meta: Mapping[str, str] | None = None,
+        tables: Mapping[str, Any] | None = None,
     ) -> None:
         self.drv_paths = drv_paths
         self.names = names
@@ -200,6 +295,18 @@ class DerivationGraph:
         self.origin = origin
         #: What the snapshot is (`label`, `branch`, `commit`, `date`), when known.
         self.meta: dict[str, str] = dict(meta or {})
+        #: Per-graph tables by name (reverse edges, lookups, job order…): read from a snapshot that stores them,
+        #: else built on first use by `derived`. Array-valued ones are written into version-2 snapshots.
+        self.tables: dict[str, Any] = dict(tables or {})
+
+    def derived(self, key: str, build: Callable[[DerivationGraph], _T]) -> _T:
+        """The per-graph table `key`: the snapshot's stored one when it has it, else `build(self)`, kept."""
+        found = self.tables.get(key)
+        if found is None:
+            found = self.tables[key] = build(self)
+        elif isinstance(found, Stored):
+            found = self.tables[key] = found.load()
+        return found  # type: ignore[no-any-return]
 
     @property
     def label(self) -> str:
@@ -308,14 +415,26 @@ class DerivationGraph:
         return len(self.job_attrs)
 
     @functools.cached_property
-    def index(self) -> dict[str, int]:
-        """Derivation path → row."""
-        return {p: i for i, p in enumerate(self.drv_paths)}
+    def index(self) -> Mapping[str, int]:
+        """Derivation path → row (a snapshot may give a lookup that searches its sorted hashes instead of a dict)."""
+        return self.derived("index", lambda g: {p: i for i, p in enumerate(g.drv_paths)})
 
     @functools.cached_property
-    def job_index(self) -> dict[tuple[str, str], int]:
+    def job_index(self) -> Mapping[tuple[str, str], int]:
         """(jobset, attr) → job row."""
-        return {(js, a): k for k, (js, a) in enumerate(zip(self.job_jobsets, self.job_attrs))}
+        return self.derived(
+            "job_index", lambda g: {(js, a): k for k, (js, a) in enumerate(zip(g.job_jobsets, g.job_attrs))}
+        )
+
+    def jobs_with_attr(self, attr: str) -> list[int]:
+        """Rows of the jobs whose attribute is `attr` (one per jobset at most), in row order."""
+        lookup = self.derived("jobs_by_attr", _jobs_by_attr)
+        return list(lookup.get(attr, ()))
+
+    def jobs_of_package(self, package: str) -> list[int]:
+        """Rows of the jobs whose attribute without its system is `package`, in row order."""
+        lookup = self.derived("jobs_by_package", _jobs_by_package)
+        return list(lookup.get(package, ()))
 
     @functools.cached_property
     def job_packages(self) -> list[str]:
@@ -325,7 +444,7 @@ class DerivationGraph:
     @property
     def jobsets(self) -> list[str]:
         """The jobsets present, in order of first appearance."""
-        return list(dict.fromkeys(self.job_jobsets))
+        return coded(self.job_jobsets)[0]
 
     def derivation_index(self, path: str) -> int:
         """The row of a derivation given by path (with or without `/nix/store/`)."""
@@ -386,15 +505,10 @@ class DerivationGraph:
 
     # -- derived structure --------------------------------------------------------------------------------
 
-    @functools.cached_property
+    @property
     def consumer_indptr_indices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Reverse edges in CSR form: for input row `j`, its consumers and the edge ids (into `input_*`)."""
-        n = len(self)
-        consumers = np.repeat(np.arange(n, dtype=np.int32), np.diff(self.input_indptr))
-        order = np.argsort(self.input_indices, kind="stable")
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self.input_indices, minlength=n), out=indptr[1:])
-        return indptr, consumers[order], order.astype(np.int64)
+        return self.derived("consumers", consumer_csr)
 
     def consumers_of(self, j: int) -> list[tuple[int, tuple[str, ...]]]:
         """(consumer row, outputs it takes) for every derivation that uses derivation row `j`."""
@@ -404,6 +518,12 @@ class DerivationGraph:
             (c, self.output_sets[self.input_output_set[e]])
             for c, e in zip(consumers[lo:hi].tolist(), edges[lo:hi].tolist())
         ]
+
+    @property
+    def propagation_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """The edges a change travels along (input → consumer) in CSR form (indptr, consumer rows), without the
+        edges into fixed-output derivations: Nix computes output paths modulo them, so a change stops there."""
+        return self.derived("propagation", propagation_csr)
 
     @functools.cached_property
     def jobs_of_derivation(self) -> dict[int, list[int]]:
@@ -442,3 +562,76 @@ class DerivationGraph:
         mine = sorted(map(repr, (self.job(k) for k in range(self.job_count))))
         theirs = sorted(map(repr, (other.job(k) for k in range(other.job_count))))
         return mine == theirs
+
+
+#: Per-graph tables worth storing in a snapshot: name → builder. The model registers its own below; analysis
+#: modules register theirs when imported (`register_table`), and snapshot writers build and store them all.
+TABLE_BUILDERS: dict[str, Callable[[DerivationGraph], Any]] = {}
+
+
+def register_table(key: str, build: Callable[[DerivationGraph], Any]) -> None:
+    """Declare a per-graph table (`graph.derived(key, build)`) that snapshot writers should build and store."""
+    TABLE_BUILDERS[key] = build
+
+
+def consumer_csr(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reverse edges in CSR form (indptr, consumer rows, edge ids), built from the input edges."""
+    n = len(graph)
+    consumers = np.repeat(np.arange(n, dtype=np.int32), np.diff(graph.input_indptr))
+    order = np.argsort(graph.input_indices, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(graph.input_indices, minlength=n), out=indptr[1:])
+    return indptr, consumers[order], order.astype(np.int64)
+
+
+def propagation_csr(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray]:
+    """Input → consumer edges in CSR form, without the edges into fixed-output derivations."""
+    indptr, consumers, _ = graph.consumer_indptr_indices
+    keep = ~graph.fixed_output[consumers]
+    input_of_edge = np.repeat(np.arange(len(graph), dtype=np.int64), np.diff(indptr))
+    new_indptr = np.zeros_like(indptr)
+    np.cumsum(np.bincount(input_of_edge[keep], minlength=len(graph)), out=new_indptr[1:])
+    return new_indptr, consumers[keep].astype(np.int32)
+
+
+def job_order(graph: DerivationGraph) -> np.ndarray:
+    """Job rows sorted by (jobset code, attribute): a selection of jobs comes out grouped and sorted."""
+    jobset = coded(graph.job_jobsets)[1].tolist()
+    attrs = list(graph.job_attrs)
+    return np.array(sorted(range(graph.job_count), key=lambda k: (jobset[k], attrs[k])), dtype=np.int64)
+
+
+def _group(keys: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    found: dict[str, list[int]] = {}
+    for k, key in enumerate(keys):
+        found.setdefault(key, []).append(k)
+    return {key: tuple(rows) for key, rows in found.items()}
+
+
+def _jobs_by_attr(graph: DerivationGraph) -> Mapping[str, Sequence[int]]:
+    return _group(graph.job_attrs)
+
+
+def _jobs_by_package(graph: DerivationGraph) -> Mapping[str, Sequence[int]]:
+    return _group(graph.job_packages)
+
+
+class Stored:
+    """A per-graph table as a snapshot stores it: `load()` checks it against the graph and returns its value.
+
+    The check runs once, on first use, so opening a snapshot reads nothing it does not need.
+    """
+
+    __slots__ = ("_load",)
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self._load = load
+
+    def load(self) -> Any:
+        """The table's value, checked (raises `InputError` when the snapshot's table is inconsistent)."""
+        return self._load()
+
+
+register_table("consumers", consumer_csr)
+register_table("propagation", propagation_csr)
+register_table("job_order", job_order)

@@ -396,7 +396,7 @@ def eval_release(
     for s in [*systems, *(nixos_systems or ())]:
         if not _SYSTEM.match(s):
             raise NixError([], "", f"{s!r} is not a system name (e.g. x86_64-linux)")
-    nix_list = lambda xs: "[ " + " ".join(f'"{x}"' for x in xs) + " ]"  # noqa: E731
+    nix_list = lambda xs: "[ " + " ".join(f'"{x}"' for x in xs) + " ]"
     expr = (
         f"({jobs_expression()}) {{ nixpkgs = <nixpkgs>; systems = {nix_list(systems)}; "
         f"nixos = {'true' if nixos else 'false'}; nixosSystems = {nix_list(nixos_systems or systems[:1])}; }}"

@@ -12,11 +12,11 @@ branch made near the time of the snapshot otherwise used, when there is one; `ba
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -204,15 +204,24 @@ def in_name_order(graph: DerivationGraph) -> DerivationGraph:
     return reordered
 
 
-def import_snapshot(source: str | Path, output: Path, meta: Mapping[str, str | None]) -> DerivationGraph:
+def import_snapshot(
+    source: str | Path, output: Path, meta: Mapping[str, str | None], *, compressed: bool = False
+) -> DerivationGraph:
     """Load `source` (any supported format), record `meta` (label, branch, commit, date; None values are left
-    out) and write it to `output` as a compact snapshot, rows in name order; the graph written is returned."""
+    out) and write it to `output` as a compact snapshot, rows in name order; the graph written is returned.
+
+    The file is version 2 (memory-mapped, with its tables) unless `compressed` asks for the small version-1
+    file that the repository ships (impact maps a version-2 copy of it from its cache on first use)."""
+    from impact.analysis.tables import prepare
     from impact.loaders import load_snapshot
-    from impact.loaders.compact import write_compact
+    from impact.loaders.compact import write_compact, write_compact_v1
 
     graph = in_name_order(load_snapshot(source))
     graph.meta.update({k: v for k, v in meta.items() if v})
-    write_compact(graph, output)
+    if compressed:
+        write_compact_v1(graph, output)
+    else:
+        write_compact(prepare(graph), output)
     return graph
 
 

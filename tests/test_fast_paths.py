@@ -190,3 +190,56 @@ def test_rank_matches_reference_on_a_synthetic_graph() -> None:
         del row["package"]
         aliases = row.pop("aliases")
         assert row == _reference_row(graph, [package, *aliases]), package
+
+
+# -- the version-2 snapshot: stored rank tables, and what a cold estimate imports -----------------------------
+
+
+def test_rank_from_a_version_2_snapshot_equals_rank_from_the_graph(
+    master_graph: DerivationGraph, tmp_path: Path
+) -> None:
+    from impact.analysis.rank import levels_table, package_roots_table
+    from impact.analysis.tables import prepare
+    from impact.loaders.compact import read_compact, write_compact
+
+    target = tmp_path / "m.impact"
+    write_compact(prepare(master_graph), target)
+    graph = read_compact(target)
+    assert "levels" in graph.tables and "package_roots" in graph.tables  # read from the file, not built
+    for got, want in zip(graph.derived("levels", levels_table), levels_table(master_graph)):
+        assert np.array_equal(got, want)
+    for got, want in zip(graph.derived("package_roots", package_roots_table), package_roots_table(master_graph)):
+        assert np.array_equal(got, want)
+    assert rank(graph, kernel="linux").to_dict() == rank(master_graph, kernel="linux").to_dict()
+    # Another jobset is not stored: built from the graph, and the same either way.
+    assert {k: v.tolist() for k, v in package_roots(graph, "nixos").items()} == {
+        k: v.tolist() for k, v in package_roots(master_graph, "nixos").items()
+    }
+
+
+def test_a_cold_estimate_imports_neither_the_notebook_stack_nor_other_commands(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io\n"
+        "from impact.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = main(['estimate', 'qemu'])\n"
+        "heavy = {'pandas', 'matplotlib', 'scipy', 'networkx', 'pydantic', 'numpy.ma'}\n"
+        "print(code, sorted(m for m in sys.modules if m in heavy or m.split('.')[0] in heavy),"
+        " sorted(m for m in sys.modules if m.startswith('impact.cli.') and not m.startswith('impact.cli._')))\n"
+    )
+    env = {**os.environ, "IMPACT_CACHE_DIR": str(tmp_path / "cache")}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)  # makes the copy
+    done = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
+    assert done.stdout.strip() == "0 [] ['impact.cli.estimate']", done.stdout
+
+
+def test_the_cli_app_still_holds_every_command() -> None:
+    from impact.cli import COMMANDS, app
+
+    registered = {c.name or c.callback.__name__ for c in app.registered_commands}  # type: ignore[union-attr]
+    registered |= {g.name for g in app.registered_groups}
+    assert set(COMMANDS) <= {name.replace("_", "-") for name in registered if name} | {"snapshot"}

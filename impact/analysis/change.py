@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -25,18 +24,12 @@ from enum import Enum
 import numpy as np
 
 from impact.errors import UnknownNameError
-from impact.model import DerivationGraph, path_name, store_path
+from impact.model import DerivationGraph, path_name, register_table, store_path
 
 #: A local source shared by more derivations than this is a builder script, not a package's source.
 SHARED_SOURCE_LIMIT = 64
 
 _VERSION_START = re.compile(r"-(?=\d)")
-# Per-graph tables, built on first use (a graph is immutable once loaded).
-_SOURCE_TREE: weakref.WeakKeyDictionary[DerivationGraph, tuple[int, ...]] = weakref.WeakKeyDictionary()
-_SOURCE_TABLES: weakref.WeakKeyDictionary[DerivationGraph, _SourceTable] = weakref.WeakKeyDictionary()
-_JOB_NAMES: weakref.WeakKeyDictionary[DerivationGraph, tuple[dict[str, list[int]], dict[str, list[int]]]] = (
-    weakref.WeakKeyDictionary()
-)
 _SOURCE_TREE_CONSUMER = re.compile(r"^nixos-\d+\.\d+")
 
 
@@ -105,9 +98,11 @@ def source_tree_derivations(graph: DerivationGraph) -> list[int]:
     The tree is copied into the store under the name of the checkout folder (no file extension) and taken
     by the NixOS derivations named `nixos-<version>…` (the channel and the version file).
     """
-    cached = _SOURCE_TREE.get(graph)
-    if cached is not None:
-        return list(cached)
+    return graph.derived("source_tree", source_tree_rows).tolist()
+
+
+def source_tree_rows(graph: DerivationGraph) -> np.ndarray:
+    """`source_tree_derivations` as a sorted array, built from the whole graph (stored in snapshots)."""
     candidates = [s for s, p in enumerate(graph.source_paths) if "." not in path_name(p)]
     consumer = np.repeat(np.arange(len(graph), dtype=np.int64), np.diff(graph.source_indptr))
     taken = np.isin(graph.source_indices, candidates)
@@ -118,53 +113,79 @@ def source_tree_derivations(graph: DerivationGraph) -> list[int]:
     for consumers in consumers_of_source.values():
         if all(_SOURCE_TREE_CONSUMER.match(graph.names[c]) for c in consumers):
             rows.update(consumers)
-    _SOURCE_TREE[graph] = tuple(sorted(rows))
-    return sorted(rows)
+    return np.array(sorted(rows), dtype=np.int64)
 
 
-class _SourceTable:
-    """Source keys and the derivations that take each, as arrays, built once per graph with numpy.
+def source_keys(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Source keys as arrays (stored in snapshots): (row of each fixed-output key, row → keys CSR indptr, keys
+    sorted by name, key → consumers CSR indptr, consumers).
 
     A key is a fixed-output input by its output path (the same tarball fetched on two systems is one key)
     or a local source as `src:<path>`. Consumers are the derivations that are not fixed-output themselves.
     """
+    n = len(graph)
+    fixed = graph.fixed_output
+    key_ids: dict[str, int] = {}
+    key_rows: list[int] = []
+    fixed_key = np.full(n, -1, dtype=np.int64)
+    for j in np.flatnonzero(fixed).tolist():
+        outs = graph.output_paths[j]
+        if outs:
+            k = key_ids.get(outs[0])
+            if k is None:
+                k = key_ids[outs[0]] = len(key_rows)
+                key_rows.append(j)
+            fixed_key[j] = k
+    fixed_count = len(key_rows)
+    names = [*key_ids, *("src:" + p for p in graph.source_paths)]
+    count = len(names)
+    by_name = np.array(sorted(range(count), key=names.__getitem__), dtype=np.int64)
+    rank = np.empty(count, dtype=np.int64)
+    rank[by_name] = np.arange(count)
+    input_key = fixed_key[graph.input_indices]
+    by_input = input_key >= 0
+    keys = np.concatenate([input_key[by_input], fixed_count + graph.source_indices.astype(np.int64)])
+    consumers = np.concatenate(
+        [
+            np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.input_indptr))[by_input],
+            np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.source_indptr)),
+        ]
+    )
+    # Row → its keys, every row (a fixed-output row too), in the order of their names.
+    by_row = np.unique(consumers * max(count, 1) + rank[keys])
+    row_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(by_row // max(count, 1), minlength=n), out=row_indptr[1:])
+    row_keys = by_name[by_row % max(count, 1)]
+    keep = ~fixed[consumers]
+    pairs = np.unique(keys[keep] * n + consumers[keep])
+    indptr = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pairs // n, minlength=count), out=indptr[1:])
+    return np.array(key_rows, dtype=np.int64), row_indptr, row_keys, indptr, pairs % n
+
+
+register_table("source_keys", source_keys)
+register_table("source_tree", source_tree_rows)
+
+
+class _SourceTable:
+    """Source keys and the derivations that take each (see `source_keys`), names made only when asked."""
 
     def __init__(self, graph: DerivationGraph) -> None:
-        n = len(graph)
-        fixed = graph.fixed_output
-        key_ids: dict[str, int] = {}
-        self.fixed_key = np.full(n, -1, dtype=np.int64)
-        for j in np.flatnonzero(fixed).tolist():
-            if graph.output_paths[j]:
-                self.fixed_key[j] = key_ids.setdefault(graph.output_paths[j][0], len(key_ids))
-        self.fixed_count = len(key_ids)
-        self.names = [*key_ids, *("src:" + p for p in graph.source_paths)]
-        input_key = self.fixed_key[graph.input_indices]
-        by_input = input_key >= 0
-        keys = np.concatenate([input_key[by_input], self.fixed_count + graph.source_indices.astype(np.int64)])
-        consumers = np.concatenate(
-            [
-                np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.input_indptr))[by_input],
-                np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.source_indptr)),
-            ]
+        self._graph = graph
+        self._key_rows, self._row_indptr, self._row_keys, self.indptr, self.consumers = graph.derived(
+            "source_keys", source_keys
         )
-        count = len(self.names)
-        # Row → its keys, every row (a fixed-output row too), as lists: looked up once per named row.
-        by_row = np.unique(consumers * count + keys)
-        row_indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(by_row // count, minlength=n), out=row_indptr[1:])
-        self._row_indptr: list[int] = row_indptr.tolist()
-        self._row_keys: list[int] = (by_row % count).tolist()
-        keep = ~fixed[consumers]
-        pairs = np.unique(keys[keep] * n + consumers[keep])
-        self.indptr = np.zeros(count + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pairs // n, minlength=count), out=self.indptr[1:])
-        self.consumers = pairs % n
+        self.fixed_count = int(self._key_rows.size)
+
+    def name(self, key: int) -> str:
+        """The key's name: a fixed-output path, or `src:<path>`."""
+        if key < self.fixed_count:
+            return self._graph.output_paths[int(self._key_rows[key])][0]
+        return "src:" + self._graph.source_paths[key - self.fixed_count]
 
     def keys_of(self, graph: DerivationGraph, i: int) -> list[int]:
         """The source keys of derivation row `i`, in the order of their names."""
-        keys = self._row_keys[self._row_indptr[i] : self._row_indptr[i + 1]]
-        return sorted(keys, key=self.names.__getitem__) if len(keys) > 1 else keys
+        return self._row_keys[self._row_indptr[i] : self._row_indptr[i + 1]].tolist()
 
     def count(self, key: int) -> int:
         """How many derivations take source key `key`."""
@@ -176,45 +197,39 @@ class _SourceTable:
 
 
 def _source_table(graph: DerivationGraph) -> _SourceTable:
-    table = _SOURCE_TABLES.get(graph)
-    if table is None:
-        table = _SOURCE_TABLES[graph] = _SourceTable(graph)
-    return table
+    return graph.derived("source_table", _SourceTable)
 
 
-def variants_of(graph: DerivationGraph, rows: Iterable[int]) -> dict[int, str]:
-    """Derivations built from the same source as `rows` and named as the same package → a reason."""
+def variants_of(
+    graph: DerivationGraph, rows: Iterable[int], *, names: Sequence[str] | None = None, reasons: bool = True
+) -> dict[int, str]:
+    """Derivations built from the same source as `rows` and named as the same package → a reason (empty
+    when `reasons` is false: `rank` asks for the rows alone). `names` may give `graph.names` as a list."""
     table = _source_table(graph)
     found: dict[int, str] = {}
     named = set(rows)
+    names = graph.names if names is None else names
     for i in sorted(named):
-        name = graph.names[i]
+        name = names[i]
         pname = package_name(name)
         version = name[len(pname) :]
         for k in table.keys_of(graph, i):
-            key = table.names[k]
             if k >= table.fixed_count and table.count(k) > SHARED_SOURCE_LIMIT:
                 continue
             consumers = table.consumers_of(k)
             for c in consumers:
                 if c in named or c in found:
                     continue
-                other = graph.names[c]
+                other = names[c]
                 if other == name or (version and other.startswith(pname + "-") and other.endswith(version)):
-                    found[c] = f"same source as {name} ({path_name(key.removeprefix('src:'))})"
+                    found[c] = (
+                        f"same source as {name} ({path_name(table.name(k).removeprefix('src:'))})" if reasons else ""
+                    )
     return found
 
 
 def _jobs_named(graph: DerivationGraph, name: str) -> list[int]:
-    tables = _JOB_NAMES.get(graph)
-    if tables is None:
-        by_attr: dict[str, list[int]] = {}
-        by_package: dict[str, list[int]] = {}
-        for k, (attr, package) in enumerate(zip(graph.job_attrs, graph.job_packages)):
-            by_attr.setdefault(attr, []).append(k)
-            by_package.setdefault(package, []).append(k)
-        tables = _JOB_NAMES[graph] = (by_attr, by_package)
-    return list(tables[0].get(name) or tables[1].get(name) or [])
+    return graph.jobs_with_attr(name) or graph.jobs_of_package(name)
 
 
 _TIPS = {

@@ -23,13 +23,14 @@ words costs 8 · W · (N + the widest batch of edges) bytes. Each chunk only wal
 can reach, and packages are ordered by an estimate of their closure (consumers within two steps) so that
 packages with small closures share chunks and walk little. On the 2016 master snapshot (50,775 derivations,
 354,361 inputs, 6,701 packages) the whole ranking fits in one chunk of about 40 MB; on a 1,000,000-derivation
-synthetic graph (75,349 packages) it takes 18 chunks of 1 GB (see docs/performance.md). Bitsets rather than one breadth-first search per package: a search per package costs
-O(P · E) in the worst case and P calls of setup; the bitsets touch each edge once per 64 packages.
+synthetic graph (75,349 packages) it takes 18 chunks of 1 GB (see docs/performance.md). Bitsets rather than
+one breadth-first search per package: a search per package costs O(P · E) in the worst case and P calls of
+setup; the bitsets touch each edge once per 64 packages. The topological levels and every `nixpkgs` package's
+roots are per-graph tables (`levels_table`, `package_roots_table`) that a version-2 snapshot stores.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,14 +40,15 @@ import numpy as np
 from impact.analysis.change import package_name, variants_of
 from impact.analysis.rebuild import propagation_csr
 from impact.errors import InputError
-from impact.model import DerivationGraph, csr_edge_ids
+from impact.model import DerivationGraph, csr_edge_ids, register_table
 
 #: The kernels jobs are counted by: a system `x86_64-linux` has kernel `linux`.
 KERNELS = ("linux", "darwin")
 #: Memory the propagation may use for its bitsets, in bytes (the chunk width follows from it).
 DEFAULT_MEMORY = 1 << 30
 
-_LEVELS: weakref.WeakKeyDictionary[DerivationGraph, _Levels] = weakref.WeakKeyDictionary()
+#: The jobset whose package roots snapshots store (the one `impact rank` ranks by default).
+STORED_JOBSET = "nixpkgs"
 
 
 def kernel_of(system: str) -> str:
@@ -141,22 +143,48 @@ def package_roots(graph: DerivationGraph, jobset: str = "nixpkgs") -> dict[str, 
 
     A package is the attribute of a job of `jobset` without its system. As in `resolve_change`, a name
     that is a whole job attribute of its own means that job alone; otherwise every job (of any jobset)
-    whose attribute is the name plus a system.
+    whose attribute is the name plus a system. For the `nixpkgs` jobset a snapshot may store them.
     """
+    if jobset == STORED_JOBSET:
+        first_job, indptr, rows = graph.derived("package_roots", package_roots_table)
+    else:
+        first_job, indptr, rows = _package_roots_table(graph, jobset)
+    packages = graph.job_packages if first_job.size else []
+    return {
+        packages[k]: rows[lo:hi] for k, lo, hi in zip(first_job.tolist(), indptr[:-1].tolist(), indptr[1:].tolist())
+    }
+
+
+def package_roots_table(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`package_roots` of the `nixpkgs` jobset as arrays (stored in snapshots): a job row naming each package
+    (packages sorted by name), and the roots of each as CSR (indptr, rows)."""
+    return _package_roots_table(graph, STORED_JOBSET)
+
+
+def _package_roots_table(graph: DerivationGraph, jobset: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     by_attr: dict[str, list[int]] = {}
     by_package: dict[str, list[int]] = {}
-    for k, (attr, package) in enumerate(zip(graph.job_attrs, graph.job_packages)):
+    first: dict[str, int] = {}
+    for k, (attr, package, js) in enumerate(zip(graph.job_attrs, graph.job_packages, graph.job_jobsets)):
         by_attr.setdefault(attr, []).append(k)
         by_package.setdefault(package, []).append(k)
-    packages = sorted({p for p, js in zip(graph.job_packages, graph.job_jobsets) if js == jobset})
+        if js == jobset:
+            first.setdefault(package, k)
     job_drv = graph.job_drv.tolist()
-    out: dict[str, np.ndarray] = {}
-    for package in packages:
+    names = list(graph.names)  # every name once, rather than one lookup per variant
+    first_job, indptr, rows = [], [0], []
+    for package in sorted(first):
         named = [job_drv[k] for k in by_attr.get(package) or by_package[package]]
-        rows = set(named)
-        rows.update(variants_of(graph, named))
-        out[package] = np.array(sorted(rows), dtype=np.int64)
-    return out
+        found = set(named)
+        found.update(variants_of(graph, named, names=names, reasons=False))
+        first_job.append(first[package])
+        rows.extend(sorted(found))
+        indptr.append(len(rows))
+    return (
+        np.array(first_job, dtype=np.int64),
+        np.array(indptr, dtype=np.int64),
+        np.array(rows, dtype=np.int64),
+    )
 
 
 def alias_groups(
@@ -213,10 +241,13 @@ class _Levels:
 
 
 def _levels(graph: DerivationGraph) -> _Levels:
-    """Topological levels by Kahn's algorithm, one numpy step per level; refuses a cycle."""
-    cached = _LEVELS.get(graph)
-    if cached is not None:
-        return cached
+    """Topological levels and the propagation edges sorted by them (stored in snapshots)."""
+    return _Levels(*graph.derived("levels", levels_table))
+
+
+def levels_table(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Topological levels by Kahn's algorithm, one numpy step per level; refuses a cycle. Returns the fields of
+    `_Levels` as arrays."""
     indptr, indices = propagation_csr(graph)
     n = len(graph)
     indegree = np.bincount(indices, minlength=n).astype(np.int64)
@@ -245,9 +276,7 @@ def _levels(graph: DerivationGraph) -> _Levels:
     order = np.lexsort((indices, level[indices]))
     consumers = indices[order].astype(np.int64)
     run_starts = np.flatnonzero(np.concatenate([[True], consumers[1:] != consumers[:-1]]))
-    result = _Levels(level, source[order], consumers, np.append(run_starts, consumers.size))
-    _LEVELS[graph] = result
-    return result
+    return level, source[order], consumers, np.append(run_starts, consumers.size).astype(np.int64)
 
 
 def _batches(
@@ -312,6 +341,38 @@ def _column_counts(bits: np.ndarray, rows: np.ndarray | None, width: int) -> np.
     return counts[:width]
 
 
+def _or_runs(bits: np.ndarray, inputs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """For each run of edges (starting at `offsets`), the OR of the bit rows of its `inputs`.
+
+    Done by position within the runs (every run's first input, then the second of the runs that have one, …):
+    whole rows are gathered and OR-ed in place, several times faster than `np.bitwise_or.reduceat` along
+    axis 0 of a 2-D array, which walks it column by column.
+    """
+    lengths = np.diff(np.append(offsets, inputs.size))
+    out = bits[inputs[offsets]]
+    longer = np.flatnonzero(lengths > 1)
+    position = 1
+    while longer.size:
+        out[longer] |= bits[inputs[offsets[longer] + position]]
+        position += 1
+        longer = longer[lengths[longer] > position]
+    return out
+
+
+def _set_bits(bits: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> None:
+    """Set bit `columns[k]` of row `rows[k]` for every k (`np.bitwise_or.at`, which is slow, done by sorting the
+    (row, word) cells and OR-reducing the masks of each)."""
+    cells = rows * bits.shape[1] + columns // 64
+    order = np.argsort(cells, kind="stable")
+    cells = cells[order]
+    masks = np.left_shift(np.uint64(1), (columns[order] % 64).astype(np.uint64))
+    if cells.size == 0:
+        return
+    starts = np.flatnonzero(np.concatenate(([True], cells[1:] != cells[:-1])))
+    flat = bits.reshape(-1)
+    flat[cells[starts]] |= np.bitwise_or.reduceat(masks, starts)
+
+
 def reach_counts(
     graph: DerivationGraph,
     root_sets: Sequence[np.ndarray],
@@ -358,11 +419,9 @@ def reach_counts(
         local = np.zeros(n, dtype=np.int64)
         local[reached] = np.arange(reached.size)
         bits = np.zeros((reached.size, w), dtype=np.uint64)
-        np.bitwise_or.at(
-            bits, (local[seed_rows], seed_cols // 64), np.left_shift(np.uint64(1), (seed_cols % 64).astype(np.uint64))
-        )
+        _set_bits(bits, local[seed_rows], seed_cols)
         for inputs, offsets, consumers in _batches(levels, reach, local, max_edges):
-            bits[consumers] |= np.bitwise_or.reduceat(bits[inputs], offsets, axis=0)
+            bits[consumers] |= _or_runs(bits, inputs, offsets)
         for name, rows in targets_arr.items():
             rows_in = None if rows is None else local[rows[reach[rows]]]
             out[name][members] = _column_counts(bits, rows_in, width)
@@ -425,3 +484,7 @@ def rank(
         derivations_in_snapshot=len(graph),
         excluded=EXCLUDED,
     )
+
+
+register_table("levels", levels_table)
+register_table("package_roots", package_roots_table)

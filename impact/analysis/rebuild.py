@@ -17,8 +17,6 @@ figure; the rebuilt derivations it leaves out are reported apart.
 
 from __future__ import annotations
 
-import weakref
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,13 +24,10 @@ from typing import Any
 import numpy as np
 
 from impact.analysis.change import Change
-from impact.model import DerivationGraph, csr_edge_ids
+from impact.model import DerivationGraph, coded, csr_edge_ids, job_order, take
 
 #: The prefix of NixOS VM test jobs in the `nixos` jobset.
 NIXOS_TEST_PREFIX = "tests."
-
-_tables: weakref.WeakKeyDictionary[DerivationGraph, _JobTables] = weakref.WeakKeyDictionary()
-_propagation: weakref.WeakKeyDictionary[DerivationGraph, tuple[np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
 
 
 def propagation_csr(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray]:
@@ -40,16 +35,13 @@ def propagation_csr(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray]:
 
     A fixed-output derivation is never reached through its inputs; as a root it still passes its change on.
     """
-    cached = _propagation.get(graph)
-    if cached is None:
-        indptr, consumers, _ = graph.consumer_indptr_indices
-        keep = ~graph.fixed_output[consumers]
-        input_of_edge = np.repeat(np.arange(len(graph), dtype=np.int64), np.diff(indptr))
-        new_indptr = np.zeros_like(indptr)
-        np.cumsum(np.bincount(input_of_edge[keep], minlength=len(graph)), out=new_indptr[1:])
-        cached = (new_indptr, consumers[keep].astype(np.int32))
-        _propagation[graph] = cached
-    return cached
+    return graph.propagation_csr
+
+
+def _unique(rows: np.ndarray) -> np.ndarray:
+    """Sorted distinct `rows` (`np.unique` imports numpy.ma on first use: 10+ ms of a cold start)."""
+    rows = np.sort(rows)
+    return rows[np.concatenate(([True], rows[1:] != rows[:-1]))] if rows.size else rows
 
 
 def reach(indptr: np.ndarray, indices: np.ndarray, seeds: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
@@ -65,7 +57,7 @@ def reach(indptr: np.ndarray, indices: np.ndarray, seeds: np.ndarray, allowed: n
     seen = np.zeros(n, dtype=bool)
     seen[seeds] = True
     slot = np.empty(n, dtype=np.int64)
-    frontier = np.unique(np.asarray(seeds, dtype=np.int64))
+    frontier = _unique(np.asarray(seeds, dtype=np.int64))
     while frontier.size:
         reached = indices[csr_edge_ids(indptr, frontier)]
         keep = ~seen[reached] if allowed is None else ~seen[reached] & allowed[reached]
@@ -80,7 +72,7 @@ def reach(indptr: np.ndarray, indices: np.ndarray, seeds: np.ndarray, allowed: n
 
 def rebuilt_rows(graph: DerivationGraph, roots: Sequence[int] | np.ndarray) -> np.ndarray:
     """Sorted rows of every derivation whose output paths change when the `roots` change."""
-    seed = np.unique(np.asarray(roots, dtype=np.int64))
+    seed = _unique(np.asarray(roots, dtype=np.int64))
     if seed.size == 0:
         return seed
     indptr, indices = propagation_csr(graph)
@@ -183,22 +175,14 @@ class _JobTables:
     (jobset, attr) so that a selection comes out grouped and sorted without sorting strings per estimate."""
 
     def __init__(self, graph: DerivationGraph) -> None:
-        self.jobsets = list(dict.fromkeys(graph.job_jobsets))
-        self.totals = dict(Counter(graph.job_jobsets))
-        jobset_code = {js: c for c, js in enumerate(self.jobsets)}
-        self.jobset = np.array([jobset_code[js] for js in graph.job_jobsets], dtype=np.int64)
-        self.systems = list(dict.fromkeys(graph.job_systems))
-        system_code = {s: c for c, s in enumerate(self.systems)}
-        self.system = np.array([system_code[s] for s in graph.job_systems], dtype=np.int64)
-        order = sorted(range(graph.job_count), key=lambda k: (self.jobset[k], graph.job_attrs[k]))
-        self.order = np.array(order, dtype=np.int64)
+        self.jobsets, self.jobset = coded(graph.job_jobsets)
+        self.totals = {js: int(c) for js, c in zip(self.jobsets, np.bincount(self.jobset, minlength=len(self.jobsets)))}
+        self.systems, self.system = coded(graph.job_systems)
+        self.order = graph.derived("job_order", job_order)
 
 
 def _job_tables(graph: DerivationGraph) -> _JobTables:
-    tables = _tables.get(graph)
-    if tables is None:
-        tables = _tables[graph] = _JobTables(graph)
-    return tables
+    return graph.derived("job_tables", _JobTables)
 
 
 def _changed_job_mask(graph: DerivationGraph, rebuilt: np.ndarray) -> np.ndarray:
@@ -213,8 +197,8 @@ def _by_jobset(graph: DerivationGraph, changed: np.ndarray) -> dict[str, tuple[s
     t = _job_tables(graph)
     selected = t.order[changed[t.order]]
     bounds = np.searchsorted(t.jobset[selected], np.arange(len(t.jobsets) + 1))
-    attrs = graph.job_attrs
-    return {js: tuple(attrs[k] for k in selected[bounds[c] : bounds[c + 1]].tolist()) for c, js in enumerate(t.jobsets)}
+    attrs = take(graph.job_attrs, selected.tolist())
+    return {js: tuple(attrs[bounds[c] : bounds[c + 1]]) for c, js in enumerate(t.jobsets)}
 
 
 def _summarise(
@@ -257,6 +241,19 @@ def _count_by_system(graph: DerivationGraph, rows: np.ndarray) -> dict[str, int]
     return dict(sorted((graph.systems[s], int(c)) for s, c in enumerate(counts) if c))
 
 
+def _local(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """The position of each of `values` (rows of a graph of `n`) in the sorted `rows`, -1 for those not in it:
+    a table over the whole graph when that is cheaper than a binary search per value."""
+    if n <= 4 * values.size:
+        table = np.full(n, -1, dtype=np.int64)
+        table[rows] = np.arange(rows.size)
+        return table[values]
+    where = np.searchsorted(rows, values)
+    found = where < rows.size
+    found[found] = rows[where[found]] == values[found]
+    return np.where(found, where, -1)
+
+
 def hydra_builds(
     graph: DerivationGraph, rebuilt: np.ndarray, changed_jobs: np.ndarray
 ) -> tuple[np.ndarray, dict[str, dict[str, int]]]:
@@ -269,17 +266,16 @@ def hydra_builds(
     input edges among rebuilt derivations are gathered once, renumbered, and searched per jobset (the jobsets
     share derivations, so their figures overlap and need not add up to the total).
     """
-    local = np.full(len(graph), -1, dtype=np.int64)
-    local[rebuilt] = np.arange(rebuilt.size)
     counts = graph.input_indptr[rebuilt + 1] - graph.input_indptr[rebuilt]
-    inputs = local[graph.input_indices[csr_edge_ids(graph.input_indptr, rebuilt)]]
+    # Rows renumbered within `rebuilt` (sorted) by binary search: no array over the whole graph per estimate.
+    inputs = _local(rebuilt, graph.input_indices[csr_edge_ids(graph.input_indptr, rebuilt)], len(graph))
     kept = inputs >= 0
     sub_indptr = np.zeros(rebuilt.size + 1, dtype=np.int64)
     row_of_edge = np.repeat(np.arange(rebuilt.size), counts)
     np.cumsum(np.bincount(row_of_edge[kept], minlength=rebuilt.size), out=sub_indptr[1:])
     sub_indices = inputs[kept]
     t = _job_tables(graph)
-    job_rows = local[graph.job_drv[changed_jobs]]
+    job_rows = _local(rebuilt, graph.job_drv[changed_jobs], len(graph))
     job_jobsets = t.jobset[changed_jobs]
     systems = graph.system_ids[rebuilt]
     built = np.zeros(rebuilt.size, dtype=bool)

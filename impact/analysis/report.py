@@ -57,10 +57,11 @@ class Report:
 
 def maintainers_of(graph: DerivationGraph, result: RebuildEstimate) -> tuple[Maintainer, ...]:
     """Maintainers of the changed jobs (every jobset), by how many changed packages they maintain, then name."""
-    changed = {(js, a) for js, attrs in result.changed_jobs.items() for a in attrs}
     found: dict[str, set[str]] = {}
-    for (jobset, attr), k in graph.job_index.items():
-        if (jobset, attr) not in changed or not graph.job_maintainers[k]:
+    index = graph.job_index
+    for jobset, attr in ((js, a) for js, attrs in result.changed_jobs.items() for a in attrs):
+        k = index.get((jobset, attr))
+        if k is None or not graph.job_maintainers[k]:
             continue
         split = split_attr(attr)
         package = split[0] if split else attr

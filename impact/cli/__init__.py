@@ -5,24 +5,44 @@ Every command is a module of this package registering itself on `app`; errors ar
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
-# Command modules register themselves on `app` when imported; `group_commands` orders them for the help.
-from impact.cli import branches as _branches  # noqa: F401
-from impact.cli import compare as _compare  # noqa: F401
-from impact.cli import diff as _diff  # noqa: F401
-from impact.cli import estimate as _estimate  # noqa: F401
-from impact.cli import eval as _eval  # noqa: F401
-from impact.cli import outputs as _outputs  # noqa: F401
-from impact.cli import post as _post  # noqa: F401
-from impact.cli import pr as _pr  # noqa: F401
-from impact.cli import rank as _rank  # noqa: F401
-from impact.cli import snapshot as _snapshot  # noqa: F401
-from impact.cli import why as _why  # noqa: F401
-from impact.cli._app import app, group_commands, readable_metavars, styled
+from impact.cli._app import app as _app
+from impact.cli._app import group_commands, readable_metavars, styled
 from impact.errors import ImpactError
 
-group_commands()
+#: Command name → the module that registers it on the app (imported when the command runs, so that a cold
+#: `impact estimate` does not import what `impact diff` or `impact compare` need).
+COMMANDS = {
+    "branches": "branches",
+    "compare": "compare",
+    "diff": "diff",
+    "estimate": "estimate",
+    "eval": "eval",
+    "outputs": "outputs",
+    "post": "post",
+    "pr": "pr",
+    "rank": "rank",
+    "snapshot": "snapshot",
+    "why": "why",
+}
+
+
+def register(argv: list[str] | None = None) -> None:
+    """Import the command modules (each registers itself on the app): the one `argv` names, else all of them."""
+    first = next((a for a in argv or () if not a.startswith("-")), None)
+    for module in [COMMANDS[first]] if first in COMMANDS else dict.fromkeys(COMMANDS.values()):
+        importlib.import_module(f"impact.cli.{module}")
+    group_commands()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        register()
+        return _app
+    raise AttributeError(name)
 
 
 def error_line(error: ImpactError) -> str:
@@ -37,10 +57,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from impact.render.text import styled_tables
 
-    command = readable_metavars(typer.main.get_command(app))
+    args = sys.argv[1:] if argv is None else argv
     try:
+        register(args)
+        command = readable_metavars(typer.main.get_command(_app))
         with styled_tables(styled()):
-            command.main(args=argv, prog_name="impact", standalone_mode=True)
+            command.main(args=args, prog_name="impact", standalone_mode=True)
     except ImpactError as e:
         print(error_line(e), file=sys.stderr)
         return e.exit_code

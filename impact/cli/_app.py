@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -183,8 +184,17 @@ def readable_metavars(command: click.Command) -> click.Command:
             if label is not None:
                 param.metavar = label
             param.display_type_rich = _type_column(None if is_argument else label)  # type: ignore[attr-defined]
+            if is_argument:
+                param.type = _untyped(param.type)
         cmd.get_help_option = _quiet_help(cmd.get_help_option)  # type: ignore[method-assign]
     return command
+
+
+def _untyped(kind: click.ParamType) -> click.ParamType:
+    """A copy of `kind` that shows no type in help (typer < 0.29 prints `<str>` beside an argument's name)."""
+    quiet = copy.copy(kind)
+    quiet.get_metavar = lambda *args, **kwargs: ""  # type: ignore[method-assign]
+    return quiet
 
 
 def _quiet_help(make: Callable[[click.Context], click.Option | None]) -> Callable[[click.Context], object]:

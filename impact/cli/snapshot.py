@@ -28,11 +28,20 @@ def import_(
     branch: Annotated[str | None, typer.Option(help="The branch evaluated, e.g. master or release-19.03.")] = None,
     commit: Annotated[str | None, typer.Option(help="The nixpkgs commit evaluated.")] = None,
     date: Annotated[str | None, typer.Option(help="The date of that commit.")] = None,
+    compressed: Annotated[
+        bool,
+        typer.Option(
+            "--compressed",
+            help="Write the small compressed version-1 file (to ship in a repository); impact maps a version-2 "
+            "copy of it from its cache.",
+        ),
+    ] = False,
 ) -> None:
-    """Convert a snapshot into impact's compact format."""
+    """Convert a snapshot into impact's compact format (version 2: memory-mapped, with its tables)."""
     from impact.snapshots import import_snapshot
 
-    graph = import_snapshot(source, output, {"label": label, "branch": branch, "commit": commit, "date": date})
+    meta = {"label": label, "branch": branch, "commit": commit, "date": date}
+    graph = import_snapshot(source, output, meta, compressed=compressed)
     emit(f"wrote {output}: {len(graph):,} derivations, {graph.job_count:,} jobs, {output.stat().st_size:,} bytes")
 
 

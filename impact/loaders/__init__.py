@@ -34,7 +34,7 @@ def default_snapshot() -> Path:
 def load_snapshot(path: Path | str | None = None) -> DerivationGraph:
     """Load a snapshot in any supported format, chosen by what `path` is, or a shipped snapshot by name
     (default: `default_snapshot()`)."""
-    from impact.loaders import compact, snapshot_folder
+    from impact.loaders import compact
 
     path = snapshots.resolve(path)
     if not path.exists():
@@ -43,12 +43,14 @@ def load_snapshot(path: Path | str | None = None) -> DerivationGraph:
             tip="pass --snapshot with a shipped name (impact snapshot list), a .impact file or a snapshot folder",
         )
     if path.is_dir():
+        from impact.loaders import snapshot_folder
+
         if snapshot_folder.is_snapshot_folder(path):
             return snapshot_folder.load_snapshot_folder(path)
         from impact.loaders import aterm
 
         return aterm.load_store_dir(path)
-    if compact.is_compact(path):
+    if path.suffix == compact.SUFFIX or compact.is_compact(path):
         return compact.read_compact(path)
     if path.suffix == compact.SUFFIX:
         raise InputError(

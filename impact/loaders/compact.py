@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +22,17 @@ from impact.model import STORE_DIR, DerivationGraph, EvalError
 
 FORMAT = "impact-snapshot"
 VERSION = 1
+#: The first bytes of a version-2 snapshot.
+MAGIC = b"impact-snapshot\n"
 SUFFIX = ".impact"
 _HASH = 32
+
+
+def write_compact(graph: DerivationGraph, path: Path) -> None:
+    """Write `graph` to `path` as a version-2 snapshot (memory-mapped on reading), atomically."""
+    from impact.loaders import compact_v2
+
+    compact_v2.write(graph, Path(path))
 
 
 def _blob(strings: list[str]) -> np.ndarray:
@@ -46,8 +52,9 @@ def _output_suffix(output: str) -> str:
     return "" if output == "out" else "-" + output
 
 
-def write_compact(graph: DerivationGraph, path: Path) -> None:
-    """Write `graph` to `path` in the compact format, atomically (a temporary file, then a rename)."""
+def write_compact_v1(graph: DerivationGraph, path: Path) -> None:
+    """Write `graph` to `path` in the version-1 format (a compressed `.npz`), atomically; kept for tests and for
+    readers of older impact versions."""
     n = len(graph)
     prefix = STORE_DIR + "/"
     drv_hashes: list[str] = []
@@ -125,6 +132,8 @@ def write_compact(graph: DerivationGraph, path: Path) -> None:
         arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -136,8 +145,18 @@ def write_compact(graph: DerivationGraph, path: Path) -> None:
 
 
 def is_compact(path: Path) -> bool:
-    """True when `path` is a compact snapshot file (a zip holding our header)."""
-    if not path.is_file() or not zipfile.is_zipfile(path):
+    """True when `path` is a compact snapshot file: version 2 (our magic bytes) or 1 (a zip holding our header)."""
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(MAGIC)) == MAGIC:
+                return True
+    except OSError:
+        return False
+    import zipfile  # here, not at the top: a version-2 snapshot never needs it
+
+    if not zipfile.is_zipfile(path):
         return False
     try:
         with zipfile.ZipFile(path) as z:
@@ -147,7 +166,30 @@ def is_compact(path: Path) -> bool:
 
 
 def read_compact(path: Path) -> DerivationGraph:
-    """Load a compact snapshot written by `write_compact`."""
+    """Load a compact snapshot of version 2 (memory-mapped, see `impact.loaders.compact_v2`) or 1 (`.npz`)."""
+    from impact.loaders import compact_v2
+
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(MAGIC)) == MAGIC:
+                return compact_v2.read(Path(path))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: not a snapshot file") from None
+    return compact_v2.read_cached(Path(path), lambda: _read_v1(path))
+
+
+def _read_v1(path: Path) -> DerivationGraph:
+    """Load a version-1 snapshot (`.npz`), parsing every string."""
+    import zipfile
+    import zlib
+
+    if not is_compact(Path(path)):
+        raise InputError(
+            f"{path}: damaged impact snapshot (not a zip archive holding a snapshot header)",
+            tip="re-create it with `impact snapshot import`",
+        )
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}

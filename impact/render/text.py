@@ -11,12 +11,15 @@ import contextvars
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from impact.analysis.branches import BranchComparison
 from impact.analysis.change import RootKind
-from impact.analysis.rank import Ranking
 from impact.analysis.rebuild import RebuildEstimate
 from impact.model import DerivationGraph
+
+if TYPE_CHECKING:  # only annotations: `impact estimate` renders here and need not import what these import
+    from impact.analysis.branches import BranchComparison
+    from impact.analysis.rank import Ranking
 
 #: Roots listed one by one up to this many; beyond it they are counted by name and system.
 MAX_ROOTS_LISTED = 12
