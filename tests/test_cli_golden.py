@@ -80,4 +80,5 @@ def test_error(capsys: pytest.CaptureFixture[str], name: str) -> None:
     out, err = capsys.readouterr()
     assert code == 2
     assert out == ""
+    assert len(err.splitlines()) == 1 and err.startswith("impact: error: "), err  # usage errors too: one line
     check(f"error-{name}", err)

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from impact.cli._app import app as _app
 from impact.cli._app import group_commands, readable_metavars, styled
 from impact.errors import ImpactError
+
+if TYPE_CHECKING:
+    import click
 
 #: Command name → the module that registers it on the app (imported when the command runs, so that a cold
 #: `impact estimate` does not import what `impact diff` or `impact compare` need).
@@ -53,24 +56,53 @@ def error_line(error: ImpactError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with `argv` (default: `sys.argv[1:]`) and return the exit code."""
+    import typer
     import typer.main
 
     from impact.render.text import styled_tables
 
+    click = _click()
     args = sys.argv[1:] if argv is None else argv
     try:
         register(args)
         command = readable_metavars(typer.main.get_command(_app))
         with styled_tables(styled()):
-            command.main(args=args, prog_name="impact", standalone_mode=True)
+            code = command.main(args=args, prog_name="impact", standalone_mode=False)
     except ImpactError as e:
         print(error_line(e), file=sys.stderr)
         return e.exit_code
+    except click.exceptions.NoArgsIsHelpError:  # a command group alone: its help is shown
+        return 2
+    except click.ClickException as e:  # a usage error: an unknown option, a missing or bad value
+        print(usage_error_line(e), file=sys.stderr)
+        return 2
+    except typer.Abort:  # Ctrl-C or end of input at a prompt
+        return 130
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except BrokenPipeError:
         return 0
-    return 0
+    return code if isinstance(code, int) else 0
+
+
+def _click() -> Any:
+    """The click that typer runs on: its vendored copy (typer ≥ 0.20), else the click package."""
+    try:
+        from typer import _click as vendored  # type: ignore[attr-defined]
+
+        return vendored
+    except ImportError:
+        import click
+
+        return click
+
+
+def usage_error_line(error: click.ClickException) -> str:
+    """A usage error as one line, with the help command to run (click would print a boxed usage block)."""
+    text = " ".join(error.format_message().split())
+    ctx = getattr(error, "ctx", None)
+    where = ctx.command_path if ctx is not None else "impact"
+    return f"impact: error: {text} (tip: run '{where} --help')"
 
 
 __all__ = ["app", "error_line", "main"]
