@@ -14,6 +14,7 @@ from impact.cli import diff as _diff  # noqa: F401
 # Command modules register themselves on `app` when imported.
 from impact.cli import estimate as _estimate  # noqa: F401
 from impact.cli import eval as _eval  # noqa: F401
+from impact.cli import hydra_compare as _hydra_compare  # noqa: F401
 from impact.cli import outputs as _outputs  # noqa: F401
 from impact.cli import post as _post  # noqa: F401
 from impact.cli import pr as _pr  # noqa: F401
