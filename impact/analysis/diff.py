@@ -429,6 +429,11 @@ def _new_eval_errors(base: DerivationGraph, head: DerivationGraph) -> list[NewEv
     return sorted(found, key=lambda e: (e.jobset, e.attr))
 
 
+def _count(n: int, word: str) -> str:
+    """`1 job`, `2 jobs`: a count with its noun in the right number."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def _examples(items: list[str]) -> str:
     shown = ", ".join(items[:FINDING_EXAMPLES])
     return shown + (f" and {len(items) - FINDING_EXAMPLES:,} more" if len(items) > FINDING_EXAMPLES else "")
@@ -581,14 +586,15 @@ def _head_findings(
         findings.append(
             Finding(
                 "head-check",
-                f"{len(extra):,} derivations the estimate rebuilds kept their output paths in Nix: {_examples(extra)}",
+                f"{_count(len(extra), 'derivation')} the estimate rebuilds kept their output paths in Nix: "
+                f"{_examples(extra)}",
             )
         )
     if missing:
         findings.append(
             Finding(
                 "head-check",
-                f"{len(missing):,} derivations changed in Nix but the estimate does not reach them: "
+                f"{_count(len(missing), 'derivation')} changed in Nix but the estimate does not reach them: "
                 f"{_examples(missing)}",
             )
         )
@@ -599,7 +605,7 @@ def _head_findings(
             findings.append(
                 Finding(
                     "head-check",
-                    f"{js}: the estimate changes {len(predicted - actual):,} jobs whose output paths Nix kept: "
+                    f"{js}: the estimate changes {_count(len(predicted - actual), 'job')} whose output paths Nix kept: "
                     f"{_examples(sorted(predicted - actual))}",
                 )
             )
@@ -607,7 +613,7 @@ def _head_findings(
             findings.append(
                 Finding(
                     "head-check",
-                    f"{js}: Nix changed {len(actual - predicted):,} jobs the estimate misses: "
+                    f"{js}: Nix changed {_count(len(actual - predicted), 'job')} the estimate misses: "
                     f"{_examples(sorted(actual - predicted))}",
                 )
             )
@@ -629,7 +635,7 @@ def _prediction_findings(
         findings.append(
             Finding(
                 "base-prediction",
-                f"{len(new):,} root changes have no counterpart in BASE (new): {_examples(sorted(new))}",
+                f"{_count(len(new), 'root change')} without a counterpart in BASE (new): {_examples(sorted(new))}",
             )
         )
     for js in jobsets:
@@ -639,7 +645,8 @@ def _prediction_findings(
             findings.append(
                 Finding(
                     "base-prediction",
-                    f"{js}: an estimate on BASE from the paired roots misses {len(actual - predicted):,} changed jobs: "
+                    f"{js}: an estimate on BASE from the paired roots misses "
+                    f"{_count(len(actual - predicted), 'changed job')}: "
                     f"{_examples(sorted(actual - predicted))}",
                 )
             )
@@ -647,7 +654,8 @@ def _prediction_findings(
             findings.append(
                 Finding(
                     "base-prediction",
-                    f"{js}: an estimate on BASE from the paired roots adds {len(predicted - actual):,} jobs Nix did "
+                    f"{js}: an estimate on BASE from the paired roots adds "
+                    f"{_count(len(predicted - actual), 'job')} Nix did "
                     f"not change: {_examples(sorted(predicted - actual))}",
                 )
             )
