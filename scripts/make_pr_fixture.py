@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from impact.loaders import load_snapshot  # noqa: E402
-from tests.pr_cases import apply_delta, graph_records  # noqa: E402
+from impact.loaders import load_snapshot
+from tests.pr_cases import apply_delta, graph_records
 
 
 def make_delta(base_path: Path, evaluation: Path, note: str = "") -> dict:

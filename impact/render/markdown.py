@@ -5,7 +5,9 @@ maintainers) and the command that reproduces it; the PR bot posts what it return
 hidden marker (`<!-- impact-report -->`) so a bot can find and update its own sticky comment, then a header,
 the reproducing command, the counts per system, the labels, the branch with its reasons, the maintainers and
 `<details>` lists of the rebuilt packages, sorted. GitHub refuses a comment longer than 65,536 characters:
-a longer body is cut at a line, its open `<details>` closed, and a visible note says so.
+each list shows at most `LIST_STEPS[0]` names and then "… and M more", fewer (down to `LIST_STEPS[-1]`) until
+the whole body fits, so every section appears; a warning at the top says when lists were shortened. Only a
+body whose fixed part alone is too long is cut at a line, its open `<details>` closed, with the same warning.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ CUT_NOTE = (
     "> [!WARNING]\n"
     "> This report was cut to GitHub's {limit:,}-character limit; run the command above for the whole of it."
 )
+#: The warning at the top of a report whose lists were shortened.
+SHORTENED_NOTE = (
+    "> [!WARNING]\n"
+    "> Lists are shortened to fit GitHub's {limit:,}-character limit; run the command below for all of them."
+)
+#: Names listed per list, tried in turn until the body fits.
+LIST_STEPS = (2000, 500, 100, 20)
 
 
 def _system_order(system: str) -> tuple[bool, bool, str]:
@@ -75,8 +84,24 @@ def counts_table(report: Report) -> list[str]:
     return lines
 
 
-def _details(summary: str, items: Sequence[str]) -> list[str]:
-    return ["<details>", f"<summary>{summary}</summary>", "", *(f"- `{i}`" for i in items), "", "</details>", ""]
+def _name(text: str) -> str:
+    """A name as inline code: the one place names enter this Markdown."""
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _details(summary: str, items: Sequence[str], cap: int | None = None) -> list[str]:
+    shown = items if cap is None else items[:cap]
+    more = [f"- … and {len(items) - len(shown):,} more"] if len(shown) < len(items) else []
+    return [
+        "<details>",
+        f"<summary>{summary}</summary>",
+        "",
+        *(f"- {_name(i)}" for i in shown),
+        *more,
+        "",
+        "</details>",
+        "",
+    ]
 
 
 def _plural(n: int, word: str) -> str:
@@ -135,13 +160,26 @@ def render_markdown(
         )
         head.append("")
     head += [line for section in sections for line in (*section.rstrip("\n").splitlines(), "")]
-    body: list[str] = []
-    for platform, names in sorted(labels.rebuilds_by_platform.items(), key=lambda item: _system_order(item[0])):
-        body += _details(f"{_plural(len(names), 'package')} rebuilt on {platform}", names)
-    for jobset, attrs in result.changed_jobs.items():
-        if jobset != "nixpkgs" and attrs:
-            body += _details(f"{_plural(len(attrs), 'job')} of the {jobset} jobset change", attrs)
-    return _cut("\n".join(head).rstrip("\n") + "\n\n", body, limit)
+
+    def body(cap: int | None) -> list[str]:
+        lines: list[str] = []
+        for platform, names in sorted(labels.rebuilds_by_platform.items(), key=lambda item: _system_order(item[0])):
+            lines += _details(f"{_plural(len(names), 'package')} rebuilt on {platform}", names, cap)
+        for jobset, attrs in result.changed_jobs.items():
+            if jobset != "nixpkgs" and attrs:
+                lines += _details(f"{_plural(len(attrs), 'job')} of the {jobset} jobset change", attrs, cap)
+        return lines
+
+    text = "\n".join(head).rstrip("\n") + "\n\n"
+    full = text + "\n".join(body(None)).rstrip("\n") + "\n"
+    if len(full) <= limit:
+        return full
+    warned = "\n".join([*head[:2], "", SHORTENED_NOTE.format(limit=limit), *head[2:]]).rstrip("\n") + "\n\n"
+    for cap in LIST_STEPS:
+        shortened = warned + "\n".join(body(cap)).rstrip("\n") + "\n"
+        if len(shortened) <= limit:
+            return shortened
+    return _cut(warned, body(LIST_STEPS[-1]), limit)
 
 
 def _cut(head: str, body: list[str], limit: int) -> str:
