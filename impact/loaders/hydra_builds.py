@@ -132,17 +132,17 @@ def parse_hydra_builds(text: str, source: str = "<builds>") -> dict[tuple[str, s
             raise InputError(f"{source}: expected a list of builds", tip="give the list /eval/<id>/builds returns")
         records = [(_build(r, f"{source}: build {n + 1}")) for n, r in enumerate(data)]
     else:
-        reader = csv.DictReader(io.StringIO(text))
-        missing = {"job", "system", "finished"} - set(reader.fieldnames or ())
-        if missing:
-            raise InputError(
-                f"{source}: not Hydra builds (JSON, or CSV with a header): no column {', '.join(sorted(missing))}",
-                tip="export the builds table with a header row, or save /eval/<id>/builds as JSON",
-            )
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         try:
+            missing = {"job", "system", "finished"} - set(reader.fieldnames or ())
+            if missing:
+                raise InputError(
+                    f"{source}: not Hydra builds (JSON, or CSV with a header): no column {', '.join(sorted(missing))}",
+                    tip="export the builds table with a header row, or save /eval/<id>/builds as JSON",
+                )
             records = [_build(row, f"{source}: line {reader.line_num}") for row in reader]
         except csv.Error as e:
-            raise InputError(f"{source}: line {reader.line_num}: {e}") from None
+            raise InputError(f"{source}: line {reader.line_num}: not valid CSV ({e})") from None
     latest: dict[tuple[str, str], HydraBuild] = {}
     for n, b in enumerate(records):
         key = (b.job, b.system)
