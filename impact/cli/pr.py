@@ -4,23 +4,91 @@ from __future__ import annotations
 
 import functools
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from impact.cli._app import JsonOption, app, emit
-from impact.cli._sides import side_graph
 from impact.cli.eval import MemoryOption, NixosOption, StoreOption, SystemOption, TimeoutOption, make_limits, make_nix
 from impact.errors import InputError
 
+if TYPE_CHECKING:
+    from impact.analysis.pr import PrReport
 
-def _hydra(base: Path, head: Path):  # type: ignore[no-untyped-def]
-    """Hydra's comparison of the two evaluations' builds (read before evaluating: a bad file fails fast)."""
+HydraBaseOption = Annotated[
+    Path | None,
+    typer.Option("--hydra-base", help="Hydra's builds of the base evaluation (JSON of /eval/<id>/builds, or CSV)."),
+]
+HydraHeadOption = Annotated[
+    Path | None, typer.Option("--hydra-head", help="Hydra's builds of the head evaluation (JSON or CSV).")
+]
+
+
+@dataclass(frozen=True)
+class PrRequest:
+    """What `impact pr` was asked: the two sides, how to evaluate them, and Hydra's builds when given."""
+
+    base: str
+    head: str
+    repo: Path = Path(".")
+    base_branch: str = "master"
+    systems: tuple[str, ...] = ("x86_64-linux",)
+    nixos: bool = False
+    store: str | None = None
+    timeout: float = 3600.0
+    memory: str = "8G"
+    hydra_base: Path | None = None
+    hydra_head: Path | None = None
+
+    @property
+    def command(self) -> str:
+        """The command line that reproduces the report: every option that was used."""
+        from impact.render.formats import reproduce_command
+
+        return reproduce_command(
+            "pr",
+            [self.base, self.head],
+            [
+                ("--system", self.systems),
+                ("--nixos", self.nixos),
+                ("--repo", self.repo if self.repo != Path(".") else None),
+                ("--base-branch", self.base_branch if self.base_branch != "master" else None),
+                ("--store", self.store),
+                ("--timeout", f"{self.timeout:g}" if self.timeout != 3600.0 else None),
+                ("--memory", self.memory if self.memory != "8G" else None),
+                ("--hydra-base", self.hydra_base),
+                ("--hydra-head", self.hydra_head),
+            ],
+        )
+
+
+def pr_from_request(request: PrRequest) -> PrReport:
+    """Read Hydra's builds (first: a bad file fails fast), evaluate or load both sides, and make the report."""
     from impact.analysis.hydra import compare_builds
+    from impact.analysis.pr import pr_report
+    from impact.cli._sides import side_graph
     from impact.loaders.hydra_builds import load_hydra_builds
 
-    return compare_builds(load_hydra_builds(base), load_hydra_builds(head), base_label=base.name, head_label=head.name)
+    if (request.hydra_base is None) != (request.hydra_head is None):
+        raise InputError("--hydra-base and --hydra-head go together", tip="give both evaluations' builds, or neither")
+    hydra = None
+    if request.hydra_base and request.hydra_head:
+        hydra = compare_builds(
+            load_hydra_builds(request.hydra_base),
+            load_hydra_builds(request.hydra_head),
+            base_label=request.hydra_base.name,
+            head_label=request.hydra_head.name,
+        )
+    limits = make_limits(request.timeout, request.memory)
+    systems = list(request.systems)
+    with tempfile.TemporaryDirectory(prefix="impact-pr-") as tmp:
+        work = Path(tmp)
+        nix = functools.cache(lambda: make_nix(request.store))
+        base = side_graph(request.base, request.repo, work, "base", nix, systems, request.nixos, limits)
+        head = side_graph(request.head, request.repo, work, "head", nix, systems, request.nixos, limits)
+    return pr_report(base, head, request.command, base_branch=request.base_branch, hydra=hydra)
 
 
 @app.command()
@@ -39,59 +107,19 @@ def pr(
     store: StoreOption = None,
     timeout: TimeoutOption = 3600.0,
     memory: MemoryOption = "8G",
-    hydra_base: Annotated[
-        Path | None,
-        typer.Option("--hydra-base", help="Hydra's builds of the base evaluation (JSON of /eval/<id>/builds, or CSV)."),
-    ] = None,
-    hydra_head: Annotated[
-        Path | None, typer.Option("--hydra-head", help="Hydra's builds of the head evaluation (JSON or CSV).")
-    ] = None,
+    hydra_base: HydraBaseOption = None,
+    hydra_head: HydraHeadOption = None,
     json: JsonOption = False,
 ) -> None:
     """Evaluate base and head, diff them by output paths, and write the PR comment (report.md) and report.json."""
-    from impact.analysis.pr import pr_report
     from impact.evaluate import write_atomic
-    from impact.render.formats import reproduce_command
     from impact.render.json import dumps
-    from impact.render.pr import pr_markdown
+    from impact.render.pr import pr_markdown, pr_summary
 
-    if (hydra_base is None) != (hydra_head is None):
-        raise InputError("--hydra-base and --hydra-head go together", tip="give both evaluations' builds, or neither")
-    systems = system or ["x86_64-linux"]
-    command = reproduce_command(
-        "pr",
-        [base, head],
-        [
-            ("--system", systems),
-            ("--nixos", nixos),
-            ("--repo", repo if repo != Path(".") else None),
-            ("--base-branch", base_branch if base_branch != "master" else None),
-            ("--store", store),
-            ("--timeout", f"{timeout:g}" if timeout != 3600.0 else None),
-            ("--memory", memory if memory != "8G" else None),
-            ("--hydra-base", hydra_base),
-            ("--hydra-head", hydra_head),
-        ],
-    )
-    hydra = _hydra(hydra_base, hydra_head) if hydra_base and hydra_head else None
-    limits = make_limits(timeout, memory)
-    with tempfile.TemporaryDirectory(prefix="impact-pr-") as tmp:
-        work = Path(tmp)
-        nix = functools.cache(lambda: make_nix(store))
-        base_graph = side_graph(base, repo, work, "base", nix, systems, nixos, limits)
-        head_graph = side_graph(head, repo, work, "head", nix, systems, nixos, limits)
-    report = pr_report(base_graph, head_graph, command, base_branch=base_branch, hydra=hydra)
-    data = report.to_dict()
+    systems = tuple(system or ["x86_64-linux"])
+    request = PrRequest(base, head, repo, base_branch, systems, nixos, store, timeout, memory, hydra_base, hydra_head)
+    report = pr_from_request(request)
+    data = dumps(report.to_dict())
     write_atomic(output / "report.md", pr_markdown(report).encode())
-    write_atomic(output / "report.json", (dumps(data) + "\n").encode())
-    if json:
-        emit(dumps(data))
-        return
-    d = report.diff
-    emit(
-        f"wrote {output / 'report.md'} and {output / 'report.json'}: "
-        + ", ".join(f"{len(d.changed.get(js, ())):,} {js} jobs rebuilt" for js in d.jobsets)
-        + f", {d.derivations_to_build:,} derivations to build; branch {report.branch.target}; "
-        + f"labels: {', '.join(report.labels) or 'none'}; cross-check {'agrees' if d.agrees else 'DISAGREES'}"
-        + (f"; Hydra: {report.hydra.verdict}" if report.hydra else "")
-    )
+    write_atomic(output / "report.json", (data + "\n").encode())
+    emit(data if json else f"wrote {output / 'report.md'} and {output / 'report.json'}: {pr_summary(report)}")

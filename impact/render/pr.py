@@ -351,3 +351,14 @@ def _hard_cut(text: str, limit: int) -> str:
     tail = "\n\n> [!WARNING]\n> Cut to GitHub's comment limit; report.json has everything.\n"
     keep = text[: limit - len(tail)]
     return keep[: keep.rfind("\n") + 1].rstrip("\n") + tail
+
+
+def pr_summary(report: PrReport) -> str:
+    """One line for the terminal: the exact counts, derivations, branch, labels, cross-check, Hydra."""
+    d = report.diff
+    return (
+        ", ".join(f"{len(d.changed.get(js, ())):,} {js} jobs changed" for js in d.jobsets)
+        + f", {d.derivations_to_build:,} derivations to build; branch {report.branch.target}; "
+        + f"labels: {', '.join(report.labels) or 'none'}; cross-check {'agrees' if d.agrees else 'DISAGREES'}"
+        + (f"; Hydra: {report.hydra.verdict}" if report.hydra else "")
+    )
