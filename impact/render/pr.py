@@ -236,8 +236,8 @@ def _lists(report: PrReport, folded: int) -> list[str]:
     every = [f"- {js}: {_name(a)}" for js in diff.jobsets for a in diff.every_commit_jobs.get(js, ())]
     if every:
         out += _listed(
-            f"{_plural(len(every), 'job')} that change on every commit (they embed the nixpkgs source tree; "
-            "not caused by this change):",
+            f"{_plural(len(every), 'job')} that {'changes' if len(every) == 1 else 'change'} on every commit "
+            "(they embed the nixpkgs source tree; not caused by this change):",
             every,
             folded,
         )
@@ -248,7 +248,7 @@ def _lists(report: PrReport, folded: int) -> list[str]:
     note = ("", " — follows the re-pointing", " — every commit")
     roots = [
         f"- {_name(r.name if kind(r.path) else root_label(r.name, r.base_name, r.paired_by))} "
-        f"({r.system}, paired by {r.paired_by}){note[kind(r.path)]}"
+        f"({r.system}{'' if r.base_path is None else ', paired by ' + r.paired_by}){note[kind(r.path)]}"
         for r in sorted(diff.roots, key=lambda r: (kind(r.path), r.name, r.system))
     ]
     if roots:
