@@ -204,6 +204,8 @@ class SnapshotDiff:
     derivations_with_new_outputs: int = 0
     #: Jobs BASE evaluated that HEAD fails to evaluate.
     new_eval_errors: tuple[NewEvalError, ...] = ()
+    #: Jobset → attribute → system of every changed, added or removed job.
+    job_systems: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def repointed_keys(self) -> frozenset[tuple[str, str]]:
@@ -448,22 +450,25 @@ def diff_snapshots(base: DerivationGraph, head: DerivationGraph) -> SnapshotDiff
     changed_jobs: dict[str, list[str]] = {js: [] for js in jobsets}
     by_system: dict[str, dict[str, dict[str, int]]] = {js: {} for js in jobsets}
 
-    def count(js: str, system: str, kind: str) -> None:
+    systems_of: dict[str, dict[str, str]] = {js: {} for js in jobsets}
+
+    def count(js: str, system: str, kind: str, attr: str) -> None:
         c = by_system[js].setdefault(system, {"changed": 0, "added": 0, "removed": 0})
         c[kind] += 1
+        systems_of[js][attr] = system
 
     for k, key in enumerate(zip(head.job_jobsets, head.job_attrs)):
         before = base_jobs.get(key)
         if before is None:
             added[key[0]].append(key[1])
-            count(key[0], head.job_systems[k], "added")
+            count(key[0], head.job_systems[k], "added", key[1])
         elif before != head_jobs[key]:
             changed_jobs[key[0]].append(key[1])
-            count(key[0], head.job_systems[k], "changed")
+            count(key[0], head.job_systems[k], "changed", key[1])
     for k, key in enumerate(zip(base.job_jobsets, base.job_attrs)):
         if key not in head_jobs:
             removed[key[0]].append(key[1])
-            count(key[0], base.job_systems[k], "removed")
+            count(key[0], base.job_systems[k], "removed", key[1])
 
     changed = changed_rows(base, head)
     roots = root_rows(head, changed)
@@ -560,6 +565,7 @@ def diff_snapshots(base: DerivationGraph, head: DerivationGraph) -> SnapshotDiff
         every_commit_derivations=every_commit_derivations,
         derivations_with_new_outputs=int(np.count_nonzero(changed)),
         new_eval_errors=tuple(_new_eval_errors(base, head)),
+        job_systems=systems_of,
     )
 
 

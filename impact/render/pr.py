@@ -44,10 +44,16 @@ def _systems(diff: SnapshotDiff) -> list[str]:
     return sorted(found, key=lambda s: (not s.endswith("-linux"), s != "x86_64-linux", s))
 
 
-def _count_by_system(attrs: Sequence[str]) -> dict[str, int]:
+def _jobsets(diff: SnapshotDiff) -> list[str]:
+    """The jobsets, `nixpkgs` first."""
+    return sorted(diff.jobsets, key=lambda js: (js != "nixpkgs", js))
+
+
+def _count_by_system(diff: SnapshotDiff, jobset: str, attrs: Sequence[str]) -> dict[str, int]:
+    systems = diff.job_systems.get(jobset, {})
     counts: dict[str, int] = {}
     for a in attrs:
-        system = a.rpartition(".")[2]
+        system = systems.get(a, a.rpartition(".")[2])
         counts[system] = counts.get(system, 0) + 1
     return counts
 
@@ -63,10 +69,10 @@ def headline_table(report: PrReport) -> list[str]:
     lines = [_row(["", *(_name(s) for s in systems), "total"]), _row(["---", *("---:" for _ in systems), "---:"])]
 
     def row(label: str, attrs: Sequence[str], total: str | None = None) -> None:
-        per = _count_by_system(attrs)
+        per = _count_by_system(diff, js, attrs)
         lines.append(_row([label, *(f"{per[s]:,}" if s in per else "–" for s in systems), total or f"{len(attrs):,}"]))
 
-    for js in diff.jobsets:
+    for js in _jobsets(diff):
         rebuilt = diff.rebuilt(js)
         row(f"**{js} jobs rebuilt**", rebuilt, f"**{len(rebuilt):,}** of {diff.jobs_total_head.get(js, 0):,}")
         if js == "nixos":
@@ -210,7 +216,7 @@ def _lists(report: PrReport, folded: int) -> list[str]:
             [f"- {_name(n)}" for n in names],
             folded,
         )
-    for js in diff.jobsets:
+    for js in _jobsets(diff):
         if js == "nixpkgs":
             continue
         rebuilt = diff.rebuilt(js)
@@ -221,7 +227,7 @@ def _lists(report: PrReport, folded: int) -> list[str]:
                 folded,
             )
     for kind, jobs in (("added", diff.added), ("removed", diff.removed)):
-        items = [f"- {js}: {_name(a)}" for js in diff.jobsets for a in jobs.get(js, ())]
+        items = [f"- {js}: {_name(a)}" for js in _jobsets(diff) for a in jobs.get(js, ())]
         if items:
             out += _listed(f"{_plural(len(items), 'job')} {kind}:", items, folded)
     if diff.repointed:
@@ -233,7 +239,7 @@ def _lists(report: PrReport, folded: int) -> list[str]:
         out += _listed(
             f"{_plural(len(items), 'job')} re-pointed to derivations already built (nothing to build):", items, folded
         )
-    every = [f"- {js}: {_name(a)}" for js in diff.jobsets for a in diff.every_commit_jobs.get(js, ())]
+    every = [f"- {js}: {_name(a)}" for js in _jobsets(diff) for a in diff.every_commit_jobs.get(js, ())]
     if every:
         out += _listed(
             f"{_plural(len(every), 'job')} that {'changes' if len(every) == 1 else 'change'} on every commit "
