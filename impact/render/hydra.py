@@ -40,7 +40,7 @@ def hydra_markdown(c: HydraComparison, heading: str = "###") -> str:
     """The Markdown section: the verdict first, then newly failing, restarts, queued, newly succeeding."""
     icon = {"ok": "✅", "wait": "⏳", "restart": "🔁", "breaks": "❌"}[c.verdict]
     out = [
-        f"{heading} Hydra builds: {c.base_label} → {c.head_label}",
+        f"{heading} Hydra builds: {_name(c.base_label)} → {_name(c.head_label)}",
         "",
         f"{icon} **{c.verdict_text}**",
         "",

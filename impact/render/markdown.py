@@ -60,7 +60,7 @@ def counts_table(report: Report) -> list[str]:
     """The counts per system as a Markdown table."""
     result = report.estimate
     systems = _systems(report)
-    lines = [_row(["", *(f"`{s}`" for s in systems), "total"]), _row(["---", *("---:" for _ in systems), "---:"])]
+    lines = [_row(["", *(_name(s) for s in systems), "total"]), _row(["---", *("---:" for _ in systems), "---:"])]
     for jobset, attrs in result.changed_jobs.items():
         per = result.changed_jobs_by_system.get(jobset, {})
         total = result.jobs_total.get(jobset, 0)
@@ -85,8 +85,13 @@ def counts_table(report: Report) -> list[str]:
 
 
 def _name(text: str) -> str:
-    """A name as inline code: the one place names enter this Markdown."""
+    """A name as inline code: with `_plain`, the one place names enter this Markdown."""
     return "`" + text.replace("`", "'") + "`"
+
+
+def _plain(text: str) -> str:
+    """A name in running text (a maintainer, a reason naming packages): where escaping applies."""
+    return text
 
 
 def _details(summary: str, items: Sequence[str], cap: int | None = None) -> list[str]:
@@ -134,20 +139,20 @@ def render_markdown(
     branch = report.branch
     counts = labels.rebuild_count_by_kernel
     head = [
-        *header(f"impact: `{result.change.description}`", report.snapshot, command),
+        *header(f"impact: {_name(result.change.description)}", _plain(report.snapshot), command),
         "",
         *counts_table(report),
         "",
         "Packages rebuilt (unique attributes of the `nixpkgs` jobset, as nixpkgs CI counts them): "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
         "",
-        "**Labels:** " + (" ".join(f"`{label}`" for label in labels.active) or "none"),
+        "**Labels:** " + (" ".join(_name(label) for label in labels.active) or "none"),
         "",
-        f"**Branch:** `{branch.target}` (base `{branch.base}`, {branch.policy} rules"
-        + (f"; alternatives: {', '.join(f'`{a}`' for a in branch.alternatives)}" if branch.alternatives else "")
+        f"**Branch:** {_name(branch.target)} (base {_name(branch.base)}, {branch.policy} rules"
+        + (f"; alternatives: {', '.join(_name(a) for a in branch.alternatives)}" if branch.alternatives else "")
         + ")",
         "",
-        *(f"- {r.text}" for r in branch.reasons),
+        *(f"- {_plain(r.text)}" for r in branch.reasons),
         "",
     ]
     if report.maintainers:
@@ -155,7 +160,7 @@ def render_markdown(
         rest = len(report.maintainers) - len(shown)
         head.append(
             "**Maintainers:** "
-            + ", ".join(f"{m.name} ({_plural(len(m.packages), 'package')})" for m in shown)
+            + ", ".join(f"{_plain(m.name)} ({_plural(len(m.packages), 'package')})" for m in shown)
             + (f", and {rest:,} more" if rest > 0 else "")
         )
         head.append("")

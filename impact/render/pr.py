@@ -34,6 +34,11 @@ def _name(text: str) -> str:
     return "`" + text.replace("`", "'").replace("\n", " ") + "`"
 
 
+def _plain(text: str) -> str:
+    """Text that names packages in running prose (branch reasons, findings): where escaping applies."""
+    return text
+
+
 def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (plural or word + 's')}"
 
@@ -131,7 +136,9 @@ def _repoint_line(r: RepointCause) -> str:
 def _cause_lines(n: int, cause: Cause) -> list[str]:
     root = cause.root
     if cause.swapped:
-        what = f"{_name(root.name)}: its inputs switched to derivations already built ({', '.join(cause.swapped)})"
+        what = (
+            f"{_name(root.name)}: its inputs switched to derivations already built ({_plain(', '.join(cause.swapped))})"
+        )
     elif cause.follows_repointing:
         what = f"{_name(root.name)} (follows the re-pointing: an input is now a derivation already built)"
     else:
@@ -165,7 +172,7 @@ def _warnings(report: PrReport) -> list[str]:
     if not diff.agrees:
         found.append(
             "The graph estimate from the root changes disagrees with Nix's output paths (see the cross-check "
-            "below): " + "; ".join(f.message for f in diff.findings if f.check == "head-check")
+            "below): " + "; ".join(_plain(f.message) for f in diff.findings if f.check == "head-check")
         )
     if diff.new_eval_errors:
         jobs = sum(e.base_jobs for e in diff.new_eval_errors)
@@ -174,7 +181,7 @@ def _warnings(report: PrReport) -> list[str]:
             "evaluate: see *No new breakage*."
         )
     if report.hydra and report.hydra.verdict != "ok":
-        found.append(f"Hydra: {report.hydra.verdict_text}")
+        found.append(f"Hydra: {_plain(report.hydra.verdict_text)}")
     return found
 
 
@@ -280,7 +287,7 @@ def _cross_check(report: PrReport) -> list[str]:
         ]
     else:
         out = ["**Cross-check: the graph estimate from the root changes disagrees with Nix:**"]
-        out += [f"- {f.message}" for f in diff.findings if f.check == "head-check"]
+        out += [f"- {_plain(f.message)}" for f in diff.findings if f.check == "head-check"]
     predicted = [f for f in diff.findings if f.check == "base-prediction"]
     if predicted:
         out += [
@@ -289,7 +296,7 @@ def _cross_check(report: PrReport) -> list[str]:
             f"<summary>{_plural(len(predicted), 'note')} on what an estimate on the base would have "
             "predicted</summary>",
             "",
-            *(f"- {f.message}" for f in predicted),
+            *(f"- {_plain(f.message)}" for f in predicted),
             "",
             "</details>",
         ]
@@ -320,7 +327,7 @@ def _body(report: PrReport, folded: int, cut: bool) -> str:
         + (f"; alternatives: {', '.join(_name(a) for a in branch.alternatives)}" if branch.alternatives else "")
         + ")",
         "",
-        *(f"- {r.text}" for r in branch.reasons),
+        *(f"- {_plain(r.text)}" for r in branch.reasons),
         "",
     ]
     if report.maintainers:
