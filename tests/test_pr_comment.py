@@ -185,3 +185,25 @@ def test_hydra_files_go_together(tmp_path: Path, which: str, capsys: pytest.Capt
     assert main(["pr", "a", "b", which, str(HYDRA / "base-builds.json"), "-o", str(tmp_path)]) == 2
     assert "go together" in capsys.readouterr().err
     assert not (tmp_path / "report.md").exists()
+
+
+def test_a_real_disagreement_is_an_alarm_at_the_top_naming_the_jobs() -> None:
+    """A consumer whose input changed but whose output paths Nix kept (impossible for input-addressed
+    derivations, made by hand): the graph and Nix disagree, and the warning names the job."""
+    lib = drv("l1", "lib-1")
+    app = Derivation(
+        path=drv("a1", "app-1").path,
+        name="app-1",
+        system=SYS,
+        outputs={"out": "/nix/store/" + "k" * 32 + "-app-1"},
+        inputs={lib.path: ("out",)},
+    )
+    base = DerivationGraph.from_records([lib, app], [job("app", app)])
+    lib2 = drv("l2", "lib-1")
+    app2 = Derivation(
+        path=drv("a2", "app-1").path, name="app-1", system=SYS, outputs=dict(app.outputs), inputs={lib2.path: ("out",)}
+    )
+    head = DerivationGraph.from_records([lib2, app2], [job("app", app2)])
+    text = pr_markdown(pr_report(base, head, "x"))
+    top = text[: text.index("Reproduce with")]
+    assert "[!WARNING]" in top and "disagrees" in top and "app.x86_64-linux" in top
