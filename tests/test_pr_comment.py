@@ -207,3 +207,19 @@ def test_a_real_disagreement_is_an_alarm_at_the_top_naming_the_jobs() -> None:
     text = pr_markdown(pr_report(base, head, "x"))
     top = text[: text.index("Reproduce with")]
     assert "[!WARNING]" in top and "disagrees" in top and "app.x86_64-linux" in top
+
+
+def test_an_error_on_a_set_counts_the_base_jobs_under_it() -> None:
+    """`tests.foo` failing as a whole covers tests.foo and tests.foo.*, not tests.foobar.*; an error where
+    the base had no job is not new breakage."""
+    from impact.analysis.diff import diff_snapshots
+
+    d = drv("x1", "x-1")
+    attrs = ["tests.foo.a", "tests.foo.b", "tests.foobar.c", "tests.foo", "other"]
+    base = DerivationGraph.from_records([d], [Job(attr=a, system=SYS, jobset="nixos", drv_path=d.path) for a in attrs])
+    errors = [
+        EvalError(attr="tests.foo", error="e", jobset="nixos"),
+        EvalError(attr="nothere", error="e", jobset="nixos"),
+    ]
+    head = DerivationGraph.from_records([d], [Job(attr="other", system=SYS, jobset="nixos", drv_path=d.path)], errors)
+    assert [(e.attr, e.base_jobs) for e in diff_snapshots(base, head).new_eval_errors] == [("tests.foo", 3)]

@@ -46,6 +46,7 @@ walk even when its own inputs changed); derivations with new output paths that n
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -416,18 +417,21 @@ def _repointings(
 def _new_eval_errors(base: DerivationGraph, head: DerivationGraph) -> list[NewEvalError]:
     """HEAD's evaluation errors at attributes under which BASE evaluated jobs without error."""
     failed_before = {(e.jobset, e.attr) for e in base.eval_errors}
+    attrs: dict[str, list[str]] = {}
+    for js, a in zip(base.job_jobsets, base.job_attrs):
+        attrs.setdefault(js, []).append(a)
+    every = sorted(a for v in attrs.values() for a in v)
+    by_jobset = {js: sorted(v) for js, v in attrs.items()}
     found = []
     for e in head.eval_errors:
         if (e.jobset, e.attr) in failed_before:
             continue
+        names = by_jobset.get(e.jobset, []) if e.jobset else every
+        exact = bisect.bisect_right(names, e.attr) - bisect.bisect_left(names, e.attr)
         prefix = e.attr + "."
-        n = sum(
-            1
-            for js, a in zip(base.job_jobsets, base.job_attrs)
-            if (not e.jobset or js == e.jobset) and (a == e.attr or a.startswith(prefix))
-        )
-        if n:
-            found.append(NewEvalError(jobset=e.jobset, attr=e.attr, error=e.error, base_jobs=n))
+        under = bisect.bisect_left(names, e.attr + "/") - bisect.bisect_left(names, prefix)  # "/" sorts after "."
+        if exact + under:
+            found.append(NewEvalError(jobset=e.jobset, attr=e.attr, error=e.error, base_jobs=exact + under))
     return sorted(found, key=lambda e: (e.jobset, e.attr))
 
 
