@@ -354,10 +354,12 @@ def source_tree_rows(graph: DerivationGraph) -> np.ndarray:
     `tarball` or `metrics` takes; every derivation taking that same path embeds the tree.
     """
     consumer = np.repeat(np.arange(len(graph), dtype=np.int64), np.diff(graph.source_indptr))
+    candidates = [s for s, p in enumerate(graph.source_paths) if "." not in path_name(p)]
+    taken = np.isin(graph.source_indices, candidates)
     trees = {
         int(s)
-        for s, c in zip(graph.source_indices.tolist(), consumer.tolist())
-        if "." not in path_name(graph.source_paths[s]) and _SOURCE_TREE_CONSUMER.match(graph.names[c])
+        for s, c in zip(graph.source_indices[taken].tolist(), consumer[taken].tolist())
+        if _SOURCE_TREE_CONSUMER.match(graph.names[c])
     }
     if not trees:
         return np.empty(0, dtype=np.int64)
