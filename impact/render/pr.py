@@ -255,14 +255,14 @@ def _lists(report: PrReport, folded: int) -> list[str]:
             folded,
         )
 
-    def kind(path: str) -> int:
+    def root_kind(path: str) -> int:
         return 2 if path in diff.every_commit_roots else 1 if path in report.follows else 0
 
     note = ("", " — follows the re-pointing", " — every commit")
     roots = [
-        f"- {_name(r.name if kind(r.path) else root_label(r.name, r.base_name, r.paired_by))} "
-        f"({r.system}{'' if r.base_path is None else ', paired by ' + r.paired_by}){note[kind(r.path)]}"
-        for r in sorted(diff.roots, key=lambda r: (kind(r.path), r.name, r.system))
+        f"- {_name(r.name if root_kind(r.path) else root_label(r.name, r.base_name, r.paired_by))} "
+        f"({r.system}{'' if r.base_path is None else ', paired by ' + r.paired_by}){note[root_kind(r.path)]}"
+        for r in sorted(diff.roots, key=lambda r: (root_kind(r.path), r.name, r.system))
     ]
     if roots:
         out += _listed(f"{_plural(len(roots), 'root change')} (changed while none of their inputs did):", roots, folded)
