@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-create the four real pull-request cases of tests/fixtures/pr2016 from the 2016 nixpkgs tree.
 #
-#   scripts/pr-cases.sh GIT_DIR WORK
+#   scripts/pr-cases.sh GIT_DIR WORK [--trees-only]
 #
 # GIT_DIR: a git directory holding nixpkgs a1884e63797cbc5f13a5a42663fa109aa2a86481 (master, 2016-06-24; e.g.
 # the ericbmerritt/nixpkgs mirror). WORK: a scratch folder (trees and evaluations go there, ~1 GB).
@@ -46,6 +46,8 @@ sed -i 's|^    install -Dm644 ./contrib/completion/zsh/_docker $out/share/zsh/si
 # 4. A darwin-only edit of libpng (the Linux derivations keep their text).
 f=$T/darwin/npm/pkgs/development/libraries/libpng/default.nix
 sed -i 's|^  preConfigure = "export bin=$dev";|  preConfigure = "export bin=$dev"\n    + stdenv.lib.optionalString stdenv.isDarwin "\\nexport MACOSX_DEPLOYMENT_TARGET=10.7";|' "$f"
+
+if [ "${3:-}" = --trees-only ]; then exit 0; fi
 
 for case in base kernel newpkg docker darwin; do
   start=$(date +%s)
