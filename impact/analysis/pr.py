@@ -12,7 +12,8 @@ Pure: takes the two graphs, returns a frozen `PrReport`; evaluating, rendering a
   they make the shared `impact.analysis.report.Report`, so the comment reads like `impact estimate --format
   markdown`, with the exact diff as an extra section.
 - Maintainers are those of the packages whose own derivation the pull request edited: the jobs building a
-  root change that is neither every-commit (nixpkgs source tree) nor only an input swap, and re-pointed jobs.
+  root change that is neither every-commit (nixpkgs source tree) nor follows a re-pointing (for an edited
+  fixed-output source, the jobs of the packages taking it).
 - Causes: first the re-pointings (`linux` now points to linux-4.6.2, built before as `linux_4_6`), then the
   root changes that reach most changed jobs, never an every-commit root; each gets one why-chain
   (`impact.analysis.why`) to a job it reaches (a NixOS test when there is one, it being the costliest). A root
@@ -340,8 +341,12 @@ def _maintainers(
     for r in diff.roots:
         if r.path in diff.every_commit_roots or r.path in follows or input_swaps(base, head, r, known):
             continue
-        for k in head.jobs_of_derivation.get(head.index[r.path], []):
-            found.update(head.job_maintainers[k])
+        i = head.index[r.path]
+        # An edited source (a fixed-output fetch) has no job: the package is its consumer.
+        rows = [i, *(j for j, _ in head.consumers_of(i))] if head.fixed_output[i] else [i]
+        for row in rows:
+            for k in head.jobs_of_derivation.get(row, []):
+                found.update(head.job_maintainers[k])
     return tuple(sorted(found))
 
 
