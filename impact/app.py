@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from impact.errors import UnknownNameError
+from impact.errors import InputError, UnknownNameError
 
 if TYPE_CHECKING:
     from impact.analysis.branches import BranchComparison
@@ -486,14 +486,33 @@ class PrRequest:
     sides: EvaluationRequest
     #: The branch the pull request targets.
     base_branch: str = "master"
+    #: The Nix store evaluated into (None: impact's private one).
+    store: str | None = None
+    #: The evaluation's time limit in seconds, and its memory limit.
+    timeout: float = 3600.0
+    memory: str = "8G"
+    #: Hydra's builds of the base and the head evaluation (JSON of /eval/<id>/builds, or CSV), both or neither.
+    hydra_base: Path | None = None
+    hydra_head: Path | None = None
 
     def command(self) -> str:
-        """The command that reproduces the report (shown in the comment)."""
+        """The command that reproduces the report (shown in the comment): every option that was used."""
         s = self.sides
-        words = ["impact pr", s.base, s.head, *(f"--system {x}" for x in s.systems)]
-        words += ["--nixos"] if s.nixos else []
-        words += [f"--base-branch {self.base_branch}"] if self.base_branch != "master" else []
-        return " ".join(words)
+        return reproduce_command(
+            "pr",
+            [s.base, s.head],
+            [
+                ("--system", list(s.systems)),
+                ("--nixos", s.nixos),
+                ("--repo", s.repo if s.repo != Path(".") else None),
+                ("--base-branch", self.base_branch if self.base_branch != "master" else None),
+                ("--store", self.store),
+                ("--timeout", f"{self.timeout:g}" if self.timeout != 3600.0 else None),
+                ("--memory", self.memory if self.memory != "8G" else None),
+                ("--hydra-base", self.hydra_base),
+                ("--hydra-head", self.hydra_head),
+            ],
+        )
 
 
 def side_graph(
@@ -563,7 +582,17 @@ def diff(
 
 def pr(request: PrRequest, nix: Callable[[], Nix], limits: Limits, progress: Callable[[str], Progress]) -> PrReport:
     """The PR bot's report: evaluate base and head, diff them, labels, branch, maintainers and why-chains."""
+    from impact.analysis.hydra import compare_builds
     from impact.analysis.pr import pr_report
+    from impact.loaders.hydra_builds import load_hydra_builds
 
+    if (request.hydra_base is None) != (request.hydra_head is None):
+        raise InputError("--hydra-base and --hydra-head go together", tip="give both evaluations' builds, or neither")
+    hydra = None
+    if request.hydra_base and request.hydra_head:  # read first: a bad file fails before any evaluation
+        base_builds, head_builds = load_hydra_builds(request.hydra_base), load_hydra_builds(request.hydra_head)
+        hydra = compare_builds(
+            base_builds, head_builds, base_label=request.hydra_base.name, head_label=request.hydra_head.name
+        )
     base, head = _sides(request.sides, nix, limits, progress)
-    return pr_report(base, head, request.command(), base_branch=request.base_branch)
+    return pr_report(base, head, request.command(), base_branch=request.base_branch, hydra=hydra)

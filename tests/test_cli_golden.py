@@ -31,6 +31,8 @@ COMMANDS = [
     ["snapshot"],
     ["snapshot", "import"],
     ["snapshot", "info"],
+    ["snapshot", "list"],
+    ["hydra-compare"],
 ]
 ERRORS = {
     "estimate-unknown": ["estimate", "no-such-package-xyz", "--snapshot", SNAPSHOT],
@@ -44,6 +46,13 @@ ERRORS = {
     "rank-kernel": ["rank", "--kernel", "hurd", "--snapshot", SNAPSHOT],
     "missing-snapshot": ["rank", "--snapshot", "/nonexistent/snapshot.impact"],
     "unknown-command": ["estimat", "qemu"],
+    "branches-missing": ["branches", "/nonexistent/a.impact", SNAPSHOT],
+    "diff-no-head": ["diff", SNAPSHOT],
+    "eval-not-a-checkout": ["eval", "/nonexistent/nixpkgs", "-o", "/nonexistent/out"],
+    "pr-hydra-one-side": ["pr", SNAPSHOT, SNAPSHOT, "--hydra-base", "/nonexistent/builds.json"],
+    "post-no-token": ["post", "--pr", "1", "--repo", "o/r", "--token-env", "IMPACT_TEST_NO_SUCH_TOKEN"],
+    "snapshot-info-unknown": ["snapshot", "info", "no-such-snapshot"],
+    "hydra-compare-missing": ["hydra-compare", "/nonexistent/base.json", "/nonexistent/head.json"],
 }
 
 

@@ -64,7 +64,8 @@ def test_markdown_is_cut_to_the_limit_with_a_note(hand: tuple[DerivationGraph, R
     text = render_markdown(hand[1], command="x", limit=limit)
     assert len(text) <= limit
     if len(full) > limit:
-        assert "cut to GitHub's" in text and f"{limit:,}" in text
+        assert f"to fit GitHub's {limit:,}-character limit" in text
+        assert text.index("[!WARNING]") < text.index("Reproduce with")
         assert text.count("<details>") == text.count("</details>")
     else:
         assert text == full
@@ -72,9 +73,14 @@ def test_markdown_is_cut_to_the_limit_with_a_note(hand: tuple[DerivationGraph, R
 
 def test_markdown_cut_on_a_real_mass_rebuild(embedded_graph: DerivationGraph) -> None:
     report = build_report(embedded_graph, estimate(embedded_graph, resolve_change(embedded_graph, ["openssl"])))
+    full = render_markdown(report, command="impact estimate openssl --format markdown", limit=10**9)
     text = render_markdown(report, command="impact estimate openssl --format markdown")
-    assert 60_000 < len(text) <= 65_536
-    assert text.startswith(MARKER) and "cut to GitHub's 65,536-character limit" in text
+    assert len(full) > 65_536 >= len(text)
+    # The warning comes first, and every list still appears (shortened, with the rest counted), never cut midway.
+    assert text.startswith(MARKER) and text.index("[!WARNING]") < text.index("Reproduce with")
+    summaries = [line for line in full.splitlines() if line.startswith("<summary>")]
+    assert summaries and all(line in text for line in summaries)
+    assert "more\n\n</details>" in text
     assert text.count("<details>") == text.count("</details>")
 
 

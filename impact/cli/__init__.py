@@ -24,6 +24,7 @@ COMMANDS = {
     "diff": "diff",
     "estimate": "estimate",
     "eval": "eval",
+    "hydra-compare": "hydra_compare",
     "outputs": "outputs",
     "post": "post",
     "pr": "pr",

@@ -58,7 +58,7 @@ def _main(
 PANELS: dict[str, tuple[str, ...]] = {
     "Ask": ("estimate", "rank", "outputs"),
     "Explain": ("why",),
-    "Compare": ("compare", "branches", "diff"),
+    "Compare": ("compare", "branches", "diff", "hydra-compare"),
     "Evaluate": ("eval",),
     "Bot": ("pr", "post"),
     "Snapshots": ("snapshot",),

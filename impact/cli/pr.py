@@ -38,6 +38,13 @@ BaseBranchOption = Annotated[
         "--base-branch", metavar="BRANCH", help="The branch the pull request targets (for the branch advice)."
     ),
 ]
+HydraBaseOption = Annotated[
+    Path | None,
+    typer.Option("--hydra-base", help="Hydra's builds of the base evaluation (JSON of /eval/<id>/builds, or CSV)."),
+]
+HydraHeadOption = Annotated[
+    Path | None, typer.Option("--hydra-head", help="Hydra's builds of the head evaluation (JSON or CSV).")
+]
 
 
 @app.command()
@@ -52,6 +59,8 @@ def pr(
     store: StoreOption = None,
     timeout: TimeoutOption = 3600.0,
     memory: MemoryOption = "8G",
+    hydra_base: HydraBaseOption = None,
+    hydra_head: HydraHeadOption = None,
     json: JsonOption = False,
 ) -> None:
     """Evaluate base and head, diff them by output paths, and write the PR comment (report.md) and report.json."""
@@ -60,8 +69,9 @@ def pr(
     from impact.render.pr import pr_markdown
 
     sides = service.EvaluationRequest(base, head, repo, tuple(system or ["x86_64-linux"]), nixos)
+    request = service.PrRequest(sides, base_branch, store, timeout, memory, hydra_base, hydra_head)
     nix = functools.cache(lambda: make_nix(store))
-    report = service.pr(service.PrRequest(sides, base_branch), nix, make_limits(timeout, memory), Progress)
+    report = service.pr(request, nix, make_limits(timeout, memory), Progress)
     written = (output / "report.md", output / "report.json")
     write_atomic(written[0], pr_markdown(report).encode())
     write_atomic(written[1], (dumps(report.to_dict()) + "\n").encode())

@@ -54,6 +54,19 @@ def diff_text(diff: SnapshotDiff) -> str:
         for kind, attrs in (("changed", diff.changed), ("added", diff.added), ("removed", diff.removed)):
             if attrs.get(js):
                 lines.append(f"{js} {kind}: {_listed(attrs[js])}")
+    if diff.derivations_with_new_outputs != diff.derivations_to_build:
+        extra = diff.derivations_with_new_outputs - diff.derivations_to_build
+        lines.append(f"({extra:,} more derivations get new output paths but nothing needs them built)")
+    if diff.repointed:
+        shown = [f"{r.jobset}: {r.attr} → {r.name}" for r in diff.repointed]
+        lines.append(f"re-pointed to derivations already built: {_listed(tuple(shown))}")
+    every = tuple(f"{js}: {a}" for js in diff.jobsets for a in diff.every_commit_jobs.get(js, ()))
+    if every:
+        lines.append(f"change on every commit (nixpkgs source tree): {_listed(every)}")
+    for e in diff.new_eval_errors:
+        lines.append(
+            f"no longer evaluates: {e.jobset}: {e.attr} ({e.base_jobs:,} in BASE): {' '.join(e.error.split())}"
+        )
     lines += ["", f"Root changes: {len(diff.roots):,} derivations changed while none of their inputs did"]
     root_rows = [
         [root_label(r.name, r.base_name, r.paired_by), r.system, r.paired_by, ", ".join(r.jobs) or "-"]
@@ -73,7 +86,12 @@ def diff_text(diff: SnapshotDiff) -> str:
     lines += [
         "",
         f"Cross-check: the graph estimate on HEAD from these roots {verdict} "
-        f"({est.changed_job_count:,} jobs incl. added, {est.derivations_to_build:,} derivations to build)",
+        f"({est.changed_job_count:,} jobs incl. added, {est.derivations_to_build:,} derivations to build"
+        + (
+            f"; {len(diff.repointed):,} re-pointed jobs need no build and are rightly missed)"
+            if diff.repointed
+            else ")"
+        ),
     ]
     for f in diff.findings:
         lines.append(f"  finding ({f.check}): {f.message}")

@@ -240,13 +240,9 @@ def render_pr(fmt: Format, report: PrReport, written: Sequence[Path]) -> str:
     """`impact pr`: what was written and the headline, or the report as JSON."""
     match fmt:
         case Format.text:
-            d = report.diff
-            return (
-                f"wrote {' and '.join(str(p) for p in written)}: "
-                + ", ".join(f"{len(d.changed.get(js, ())):,} {js} jobs rebuilt" for js in d.jobsets)
-                + f", {d.derivations_to_build:,} derivations to build; branch {report.branch.target}; "
-                + f"labels: {', '.join(report.labels) or 'none'}; cross-check {'agrees' if d.agrees else 'DISAGREES'}"
-            )
+            from impact.render.pr import pr_summary
+
+            return f"wrote {' and '.join(str(p) for p in written)}: {pr_summary(report)}"
         case Format.json:
             from impact.render.json import dumps
 

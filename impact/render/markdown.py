@@ -5,7 +5,9 @@ maintainers) and the command that reproduces it; the PR bot posts what it return
 hidden marker (`<!-- impact-report -->`) so a bot can find and update its own sticky comment, then a header,
 the reproducing command, the counts per system, the labels, the branch with its reasons, the maintainers and
 `<details>` lists of the rebuilt packages, sorted. GitHub refuses a comment longer than 65,536 characters:
-a longer body is cut at a line, its open `<details>` closed, and a visible note says so.
+each list shows at most `LIST_STEPS[0]` names and then "… and M more", fewer (down to `LIST_STEPS[-1]`) until
+the whole body fits, so every section appears; a warning at the top says when lists were shortened. Only a
+body whose fixed part alone is too long is cut at a line, its open `<details>` closed, with the same warning.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ CUT_NOTE = (
     "> [!WARNING]\n"
     "> This report was cut to GitHub's {limit:,}-character limit; run the command above for the whole of it."
 )
+#: The warning at the top of a report whose lists were shortened.
+SHORTENED_NOTE = (
+    "> [!WARNING]\n"
+    "> Lists are shortened to fit GitHub's {limit:,}-character limit; run the command below for all of them."
+)
+#: Names listed per list, tried in turn until the body fits.
+LIST_STEPS = (2000, 500, 100, 20)
 
 
 def _system_order(system: str) -> tuple[bool, bool, str]:
@@ -51,7 +60,7 @@ def counts_table(report: Report) -> list[str]:
     """The counts per system as a Markdown table."""
     result = report.estimate
     systems = _systems(report)
-    lines = [_row(["", *(f"`{s}`" for s in systems), "total"]), _row(["---", *("---:" for _ in systems), "---:"])]
+    lines = [_row(["", *(_name(s) for s in systems), "total"]), _row(["---", *("---:" for _ in systems), "---:"])]
     for jobset, attrs in result.changed_jobs.items():
         per = result.changed_jobs_by_system.get(jobset, {})
         total = result.jobs_total.get(jobset, 0)
@@ -85,8 +94,29 @@ def counts_table(report: Report) -> list[str]:
     return lines
 
 
-def _details(summary: str, items: Sequence[str]) -> list[str]:
-    return ["<details>", f"<summary>{summary}</summary>", "", *(f"- `{i}`" for i in items), "", "</details>", ""]
+def _name(text: str) -> str:
+    """A name as inline code: with `_plain`, the one place names enter this Markdown."""
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _plain(text: str) -> str:
+    """A name in running text (a maintainer, a reason naming packages): where escaping applies."""
+    return text
+
+
+def _details(summary: str, items: Sequence[str], cap: int | None = None) -> list[str]:
+    shown = items if cap is None else items[:cap]
+    more = [f"- … and {len(items) - len(shown):,} more"] if len(shown) < len(items) else []
+    return [
+        "<details>",
+        f"<summary>{summary}</summary>",
+        "",
+        *(f"- {_name(i)}" for i in shown),
+        *more,
+        "",
+        "</details>",
+        "",
+    ]
 
 
 def _plural(n: int, word: str) -> str:
@@ -119,20 +149,20 @@ def render_markdown(
     branch = report.branch
     counts = labels.rebuild_count_by_kernel
     head = [
-        *header(f"impact: `{result.change.description}`", report.snapshot, command),
+        *header(f"impact: {_name(result.change.description)}", _plain(report.snapshot), command),
         "",
         *counts_table(report),
         "",
         "Packages rebuilt (unique attributes of the `nixpkgs` jobset, as nixpkgs CI counts them): "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
         "",
-        "**Labels:** " + (" ".join(f"`{label}`" for label in labels.active) or "none"),
+        "**Labels:** " + (" ".join(_name(label) for label in labels.active) or "none"),
         "",
-        f"**Branch:** `{branch.target}` (base `{branch.base}`, {branch.policy} rules"
-        + (f"; alternatives: {', '.join(f'`{a}`' for a in branch.alternatives)}" if branch.alternatives else "")
+        f"**Branch:** {_name(branch.target)} (base {_name(branch.base)}, {branch.policy} rules"
+        + (f"; alternatives: {', '.join(_name(a) for a in branch.alternatives)}" if branch.alternatives else "")
         + ")",
         "",
-        *(f"- {r.text}" for r in branch.reasons),
+        *(f"- {_plain(r.text)}" for r in branch.reasons),
         "",
     ]
     if report.maintainers:
@@ -140,18 +170,31 @@ def render_markdown(
         rest = len(report.maintainers) - len(shown)
         head.append(
             "**Maintainers:** "
-            + ", ".join(f"{m.name} ({_plural(len(m.packages), 'package')})" for m in shown)
+            + ", ".join(f"{_plain(m.name)} ({_plural(len(m.packages), 'package')})" for m in shown)
             + (f", and {rest:,} more" if rest > 0 else "")
         )
         head.append("")
     head += [line for section in sections for line in (*section.rstrip("\n").splitlines(), "")]
-    body: list[str] = []
-    for platform, names in sorted(labels.rebuilds_by_platform.items(), key=lambda item: _system_order(item[0])):
-        body += _details(f"{_plural(len(names), 'package')} rebuilt on {platform}", names)
-    for jobset, attrs in result.changed_jobs.items():
-        if jobset != "nixpkgs" and attrs:
-            body += _details(f"{_plural(len(attrs), 'job')} of the {jobset} jobset change", attrs)
-    return _cut("\n".join(head).rstrip("\n") + "\n\n", body, limit)
+
+    def body(cap: int | None) -> list[str]:
+        lines: list[str] = []
+        for platform, names in sorted(labels.rebuilds_by_platform.items(), key=lambda item: _system_order(item[0])):
+            lines += _details(f"{_plural(len(names), 'package')} rebuilt on {platform}", names, cap)
+        for jobset, attrs in result.changed_jobs.items():
+            if jobset != "nixpkgs" and attrs:
+                lines += _details(f"{_plural(len(attrs), 'job')} of the {jobset} jobset change", attrs, cap)
+        return lines
+
+    text = "\n".join(head).rstrip("\n") + "\n\n"
+    full = text + "\n".join(body(None)).rstrip("\n") + "\n"
+    if len(full) <= limit:
+        return full
+    warned = "\n".join([*head[:2], "", SHORTENED_NOTE.format(limit=limit), *head[2:]]).rstrip("\n") + "\n\n"
+    for cap in LIST_STEPS:
+        shortened = warned + "\n".join(body(cap)).rstrip("\n") + "\n"
+        if len(shortened) <= limit:
+            return shortened
+    return _cut(warned, body(LIST_STEPS[-1]), limit)
 
 
 def _cut(head: str, body: list[str], limit: int) -> str:

@@ -173,7 +173,9 @@ def test_pr_gives_exactly_the_jobs_nix_changed(repo: Path, tmp_path: Path, capsy
 
     cross = diff["cross_check"]
     assert cross["agrees"] is True
-    assert cross["estimate_derivations_to_build"] == diff["derivations_to_build"]
+    assert (
+        cross["estimate_derivations_to_build"] == diff["derivations_to_build"] == diff["derivations_with_new_outputs"]
+    )
     assert not [f for f in cross["findings"] if f["check"] == "head-check"]
     roots = sorted((r["name"], r["system"], r["base_name"], r["paired_by"]) for r in diff["roots"])
     assert roots == [
@@ -186,14 +188,42 @@ def test_pr_gives_exactly_the_jobs_nix_changed(repo: Path, tmp_path: Path, capsy
         ("nixos-16.09pre-git", "x86_64-linux", "nixos-16.09pre-git", "job"),
     ]
     # 4 packages (curl, libfoo, bar, newpkg) on linux, none on darwin.
-    assert report["labels"] == ["10.rebuild-linux: 1-10", "10.rebuild-darwin: 0"]
+    # No darwin system was evaluated: no darwin label (CI would otherwise remove a true one on no evidence).
+    assert report["labels"] == ["10.rebuild-linux: 1-10"]
     assert report["maintainers"] == ["alice", "bob", "erin"]
 
-    markdown = (out / "report.md").read_text()
+    # The reproduce line names the temporary repository and store: shown as placeholders in the golden file.
+    markdown = (out / "report.md").read_text().replace(str(repo), "<repo>").replace(str(store), "<store>")
     if os.environ.get("IMPACT_UPDATE_GOLDEN"):
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(markdown)
     assert markdown == GOLDEN.read_text()
+
+
+def test_a_job_that_no_longer_evaluates_reaches_the_comment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """HEAD makes hello throw: Nix records an evaluation error for each system, and the comment lists them."""
+    require_nix()
+    repo = tmp_path / "nixpkgs"
+    shutil.copytree(FIXTURE, repo)
+    git(repo, "init", "-q", "-b", "master")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    edit(
+        repo / "pkgs/top-level/all-packages.nix",
+        "hello = callPackage ../applications/hello { };",
+        'hello = throw "hello: needs libfoo 2";',
+    )
+    git(repo, "commit", "-q", "-am", "hello: break it")
+    out = tmp_path / "report"
+    store = f"local?root={tmp_path / 'store'}"
+    args = ["pr", "HEAD~1", "HEAD", "--repo", str(repo), "-o", str(out), "--store", store, "--timeout", "120"]
+    assert main([*args, *(a for s in SYSTEMS for a in ("--system", s))]) == 0, capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text())
+    failing = [(e["jobset"], e["attr"], e["base_jobs"]) for e in report["diff"]["new_eval_errors"]]
+    assert failing == [("nixpkgs", "hello.i686-linux", 1), ("nixpkgs", "hello.x86_64-linux", 1)]
+    markdown = (out / "report.md").read_text()
+    assert markdown.index("2 attributes (2 jobs in the base) no longer evaluate") < markdown.index("Reproduce with")
+    assert "- nixpkgs: `hello.x86_64-linux` (1 job in the base): `" in markdown
 
 
 def malicious_tree(tmp_path: Path, release: str) -> Path:
