@@ -34,9 +34,9 @@ def pr(
 ) -> None:
     """Evaluate base and head, diff them by output paths, and write the PR comment (report.md) and report.json."""
     from impact.analysis.pr import pr_report
-    from impact.evaluate import write_atomic
     from impact.render.json import dumps
     from impact.render.pr import pr_markdown
+    from impact.writing import check_output_folder, write_report
 
     systems = system or ["x86_64-linux"]
     command = " ".join(
@@ -49,6 +49,7 @@ def pr(
             *([f"--base-branch {base_branch}"] if base_branch != "master" else []),
         ]
     )
+    check_output_folder(output)
     limits = make_limits(timeout, memory)
     with tempfile.TemporaryDirectory(prefix="impact-pr-") as tmp:
         work = Path(tmp)
@@ -57,8 +58,7 @@ def pr(
         head_graph = side_graph(head, repo, work, "head", nix, systems, nixos, limits)
     report = pr_report(base_graph, head_graph, command, base_branch=base_branch)
     data = report.to_dict()
-    write_atomic(output / "report.md", pr_markdown(report).encode())
-    write_atomic(output / "report.json", (dumps(data) + "\n").encode())
+    write_report(output, pr_markdown(report), data)
     if json:
         emit(dumps(data))
         return

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from impact.analysis.report import Report
+from impact.render.escape import code_block, code_span, html_text, inline_text, one_line, table_cell
 
 #: The first line of every report: a bot finds its sticky comment by it.
 MARKER = "<!-- impact-report -->"
@@ -51,11 +52,16 @@ def counts_table(report: Report) -> list[str]:
     """The counts per system as a Markdown table."""
     result = report.estimate
     systems = _systems(report)
-    lines = [_row(["", *(f"`{s}`" for s in systems), "total"]), _row(["---", *("---:" for _ in systems), "---:"])]
+    lines = [
+        _row(["", *(code_span(s, table=True) for s in systems), "total"]),
+        _row(["---", *("---:" for _ in systems), "---:"]),
+    ]
     for jobset, attrs in result.changed_jobs.items():
         per = result.changed_jobs_by_system.get(jobset, {})
         total = result.jobs_total.get(jobset, 0)
-        lines.append(_row([f"{jobset} jobs", *(_n(per.get(s)) for s in systems), f"{len(attrs):,} of {total:,}"]))
+        lines.append(
+            _row([f"{table_cell(jobset)} jobs", *(_n(per.get(s)) for s in systems), f"{len(attrs):,} of {total:,}"])
+        )
         if jobset == "nixos" and attrs:
             lines.append(_row(["  NixOS VM tests", *("" for _ in systems), f"{len(result.nixos_tests):,}"]))
         every = len(result.every_commit_jobs.get(jobset, ()))
@@ -76,7 +82,15 @@ def counts_table(report: Report) -> list[str]:
 
 
 def _details(summary: str, items: Sequence[str]) -> list[str]:
-    return ["<details>", f"<summary>{summary}</summary>", "", *(f"- `{i}`" for i in items), "", "</details>", ""]
+    return [
+        "<details>",
+        f"<summary>{html_text(summary)}</summary>",
+        "",
+        *(f"- {code_span(i)}" for i in items),
+        "",
+        "</details>",
+        "",
+    ]
 
 
 def _plural(n: int, word: str) -> str:
@@ -89,13 +103,11 @@ def header(title: str, snapshot: str, command: str) -> list[str]:
         MARKER,
         f"## {title}",
         "",
-        f"Snapshot: {snapshot}" if snapshot else "",
+        f"Snapshot: {inline_text(snapshot)}" if snapshot else "",
         "",
         "Reproduce with:",
         "",
-        "```sh",
-        command,
-        "```",
+        code_block(one_line(command), "sh"),
     ]
 
 
@@ -109,20 +121,20 @@ def render_markdown(
     branch = report.branch
     counts = labels.rebuild_count_by_kernel
     head = [
-        *header(f"impact: `{result.change.description}`", report.snapshot, command),
+        *header(f"impact: {code_span(result.change.description)}", report.snapshot, command),
         "",
         *counts_table(report),
         "",
         "Packages rebuilt (unique attributes of the `nixpkgs` jobset, as nixpkgs CI counts them): "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
         "",
-        "**Labels:** " + (" ".join(f"`{label}`" for label in labels.active) or "none"),
+        "**Labels:** " + (" ".join(code_span(label) for label in labels.active) or "none"),
         "",
-        f"**Branch:** `{branch.target}` (base `{branch.base}`, {branch.policy} rules"
-        + (f"; alternatives: {', '.join(f'`{a}`' for a in branch.alternatives)}" if branch.alternatives else "")
+        f"**Branch:** {code_span(branch.target)} (base {code_span(branch.base)}, {inline_text(branch.policy)} rules"
+        + (f"; alternatives: {', '.join(code_span(a) for a in branch.alternatives)}" if branch.alternatives else "")
         + ")",
         "",
-        *(f"- {r.text}" for r in branch.reasons),
+        *(f"- {inline_text(r.text)}" for r in branch.reasons),
         "",
     ]
     if report.maintainers:
@@ -130,7 +142,7 @@ def render_markdown(
         rest = len(report.maintainers) - len(shown)
         head.append(
             "**Maintainers:** "
-            + ", ".join(f"{m.name} ({_plural(len(m.packages), 'package')})" for m in shown)
+            + ", ".join(f"{inline_text(m.name)} ({_plural(len(m.packages), 'package')})" for m in shown)
             + (f", and {rest:,} more" if rest > 0 else "")
         )
         head.append("")

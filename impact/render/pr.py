@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from impact.analysis.pr import PrReport
 from impact.render.diff import root_label
+from impact.render.escape import code_span, html_text, inline_text, table_cell
 from impact.render.markdown import render_markdown
 
 #: Attributes listed per kind and jobset in the folded lists before the rest are only counted.
@@ -17,12 +18,12 @@ MAX_LISTED = 300
 MAX_ROOTS = 50
 
 
-def _code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
+def _code(text: str, table: bool = False) -> str:
+    return code_span(text, table=table)
 
 
 def _fold(summary: str, body: list[str]) -> list[str]:
-    return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
+    return ["<details>", f"<summary>{html_text(summary)}</summary>", "", *body, "", "</details>", ""]
 
 
 def _systems(report: PrReport) -> list[str]:
@@ -43,9 +44,13 @@ def exact_section(report: PrReport) -> str:
         for system in _systems(report):
             c = per.get(system)
             if c:
-                out.append(f"| {js} | `{system}` | {c['changed']:,} | {c['added']:,} | {c['removed']:,} |")
+                out.append(
+                    f"| {table_cell(js)} | {_code(system, True)} "
+                    f"| {c['changed']:,} | {c['added']:,} | {c['removed']:,} |"
+                )
         out.append(
-            f"| **{js}** | all | **{len(diff.changed.get(js, ())):,}** of {diff.jobs_total_head.get(js, 0):,} "
+            f"| **{table_cell(js)}** | all "
+            f"| **{len(diff.changed.get(js, ())):,}** of {diff.jobs_total_head.get(js, 0):,} "
             f"| {len(diff.added.get(js, ())):,} | {len(diff.removed.get(js, ())):,} |"
         )
     out.append("")
@@ -56,7 +61,8 @@ def exact_section(report: PrReport) -> str:
         for n, cause in enumerate(report.causes, 1):
             cause_root = cause.root
             out.append(
-                f"{n}. {_code(root_label(cause_root.name, cause_root.base_name, cause_root.paired_by))} ({cause_root.system}) reaches {cause.jobs_reached:,} "
+                f"{n}. {_code(root_label(cause_root.name, cause_root.base_name, cause_root.paired_by))} "
+                f"({inline_text(cause_root.system)}) reaches {cause.jobs_reached:,} "
                 f"rebuilt job{'s' if cause.jobs_reached != 1 else ''}; why {_code(cause.example_job)}:"
             )
             out.append(f"   {_code(cause.chain)}")
@@ -64,7 +70,8 @@ def exact_section(report: PrReport) -> str:
     rows = ["| root change | system | paired by | jobs |", "| --- | --- | --- | --- |"]
     for r in sorted(diff.roots, key=lambda r: (not r.jobs, r.name, r.system))[:MAX_ROOTS]:
         rows.append(
-            f"| {_code(root_label(r.name, r.base_name, r.paired_by))} | {r.system} | {r.paired_by} | {', '.join(r.jobs) or '-'} |"
+            f"| {_code(root_label(r.name, r.base_name, r.paired_by), True)} | {table_cell(r.system)} | {table_cell(r.paired_by)} "
+            f"| {', '.join(_code(j, True) for j in r.jobs) or '-'} |"
         )
     if len(diff.roots) > MAX_ROOTS:
         rows.append(f"| … {len(diff.roots) - MAX_ROOTS:,} more | | | |")
@@ -78,7 +85,9 @@ def exact_section(report: PrReport) -> str:
             attrs = jobs.get(js, ())
             if attrs:
                 more = f", … {len(attrs) - MAX_LISTED:,} more" if len(attrs) > MAX_LISTED else ""
-                body.append(f"- **{js}** ({len(attrs):,}): {', '.join(_code(a) for a in attrs[:MAX_LISTED])}{more}")
+                body.append(
+                    f"- **{inline_text(js)}** ({len(attrs):,}): {', '.join(_code(a) for a in attrs[:MAX_LISTED])}{more}"
+                )
         out += _fold(f"{total:,} {kind} job{'s' if total != 1 else ''}", body)
     est = diff.head_estimate
     if diff.agrees:
@@ -88,7 +97,7 @@ def exact_section(report: PrReport) -> str:
         )
     else:
         out.append("**Cross-check: the graph estimate from the root changes disagrees with Nix:**")
-    out += [f"- {f.message}" for f in diff.findings if f.check == "head-check"]
+    out += [f"- {inline_text(f.message)}" for f in diff.findings if f.check == "head-check"]
     predicted = [f for f in diff.findings if f.check == "base-prediction"]
     if predicted:
         out += [
@@ -96,7 +105,7 @@ def exact_section(report: PrReport) -> str:
             *_fold(
                 f"{len(predicted)} note{'s' if len(predicted) != 1 else ''} on what an estimate on the base "
                 "would have predicted",
-                [f"- {f.message}" for f in predicted],
+                [f"- {inline_text(f.message)}" for f in predicted],
             ),
         ]
     return "\n".join(out)
