@@ -32,7 +32,9 @@ def import_(
     """Convert a snapshot into impact's compact format."""
     from impact.loaders import load_snapshot
     from impact.loaders.compact import write_compact
+    from impact.writing import check_output_file
 
+    output = check_output_file(output)
     graph = load_snapshot(source)
     graph.meta.update(
         {k: v for k, v in {"label": label, "branch": branch, "commit": commit, "date": date}.items() if v}
