@@ -42,6 +42,10 @@ def load_snapshot(path: Path | str | None = None) -> DerivationGraph:
     path = Path(path) if path is not None else default_snapshot()
     if not path.exists():
         raise InputError(f"{path}: no such snapshot", tip="pass --snapshot with a .impact file or a snapshot folder")
+    if not path.is_dir():
+        from impact.loaders._io import check_regular
+
+        check_regular(path)
     if path.is_dir():
         if snapshot_folder.is_snapshot_folder(path):
             return snapshot_folder.load_snapshot_folder(path)
