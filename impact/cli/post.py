@@ -108,7 +108,7 @@ def post(
 # A report can come from a workflow that ran a fork's code (docs/pr-bot.md): what it says is checked, not trusted.
 _PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}\n?")
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_REPO = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
+_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/(?!\.\.?$)[A-Za-z0-9_.-]{1,100}")
 
 
 def _read_small(path: Path, what: str) -> str:

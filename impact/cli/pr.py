@@ -20,8 +20,8 @@ def pr(
     head: Annotated[str, typer.Argument(help="The head: a git ref of --repo, a nixpkgs checkout, or a snapshot.")],
     repo: Annotated[Path, typer.Option("--repo", help="The git repository refs are taken from.")] = Path("."),
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="The folder to write report.md and report.json to.")
-    ] = Path("."),
+        str, typer.Option("--output", "-o", help="The folder to write report.md and report.json to.")
+    ] = ".",
     base_branch: Annotated[
         str, typer.Option("--base-branch", help="The branch the pull request targets (for the branch advice).")
     ] = "master",
@@ -49,7 +49,7 @@ def pr(
             *([f"--base-branch {base_branch}"] if base_branch != "master" else []),
         ]
     )
-    check_output_folder(output)
+    folder = check_output_folder(output)
     limits = make_limits(timeout, memory)
     with tempfile.TemporaryDirectory(prefix="impact-pr-") as tmp:
         work = Path(tmp)
@@ -58,13 +58,13 @@ def pr(
         head_graph = side_graph(head, repo, work, "head", nix, systems, nixos, limits)
     report = pr_report(base_graph, head_graph, command, base_branch=base_branch)
     data = report.to_dict()
-    write_report(output, pr_markdown(report), data)
+    write_report(folder, pr_markdown(report), data)
     if json:
         emit(dumps(data))
         return
     d = report.diff
     emit(
-        f"wrote {output / 'report.md'} and {output / 'report.json'}: "
+        f"wrote {folder / 'report.md'} and {folder / 'report.json'}: "
         + ", ".join(f"{len(d.changed.get(js, ())):,} {js} jobs rebuilt" for js in d.jobsets)
         + f", {d.derivations_to_build:,} derivations to build; branch {report.branch.target}; "
         + f"labels: {', '.join(report.labels) or 'none'}; cross-check {'agrees' if d.agrees else 'DISAGREES'}"

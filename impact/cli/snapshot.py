@@ -21,7 +21,7 @@ def import_(
             help="A snapshot in any supported format (e.g. a folder of jobs.jsonl.gz + derivations.json.gz)."
         ),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The .impact file to write (atomically).")],
+    output: Annotated[str, typer.Option("--output", "-o", help="The .impact file to write (atomically).")],
     label: Annotated[
         str | None, typer.Option(help="A short name shown in reports, e.g. 'nixpkgs master 2016-06-24'.")
     ] = None,
@@ -34,13 +34,13 @@ def import_(
     from impact.loaders.compact import write_compact
     from impact.writing import check_output_file
 
-    output = check_output_file(output)
+    target = check_output_file(output)
     graph = load_snapshot(source)
     graph.meta.update(
         {k: v for k, v in {"label": label, "branch": branch, "commit": commit, "date": date}.items() if v}
     )
-    write_compact(graph, output)
-    emit(f"wrote {output}: {len(graph):,} derivations, {graph.job_count:,} jobs, {output.stat().st_size:,} bytes")
+    write_compact(graph, target)
+    emit(f"wrote {target}: {len(graph):,} derivations, {graph.job_count:,} jobs, {target.stat().st_size:,} bytes")
 
 
 @snapshot_app.command("info")
