@@ -222,7 +222,7 @@ def test_a_token_with_control_characters_is_refused_unprinted(
     assert fake.seen == []
 
 
-# -- a server that dribbles its answer is cut off by one deadline for the whole request ---------------------------------
+# -- a server that dribbles its answer is cut off by one deadline for the whole request --------------------------------
 
 
 def test_a_dribbling_body_is_cut_at_the_deadline(serve: Callable[..., Fake]) -> None:
@@ -380,7 +380,7 @@ def test_a_malformed_answer_through_the_command_is_one_line(
     assert len(err.splitlines()) == 1 and "not JSON" in err and "Traceback" not in err and TOKEN not in err
 
 
-# -- injection: names from the evaluated tree reach the comment only escaped ---------------------------------------------
+# -- injection: names from the evaluated tree reach the comment only escaped -------------------------------------------
 
 EVIL = [
     "evil`</details><img src=x onerror=alert(1)>`",
@@ -464,7 +464,7 @@ def test_injected_names_are_posted_escaped(
     assert any(tables) and all(len(set(t)) <= 1 for t in tables)  # every row of a table has its header's cells
 
 
-# -- the cut to GitHub's limit ------------------------------------------------------------------------------------------
+# -- the cut to GitHub's limit -----------------------------------------------------------------------------------------
 
 
 def test_the_cut_never_leaves_a_fold_or_a_fence_open() -> None:
