@@ -124,6 +124,9 @@ def write_compact(graph: DerivationGraph, path: Path) -> None:
     }
     strings: dict[str, dict[str, str]] = {k: {} for k in _STRING_FIELDS}
     maintainers = ["\x1f".join(m) for m in graph.job_maintainers]
+    for k, p in enumerate(graph.job_positions):
+        if p == "":  # the blob writes None as "": an empty position is kept apart
+            strings["job_positions"][str(k)] = ""
     for k, m in enumerate(graph.job_maintainers):
         if any("\x1f" in x or not _encodable(x) for x in m) or m == ("",):
             strings["job_maintainers"][str(k)] = json.dumps(list(m))
@@ -425,6 +428,9 @@ def _graph(h: dict[str, Any], a: dict[str, np.ndarray], origin: str) -> Derivati
         job_outputs_differ.get(str(j)) or dict(zip(output_names[d], output_paths[d]))
         for j, d in enumerate(job_drv.tolist())
     ]
+    positions: list[str | None] = [p or None for p in _unblob(a["job_positions"], jobs)]
+    for k, p in kept.get("job_positions", {}).items():
+        positions[int(k)] = p
     maintainers = [tuple(m.split("\x1f")) if m else () for m in _unblob(a["job_maintainers"], jobs)]
     for k, m in kept.get("job_maintainers", {}).items():
         maintainers[int(k)] = tuple(json.loads(m))
@@ -451,7 +457,7 @@ def _graph(h: dict[str, Any], a: dict[str, np.ndarray], origin: str) -> Derivati
         job_drv=job_drv,
         job_names=_unblob(a["job_names"], jobs, kept.get("job_names")),
         job_outputs=job_outputs,
-        job_positions=[p or None for p in _unblob(a["job_positions"], jobs, kept.get("job_positions"))],
+        job_positions=positions,
         job_maintainers=maintainers,
         eval_errors=[EvalError(*e) for e in h["eval_errors"]],
         origin=origin,

@@ -203,7 +203,7 @@ def compare_markdown(
     from impact.render.markdown import GITHUB_COMMENT_LIMIT, _cut, _details, _plural, header
 
     changes = comparison.changes
-    common = ", ".join(f"{js} {_plural(len(v), 'job')}" for js, v in comparison.common_jobs.items())
+    common = ", ".join(f"{inline_text(js)} {_plural(len(v), 'job')}" for js, v in comparison.common_jobs.items())
     head = [
         *header("impact compare: " + " · ".join(code_span(c.name) for c in changes), snapshot, command),
         "",

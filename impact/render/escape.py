@@ -71,6 +71,8 @@ def inline_text(text: str) -> str:
 def html_text(text: str) -> str:
     """`text` as the literal content of an HTML element such as `<summary>` (where Markdown is not parsed)."""
     body = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    # GitHub may parse Markdown inside an element after a blank line: keep links and code spans out too.
+    body = body.replace("[", "&#91;").replace("]", "&#93;").replace("`", "&#96;")
     return body.replace("@", _NO_MENTION)
 
 
