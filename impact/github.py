@@ -167,7 +167,7 @@ def _deadline_class(base: type[http.client.HTTPConnection]) -> type[http.client.
 
         def connect(self) -> None:
             super().connect()
-            self.sock = _DeadlineSocket(self.sock, self.deadline)  # type: ignore[assignment]
+            self.sock = _DeadlineSocket(self.sock, self.deadline)  # type: ignore[assignment,has-type,arg-type]
 
     return Connection
 
@@ -185,14 +185,12 @@ class _DeadlineHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
         self.deadline = deadline
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(functools.partial(_DeadlineHTTP, deadline=self.deadline), req)  # type: ignore[arg-type]
+        connection = functools.partial(_DeadlineHTTP, deadline=self.deadline)  # type: ignore[call-arg]
+        return self.do_open(connection, req)  # type: ignore[arg-type]
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(  # type: ignore[arg-type]
-            functools.partial(_DeadlineHTTPS, deadline=self.deadline),
-            req,
-            context=self._context,  # type: ignore[attr-defined]
-        )
+        connection = functools.partial(_DeadlineHTTPS, deadline=self.deadline)  # type: ignore[call-arg]
+        return self.do_open(connection, req, context=self._context)  # type: ignore[arg-type,attr-defined]
 
 
 class _Retry(Exception):
@@ -345,7 +343,7 @@ class GitHub:
 
     def _expect(self, answer: Any, kind: type, what: str, keys: tuple[str, ...] = ()) -> Any:
         """`answer` when it is a `kind` (holding `keys`); else `GitHubError` saying what was wrong."""
-        if not isinstance(answer, kind) or any(k not in answer for k in keys):
+        if not isinstance(answer, kind) or (keys and not (isinstance(answer, dict) and all(k in answer for k in keys))):
             shape = "nothing" if answer is None else "{}" if answer == {} else type(answer).__name__
             wanted = "a list" if kind is list else "an object" + (f" with {', '.join(keys)}" if keys else "")
             raise GitHubError(

@@ -281,9 +281,9 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         raise _bad(origin, "nested too deeply") from None
     except ValueError as e:  # an integer past Python's digit limit
         raise _bad(origin, f"not usable TOML ({str(e).split(';')[0]})") from None
-    for key, kind in (("policy", dict), ("line", list), ("rule", list)):
-        if key in data and not isinstance(data[key], kind):
-            raise _bad(origin, f"`{key}` must be {'a table' if kind is dict else 'an array of tables'}")
+    for key, shape in (("policy", dict), ("line", list), ("rule", list)):
+        if key in data and not isinstance(data[key], shape):
+            raise _bad(origin, f"`{key}` must be {'a table' if shape is dict else 'an array of tables'}")
     head = data.get("policy", {})
     if not isinstance(head, dict):
         raise _bad(origin, "[policy] must be a table")

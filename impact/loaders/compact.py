@@ -124,8 +124,8 @@ def write_compact(graph: DerivationGraph, path: Path) -> None:
     }
     strings: dict[str, dict[str, str]] = {k: {} for k in _STRING_FIELDS}
     maintainers = ["\x1f".join(m) for m in graph.job_maintainers]
-    for k, p in enumerate(graph.job_positions):
-        if p == "":  # the blob writes None as "": an empty position is kept apart
+    for k, position in enumerate(graph.job_positions):
+        if position == "":  # the blob writes None as "": an empty position is kept apart
             strings["job_positions"][str(k)] = ""
     for k, m in enumerate(graph.job_maintainers):
         if any("\x1f" in x or not _encodable(x) for x in m) or m == ("",):
@@ -143,8 +143,8 @@ def write_compact(graph: DerivationGraph, path: Path) -> None:
             strings["job_maintainers"],
         ),
     }
-    for k in list(strings["source_paths"]):
-        strings["source_paths"][k] = graph.source_paths[int(k)]
+    for key in list(strings["source_paths"]):
+        strings["source_paths"][key] = graph.source_paths[int(key)]
     header = {
         "format": FORMAT,
         "version": VERSION,
