@@ -995,3 +995,20 @@ def test_bad_input_is_one_line_and_exit_2(
     for _key, value in probe.env:
         if value.strip() and value != TOKEN:
             assert value.strip() not in err  # a refused token is never printed
+
+
+def test_a_fifo_in_a_real_process(tmp_path: Path) -> None:
+    """The same promise outside pytest's process: a FIFO given as nix-eval-jobs lines, answered at once."""
+    import subprocess
+    import sys
+
+    os.mkfifo(tmp_path / "jobs.jsonl")
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from impact.cli import main; sys.exit(main())", "estimate", "app",
+         "--snapshot", str(tmp_path / "jobs.jsonl")],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"impact: error: {tmp_path / 'jobs.jsonl'}: is a named pipe (FIFO), expected a file (tip: give a regular file)"
+    ]
