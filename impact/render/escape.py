@@ -25,8 +25,9 @@ from __future__ import annotations
 import re
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
-#: Markdown punctuation escaped anywhere; `]` only where it would end a link's text (`](`, `]:`, `][`).
-_PUNCTUATION = re.compile(r"([\\`*_|~]|\](?=[(:\[]))")
+#: Markdown punctuation escaped anywhere; `]` only where it would end a link's text (`](`, `]:`, `][`), `_` only
+#: at a word's edge (GitHub never emphasises inside a word: `x86_64` stays as it is).
+_PUNCTUATION = re.compile(r"([\\`*|~]|\](?=[(:\[])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 #: What would start a heading, list, quote or rule at the start of a line.
 _LEADING = re.compile(r"^([#+\-=>]|\d+[.)])")
 _BACKTICKS = re.compile(r"`+")
