@@ -91,9 +91,10 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], None] | bytes) -> None
                 fd = os.open(path.parent, os.O_TMPFILE | os.O_WRONLY, 0o644)
             except OSError:
                 fd = -1
-            if fd >= 0 and _write_anonymous(fd, path, fill):
-                return
-            _anonymous_works = False
+            if fd >= 0:
+                if _write_anonymous(fd, path, fill):
+                    return
+                _anonymous_works = False  # the system cannot name such a file: do not fill one again
         _write_named(path, fill)
     except OSError as e:
         raise InputError(
@@ -151,9 +152,23 @@ def _link_fd(fd: int, name: Path) -> None:
             raise first from None
 
 
-def anonymous_writes() -> bool:
-    """Whether writes here go through an unnamed file (so even SIGKILL leaves no temporary file)."""
-    return _anonymous_works and hasattr(os, "O_TMPFILE")
+def anonymous_writes(folder: Path) -> bool:
+    """Whether writes into `folder` go through an unnamed file (so even SIGKILL leaves no temporary file)."""
+    if not (_anonymous_works and hasattr(os, "O_TMPFILE")):
+        return False
+    try:
+        fd = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o644)
+    except OSError:
+        return False
+    name = folder / f".probe.{os.urandom(6).hex()}.tmp"
+    try:
+        _link_fd(fd, name)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    name.unlink()
+    return True
 
 
 def _write_named(path: Path, fill: Callable[[IO[bytes]], None]) -> None:

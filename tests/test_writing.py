@@ -53,7 +53,7 @@ def test_sigterm_mid_write_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_sigkill_mid_write_leaves_nothing(tmp_path: Path) -> None:
-    if not anonymous_writes():
+    if not anonymous_writes(tmp_path):
         pytest.skip("this system cannot write through an unnamed file (O_TMPFILE)")
     assert _start_and_kill(tmp_path, "anonymous", signal.SIGKILL) == []
 
