@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import tarfile
 import tempfile
@@ -68,16 +67,10 @@ def is_checkout(folder: Path) -> bool:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and `os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write `data` to `path` all at once (`impact.writing.write_atomic`: nothing half-written, no temp left)."""
+    from impact import writing
+
+    writing.write_atomic(path, data)
 
 
 def _relative_position(position: Any, root: str) -> Any:

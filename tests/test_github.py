@@ -18,10 +18,13 @@ import pytest
 
 from impact.cli import main
 from impact.github import MARKER, GitHub, GitHubError, comment_body, post_report
+from impact.writing import write_report
 
 TOKEN = "ghs_s3cr3tTokenValue0123456789abcdef"
 REPO = "acme/nixpkgs"
 HEAD = "0123456789abcdef0123456789abcdef01234567"
+BOT = "impact-bot"
+LABELS = ["10.rebuild-linux: 1-10", "10.rebuild-darwin: 0"]
 
 
 class FakeGitHub:
@@ -65,6 +68,8 @@ def make_handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 if state.failures:
                     status, headers = state.failures.pop(0)
                     return self._send(status, {"message": "scripted failure"}, headers)
+                if method == "GET" and path == "/user":
+                    return self._send(200, {"login": BOT})
                 if method == "GET" and re.fullmatch(f"/repos/{REPO}/pulls/5", path):
                     return self._send(200, {"number": 5, "head": {"sha": state.head_sha}})
                 base = f"/repos/{REPO}/issues"
@@ -72,7 +77,12 @@ def make_handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     return self._send(200, state.comments)
                 if method == "POST" and re.fullmatch(base + r"/(\d+)/comments", path):
                     state.next_id += 1
-                    c = {"id": state.next_id, "body": body["body"], "html_url": f"https://example/c/{state.next_id}"}
+                    c = {
+                        "id": state.next_id,
+                        "body": body["body"],
+                        "user": {"login": BOT},
+                        "html_url": f"https://example/c/{state.next_id}",
+                    }
                     state.comments.append(c)
                     return self._send(201, c)
                 if method == "PATCH" and (m := re.fullmatch(base + r"/comments/(\d+)", path)):
@@ -120,8 +130,7 @@ def server() -> Iterator[tuple[FakeGitHub, str]]:
 
 @pytest.fixture
 def report(tmp_path: Path) -> Path:
-    (tmp_path / "report.md").write_text(f"{MARKER}\n## impact\n\n3 jobs rebuild\n")
-    (tmp_path / "report.json").write_text(json.dumps({"labels": ["10.rebuild-linux: 1-10", "10.rebuild-darwin: 0"]}))
+    write_report(tmp_path, f"{MARKER}\n## impact\n\n3 jobs rebuild\n", {"labels": LABELS})
     return tmp_path
 
 
@@ -142,7 +151,7 @@ def test_second_run_edits_the_same_comment(
     assert run_post(url, report, monkeypatch) == 0
     first = capsys.readouterr()
     assert first.out.startswith("created comment 101 on acme/nixpkgs#5")
-    (report / "report.md").write_text(f"{MARKER}\n## impact\n\n4 jobs rebuild\n")
+    write_report(report, f"{MARKER}\n## impact\n\n4 jobs rebuild\n", {"labels": LABELS})
     assert run_post(url, report, monkeypatch) == 0
     second = capsys.readouterr()
     assert second.out.startswith("updated comment 101 on acme/nixpkgs#5")
@@ -165,7 +174,7 @@ def test_502_then_200_is_retried(server: tuple[FakeGitHub, str]) -> None:
     result = post_report(gh, 5, "## report", ["10.rebuild-linux: 1-10"])
     assert result.comment_action == "created"
     assert waits == [0.5]
-    assert state.requests[:2] == [("GET", f"/repos/{REPO}/issues/5/comments")] * 2
+    assert state.requests[:2] == [("GET", "/user")] * 2  # the first request, retried
 
 
 def test_rate_limits_wait_as_asked(server: tuple[FakeGitHub, str]) -> None:
@@ -341,7 +350,7 @@ def test_labels_outside_rebuild_are_refused(
     server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state, url = server
-    (report / "report.json").write_text(json.dumps({"labels": ["10.rebuild-linux: 1-10", "merge-ready"]}))
+    write_report(report, "## x\n", {"labels": ["10.rebuild-linux: 1-10", "merge-ready"]})
     assert run_post(url, report, monkeypatch) == 2
     assert "labels must be a list of 10.rebuild-* names" in capsys.readouterr().err and state.requests == []
 

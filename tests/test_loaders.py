@@ -71,7 +71,7 @@ def test_show_derivation_wrong_shapes_are_input_errors() -> None:
         parse_derivations([1, 2], "x.json")
     with pytest.raises(InputError, match="has no `outputs`"):
         parse_derivations({"/nix/store/a-b.drv": {"env": {}}}, "x.json")
-    with pytest.raises(InputError, match="unexpected type"):
+    with pytest.raises(InputError, match="derivation /nix/store/a-b.drv: output out path is not a store path"):
         parse_derivations(
             {"/nix/store/a-b.drv": {"outputs": {"out": {"path": 3}}, "env": {"name": "b"}, "system": "s"}}, "x.json"
         )
@@ -128,8 +128,12 @@ def test_eval_jobs_lines_with_errors_and_maintainer_objects() -> None:
     [
         ("{not json", r"jobs.jsonl:1: not valid JSON at line 1 column 2"),
         ("[1]", r"jobs.jsonl:1: expected a JSON object"),
-        ('{"name": "x"}', r"jobs.jsonl:1: a job needs `attr` or `attrPath`"),
-        ('{"attr": "x"}', r"jobs.jsonl:1: job x has no `drvPath` or `system`"),
+        ('{"name": "x"}', r"jobs.jsonl:1: a job needs `attr` \(a string\) or `attrPath`"),
+        ('{"attr": "x"}', r"jobs.jsonl:1: job x: has no `drvPath`"),
+        (
+            '{"attr": "x", "drvPath": "/nix/store/a-x.drv", "system": 3}',
+            r"jobs.jsonl:1: job x: field `system` is a number",
+        ),
     ],
 )
 def test_eval_jobs_bad_lines(line: str, message: str) -> None:

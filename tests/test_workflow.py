@@ -86,7 +86,7 @@ def test_the_privileged_workflow_runs_no_pull_request_code() -> None:
     post_doc = load(POST)
     uses = [str(s.get("uses", "")) for s in steps(post_doc)]
     assert not [u for u in uses if u.startswith("actions/checkout")]  # nothing of the pull request is checked out
-    assert set(uses) - {""} == {"actions/download-artifact@v4"}
+    assert {u.split("@")[0] for u in uses} - {""} == {"actions/download-artifact"}
     for step in steps(post_doc):
         # every value reaches a script through env, so nothing GitHub or the artifact says becomes shell code
         assert "${{" not in str(step.get("run", "")), step["name"]
@@ -113,16 +113,78 @@ def test_eval_writes_what_post_reads(tmp_path: Path) -> None:
     assert step["env"] == {
         "PR_NUMBER": "${{ github.event.pull_request.number }}",
         "HEAD_SHA": "${{ github.event.pull_request.head.sha }}",
+        "BASE_REF": "${{ github.base_ref }}",
     }
     sha = "89abcdef" * 5
     stub = "impact() { mkdir -p report && echo '# report' > report/report.md; }\n"
-    script = stub + step["run"].replace("${{ github.base_ref }}", "master")
-    env = {**os.environ, "PR_NUMBER": "12345", "HEAD_SHA": sha, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    script = stub + step["run"]
+    env = {
+        **os.environ,
+        "PR_NUMBER": "12345",
+        "HEAD_SHA": sha,
+        "BASE_REF": "master",
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+    }
     subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, check=True)
     assert _read_pr_number(tmp_path / "report" / "pr-number") == 12345
     _check_report_head(tmp_path / "report" / "head-sha", sha)  # raises if it does not match
     upload = next(s for s in steps(load(EVAL)) if str(s.get("uses", "")).startswith("actions/upload-artifact"))
     assert upload["with"]["path"] == "report/"
+
+
+# -- supply chain and injection: what a workflow runs is fixed by hashes, and no value becomes shell code --
+
+REQUIREMENTS = WORKFLOWS.parent / "requirements-post.txt"
+_PINNED_USE = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
+
+
+@pytest.mark.parametrize("path", [EVAL, POST], ids=["impact.yml", "impact-post.yml"])
+def test_values_reach_scripts_only_through_env(path: Path) -> None:
+    for step in steps(load(path)):
+        assert "${{" not in str(step.get("run", "")), step.get("name")
+
+
+@pytest.mark.parametrize("path", [EVAL, POST], ids=["impact.yml", "impact-post.yml"])
+def test_actions_are_pinned_by_commit(path: Path) -> None:
+    uses = [str(s["uses"]) for s in steps(load(path)) if "uses" in s]
+    assert uses and all(_PINNED_USE.fullmatch(u) for u in uses), uses
+    text = path.read_text()
+    for u in uses:  # and the version the commit is, for a reader, in a comment on the same line
+        assert re.search(re.escape(u) + r" # v\d+\.\d+\.\d+\n", text), u
+
+
+def _requirements(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def test_requirements_are_pinned_by_hash() -> None:
+    lines = _requirements(REQUIREMENTS.read_text())
+    assert len(lines) > 10
+    for line in lines:
+        assert re.fullmatch(r"[A-Za-z0-9._-]+==[\w.+!-]+ --hash=sha256:[0-9a-f]{64}", line), line
+    names = {line.split("==")[0].lower() for line in lines}
+    assert {"numpy", "networkx", "pandas", "typer", "scipy", "matplotlib", "setuptools"} <= names
+
+
+def _can_write(job: dict[str, Any]) -> bool:
+    return "write" in (job.get("permissions") or {}).values()
+
+
+@pytest.mark.parametrize("path", [EVAL, POST], ids=["impact.yml", "impact-post.yml"])
+def test_pip_in_token_holding_jobs_installs_only_hashed_packages(path: Path) -> None:
+    wanted = _requirements(REQUIREMENTS.read_text())
+    jobs = [job for job in load(path)["jobs"].values() if _can_write(job)]
+    assert jobs
+    for job in jobs:
+        scripts = [str(s.get("run", "")) for s in job["steps"]]
+        installs = [line.strip() for run in scripts for line in run.splitlines() if 'pip" install' in line]
+        assert installs, "the posting job installs impact"
+        for line in installs:
+            assert "--require-hashes" in line or ("--no-deps" in line and "--no-build-isolation" in line), line
+        script = next(run for run in scripts if "--require-hashes" in run)
+        embedded = script.split("<<'REQUIREMENTS'\n", 1)[1].split("\nREQUIREMENTS\n", 1)[0]
+        assert _requirements(embedded) == wanted  # the same pins as .github/requirements-post.txt
+        assert re.search(r"grep -Eq '@\[0-9a-f\]\{40\}\$\|#sha256=\[0-9a-f\]\{64\}\$'", script), "impact pinned"
 
 
 # -- who posts: GitHub's `if:` expressions, evaluated for a pull request from this repository and from a fork --

@@ -250,13 +250,13 @@ def default_policy_path() -> Path:
 
 def load_policy(path: Path | str | None = None) -> Policy:
     """Read a policy file (default: the shipped nixpkgs rules)."""
+    from impact.loaders._io import read_text  # refuses FIFOs and devices, decodes strictly
+
     file = Path(path) if path is not None else default_policy_path()
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(
-            f"cannot read policy file {file}: {e.strerror}", tip="give a TOML file, see docs/branch-policy.md"
-        ) from e
+        text = read_text(file)
+    except InputError as e:
+        raise InputError(f"cannot read policy file: {e}", tip="give a TOML file, see docs/branch-policy.md") from None
     return parse_policy(text, origin=str(file))
 
 
@@ -277,7 +277,14 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise _bad(origin, f"not valid TOML: {e}") from e
+        raise _bad(origin, f"not valid TOML: {e}") from None
+    except RecursionError:
+        raise _bad(origin, "nested too deeply") from None
+    except ValueError as e:  # an integer past Python's digit limit
+        raise _bad(origin, f"not usable TOML ({str(e).split(';')[0]})") from None
+    for key, shape in (("policy", dict), ("line", list), ("rule", list)):
+        if key in data and not isinstance(data[key], shape):
+            raise _bad(origin, f"`{key}` must be {'a table' if shape is dict else 'an array of tables'}")
     head = data.get("policy", {})
     if not isinstance(head, dict):
         raise _bad(origin, "[policy] must be a table")
@@ -321,6 +328,8 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         rules.append(rule)
     kernel = head.get("kernel-change", {})
     pattern = kernel.get("root-name") if isinstance(kernel, dict) else None
+    if pattern is not None and not isinstance(pattern, str):
+        raise _bad(origin, "kernel-change root-name must be a string (a regular expression)")
     if pattern is not None:
         try:
             re.compile(pattern)

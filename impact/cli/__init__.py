@@ -6,6 +6,7 @@ Every command is a module of this package registering itself on `app`; errors ar
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -55,8 +56,22 @@ def error_line(error: ImpactError) -> str:
     return f"impact: error: {text}" + (f" (tip: {error.tip})" if error.tip else "")
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM (a CI timeout, `kill`) into SystemExit, so temporary files are removed on the way out."""
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with `argv` (default: `sys.argv[1:]`) and return the exit code."""
+    _exit_cleanly_on_sigterm()
     import typer
     import typer.main
 

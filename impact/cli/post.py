@@ -62,9 +62,9 @@ def post(
     json: JsonOption = False,
 ) -> None:
     """Post the report on a pull request: one comment edited in place, labels added, stale 10.rebuild-* removed."""
-    from impact.github import DEFAULT_API_URL, GitHub, post_report
-    from impact.loaders._io import parse_json
+    from impact.github import DEFAULT_API_URL, GitHub, check_token, post_report
     from impact.render.json import dumps
+    from impact.writing import read_report
 
     token = os.environ.get(token_env, "")
     if not token:
@@ -72,10 +72,12 @@ def post(
             f"${token_env} is not set: no token to post with",
             tip="in GitHub Actions, pass env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}",
         )
+    check_token(token, f"${token_env}")
     repo = repo or os.environ.get("GITHUB_REPOSITORY")
-    if not repo or repo.count("/") != 1:
+    if not repo or not _REPO.fullmatch(repo):
         raise InputError(
-            f"no repository to post to ({repo or 'none given'})", tip="pass --repo owner/name or set $GITHUB_REPOSITORY"
+            f"no repository to post to ({repo[:100] if repo else 'none given'!r})",
+            tip="pass --repo owner/name or set $GITHUB_REPOSITORY",
         )
     if (pr is None) == (pr_file is None):
         raise InputError(
@@ -89,15 +91,8 @@ def post(
     json_file = md_file.with_name("report.json")
     if head_sha is not None:
         _check_report_head(md_file.with_name("head-sha"), head_sha)
-    try:
-        markdown = md_file.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(
-            f"{md_file}: cannot read the report ({e.strerror})", tip="run `impact pr` first; it writes report.md"
-        ) from None
-    labels = list(label or ())
-    if label is None and json_file.is_file():
-        labels = _report_labels(parse_json(json_file.read_text(encoding="utf-8"), str(json_file)), json_file)
+    markdown, data = read_report(report, need_json=True if label is None else None)
+    labels = list(label) if label is not None else _report_labels(data, json_file)
     github = GitHub(repo=repo, token=token, api_url=api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
     result = post_report(github, pr, markdown, labels, head_sha=head_sha)
     if json:
@@ -113,17 +108,18 @@ def post(
 # A report can come from a workflow that ran a fork's code (docs/pr-bot.md): what it says is checked, not trusted.
 _PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}\n?")
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/(?!\.\.?$)[A-Za-z0-9_.-]{1,100}")
 
 
 def _read_small(path: Path, what: str) -> str:
     """The text of a file that must hold a few bytes of ASCII (an untrusted artifact's)."""
+    from impact.loaders._io import open_regular
+
     try:
-        with path.open("rb") as f:
+        with os.fdopen(open_regular(path), "rb") as f:
             raw = f.read(129)
-    except OSError as e:
-        raise InputError(
-            f"{path}: cannot read {what} ({e.strerror})", tip="the eval job writes it into the report artifact"
-        ) from None
+    except InputError as e:
+        raise InputError(f"cannot read {what}: {e}", tip="the eval job writes it into the report artifact") from None
     if len(raw) > 128 or not raw.isascii():
         raise InputError(f"{path}: not {what}", tip="the report artifact is damaged or forged; nothing posted")
     return raw.decode("ascii")

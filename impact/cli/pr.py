@@ -30,7 +30,7 @@ HeadArgument = Annotated[
     str, typer.Argument(metavar="HEAD", help="The head: a git ref of --repo, a nixpkgs checkout, or a snapshot.")
 ]
 OutputOption = Annotated[
-    Path, typer.Option("--output", "-o", metavar="FOLDER", help="The folder to write report.md and report.json to.")
+    str, typer.Option("--output", "-o", metavar="FOLDER", help="The folder to write report.md and report.json to.")
 ]
 BaseBranchOption = Annotated[
     str,
@@ -52,7 +52,7 @@ def pr(
     base: BaseArgument,
     head: HeadArgument,
     repo: RepoOption = Path("."),
-    output: OutputOption = Path("."),
+    output: OutputOption = ".",
     base_branch: BaseBranchOption = "master",
     system: SystemOption = None,
     nixos: NixosOption = False,
@@ -64,15 +64,13 @@ def pr(
     json: JsonOption = False,
 ) -> None:
     """Evaluate base and head, diff them by output paths, and write the PR comment (report.md) and report.json."""
-    from impact.evaluate import write_atomic
-    from impact.render.json import dumps
     from impact.render.pr import pr_markdown
+    from impact.writing import check_output_folder, write_report
 
+    folder = check_output_folder(output)  # before evaluating: a bad -o fails at once
     sides = service.EvaluationRequest(base, head, repo, tuple(system or ["x86_64-linux"]), nixos)
     request = service.PrRequest(sides, base_branch, store, timeout, memory, hydra_base, hydra_head)
     nix = functools.cache(lambda: make_nix(store))
     report = service.pr(request, nix, make_limits(timeout, memory), Progress)
-    written = (output / "report.md", output / "report.json")
-    write_atomic(written[0], pr_markdown(report).encode())
-    write_atomic(written[1], (dumps(report.to_dict()) + "\n").encode())
+    written = write_report(folder, pr_markdown(report), report.to_dict())
     emit(render_pr(Format.json if json else Format.text, report, written))

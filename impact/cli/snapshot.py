@@ -21,7 +21,7 @@ def import_(
             help="A snapshot in any supported format (e.g. a folder of jobs.jsonl.gz + derivations.json.gz)."
         ),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The .impact file to write (atomically).")],
+    output: Annotated[str, typer.Option("--output", "-o", help="The .impact file to write (atomically).")],
     label: Annotated[
         str | None, typer.Option(help="A short name shown in reports, e.g. 'nixpkgs master 2019-03-19 (8fce8a9)'.")
     ] = None,
@@ -39,10 +39,12 @@ def import_(
 ) -> None:
     """Convert a snapshot into impact's compact format (version 2: memory-mapped, with its tables)."""
     from impact.snapshots import import_snapshot
+    from impact.writing import check_output_file
 
+    target = check_output_file(output)
     meta = {"label": label, "branch": branch, "commit": commit, "date": date}
-    graph = import_snapshot(source, output, meta, compressed=compressed)
-    emit(f"wrote {output}: {len(graph):,} derivations, {graph.job_count:,} jobs, {output.stat().st_size:,} bytes")
+    graph = import_snapshot(source, target, meta, compressed=compressed)
+    emit(f"wrote {target}: {len(graph):,} derivations, {graph.job_count:,} jobs, {target.stat().st_size:,} bytes")
 
 
 @snapshot_app.command("list")

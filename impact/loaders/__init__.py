@@ -42,6 +42,10 @@ def load_snapshot(path: Path | str | None = None) -> DerivationGraph:
             f"{path}: no such snapshot",
             tip="pass --snapshot with a shipped name (impact snapshot list), a .impact file or a snapshot folder",
         )
+    if not path.is_dir():
+        from impact.loaders._io import check_regular
+
+        check_regular(path)
     if path.is_dir():
         from impact.loaders import snapshot_folder
 

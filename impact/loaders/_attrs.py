@@ -25,6 +25,10 @@ def derivation_attrs(env: Mapping[str, Any], structured: Any, where: str) -> Map
             structured = json.loads(text)
         except json.JSONDecodeError as e:
             raise InputError(f"{where}: its __json attribute is not valid JSON ({e.msg})") from None
+        except RecursionError:
+            raise InputError(f"{where}: its __json attribute is nested too deeply") from None
+        except ValueError as e:  # an integer past Python's digit limit
+            raise InputError(f"{where}: its __json attribute is not usable JSON ({str(e).split(';')[0]})") from None
     if structured is None:
         return env
     if not isinstance(structured, Mapping):

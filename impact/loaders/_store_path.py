@@ -34,6 +34,8 @@ def nix32_encode(data: bytes) -> str:
 
 def nix32_decode(text: str, size: int) -> bytes:
     """The `size` bytes written as Nix base-32 `text`; raises ValueError on a bad character."""
+    if len(text) != (size * 8 - 1) // 5 + 1:
+        raise ValueError(f"a base-32 hash of {size} bytes has {(size * 8 - 1) // 5 + 1} characters, not {len(text)}")
     out = bytearray(size)
     for n, ch in enumerate(reversed(text)):
         digit = NIX32.index(ch)
@@ -64,20 +66,35 @@ def make_store_path(kind: str, inner_hex: str, name: str, store_dir: str = STORE
 def parse_hash(value: Any, algo: str | None = None) -> tuple[str, bytes]:
     """(algorithm, digest) of a hash as Nix's JSON writes it: base-16, Nix base-32, base-64, SRI
     (`sha256-…`), `sha256:…`, or `{"algorithm", "format", "hash"}`; raises ValueError when unreadable."""
+    algo, digest = _parse_hash(value, algo)
+    if algo not in _SIZES:
+        raise ValueError(f"unknown hash algorithm {algo!r}")
+    if len(digest) != _SIZES[algo]:
+        raise ValueError(f"a {algo} hash has {_SIZES[algo]} bytes, this one {len(digest)}")
+    return algo, digest
+
+
+def _parse_hash(value: Any, algo: str | None) -> tuple[str, bytes]:
     if isinstance(value, Mapping):
         algo = str(value.get("algorithm") or algo or "")
-        fmt, text = value.get("format"), str(value.get("hash", ""))
+        fmt, text = value.get("format"), value.get("hash", "")
+        if not isinstance(text, str):
+            raise ValueError("the hash is not a string")
         if fmt == "base64":
-            return algo, base64.b64decode(text)
+            return algo, base64.b64decode(text, validate=True)
         if fmt == "base16":
             return algo, binascii.unhexlify(text)
         if fmt in ("base32", "nix32"):
+            if algo not in _SIZES:
+                raise ValueError(f"unknown hash algorithm {algo!r}")
             return algo, nix32_decode(text, _SIZES[algo])
         value = text
-    text = str(value)
+    if not isinstance(value, str):
+        raise ValueError("the hash is not a string")
+    text = value
     if "-" in text and text.split("-", 1)[0] in _SIZES:
         algo, b64 = text.split("-", 1)
-        return algo, base64.b64decode(b64)
+        return algo, base64.b64decode(b64, validate=True)
     if ":" in text and text.split(":", 1)[0] in _SIZES:
         algo, text = text.split(":", 1)
     if not algo or algo not in _SIZES:
@@ -87,7 +104,7 @@ def parse_hash(value: Any, algo: str | None = None) -> tuple[str, bytes]:
         return algo, binascii.unhexlify(text)
     if len(text) == (size * 8 - 1) // 5 + 1:
         return algo, nix32_decode(text, size)
-    return algo, base64.b64decode(text)
+    return algo, base64.b64decode(text, validate=True)
 
 
 def fixed_output_path(name: str, method: str, algo: str, digest: bytes, store_dir: str = STORE_DIR) -> str:

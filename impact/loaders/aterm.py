@@ -23,6 +23,7 @@ from typing import Union
 
 from impact.errors import InputError
 from impact.loaders._attrs import declares_fixed_output, derivation_attrs, prefers_local_build, system_features
+from impact.loaders._checks import check_acyclic
 from impact.loaders._io import read_text
 from impact.model import STORE_DIR, Derivation, DerivationGraph, EvalError, Job, path_name
 
@@ -138,6 +139,18 @@ def _input_outputs(node: Term, drv: str) -> tuple[str, ...]:
     return tuple(sorted(_strings(node, f"the outputs used of input {drv}")))
 
 
+def _is_drv_path(path: str) -> bool:
+    """True for an absolute path to a `.drv` file with no `.`/`..` step and no control character: what an
+    input may name, since it decides which file is read next."""
+    parts = path.split("/")
+    return (
+        path.startswith("/")
+        and path.endswith(".drv")
+        and not any(p in (".", "..") for p in parts)
+        and not any(ord(c) < 0x20 for c in path)
+    )
+
+
 def _store_dir(outputs: Iterable[str], inputs: Iterable[str]) -> str:
     """The store directory a derivation's own paths are in (`/nix/store` unless Nix was told otherwise)."""
     for p in (*outputs, *inputs):
@@ -171,8 +184,8 @@ def parse_drv(text: str, path: str | Path) -> Derivation:
             fixed = fixed or bool(hash_)
         inputs: dict[str, tuple[str, ...]] = {}
         for drv, node in _tuples(inputs_t, 2, "the input derivations"):
-            if not isinstance(drv, str):
-                raise ValueError("an input derivation is not a string")
+            if not isinstance(drv, str) or not _is_drv_path(drv):
+                raise ValueError(f"input derivation {str(drv)[:120]!r} is not the store path of a .drv file")
             inputs[drv] = _input_outputs(node, drv)
         sources = tuple(_strings(srcs_t, "the input sources"))
         if not isinstance(system, str):
@@ -255,7 +268,7 @@ def read_closure(
 def load_drv_files(paths: Sequence[str | Path], store_root: str | Path | None = None) -> DerivationGraph:
     """The graph of the .drv files at `paths` and their whole closure (see `read_closure`), with no jobs."""
     origin = str(paths[0]) if len(paths) == 1 else f"{len(paths)} .drv files"
-    return DerivationGraph.from_records(read_closure(paths, store_root), origin=origin)
+    return check_acyclic(DerivationGraph.from_records(read_closure(paths, store_root), origin=origin))
 
 
 def load_store_dir(folder: str | Path) -> DerivationGraph:
@@ -276,7 +289,7 @@ def load_store_dir(folder: str | Path) -> DerivationGraph:
                     f"{folder}: {Path(d.path).name} names input derivation {Path(input_path).name}, which is not in the folder",
                     tip="copy the whole closure of .drv files into the folder",
                 )
-    return DerivationGraph.from_records(drvs, origin=str(folder))
+    return check_acyclic(DerivationGraph.from_records(drvs, origin=str(folder)))
 
 
 def load_jobs_from_store(
@@ -286,4 +299,6 @@ def load_jobs_from_store(
     paths = list(dict.fromkeys(j.drv_path for j in jobs))
     if not paths:
         return DerivationGraph.from_records([], [], errors, origin=origin)
-    return DerivationGraph.from_records(read_closure(paths, store_root, named_by=origin), jobs, errors, origin=origin)
+    return check_acyclic(
+        DerivationGraph.from_records(read_closure(paths, store_root, named_by=origin), jobs, errors, origin=origin)
+    )

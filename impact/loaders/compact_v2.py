@@ -25,14 +25,14 @@ from __future__ import annotations
 import bisect
 import json
 import mmap
+import re
 import os
 import sys
-import tempfile
 import typing
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -127,6 +127,35 @@ def _blob(name: str, strings: Sequence[str], arrays: dict[str, np.ndarray]) -> N
 
 def _hash_of(path: str) -> bytes:
     return path[len(_PREFIX) : len(_PREFIX) + _HASH].encode("ascii", "replace").ljust(_HASH, b"_")
+
+
+_STORE_HASH = re.compile(r"^/nix/store/[0-9a-df-np-sv-z]{32}-")
+
+
+def representable(graph: DerivationGraph) -> bool:
+    """True when version 2 can hold `graph`: it finds derivations by their 32-character store hash, so every drv
+    path must have one (and be unique by it), and every string must encode as UTF-8. A graph of odd paths or
+    names (a hostile or hand-made evaluation) is kept in version 1, which stores any string."""
+    drvs = list(graph.drv_paths)
+    if not all(_STORE_HASH.match(p) for p in drvs) or len({_hash_of(p) for p in drvs}) != len(drvs):
+        return False
+    strings = (
+        *graph.names,
+        *drvs,
+        *(p for paths in graph.output_paths for p in paths),
+        *graph.source_paths,
+        *graph.job_attrs,
+        *graph.job_names,
+        *(p or "" for p in graph.job_positions),
+        *(m for ms in graph.job_maintainers for m in ms),
+    )
+    try:
+        for text in strings:
+            text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    # Maintainers are stored joined by \x1f: an empty one, or one holding \x1f, would not come back.
+    return all(m and "\x1f" not in m for ms in graph.job_maintainers for m in ms)
 
 
 def _output_suffix(output: str) -> str:
@@ -243,19 +272,17 @@ def write(graph: DerivationGraph, path: Path) -> None:
     }
     head = json.dumps(header).encode("utf-8")
     start = -(-(len(MAGIC) + 8 + len(head)) // _ALIGN) * _ALIGN
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(MAGIC + len(head).to_bytes(8, "little") + head)
-            f.write(b"\0" * (start - f.tell()))
-            for array in arrays.values():
-                f.write(array.tobytes())
-                f.write(b"\0" * (-array.nbytes % _ALIGN))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def fill(f: IO[bytes]) -> None:
+        f.write(MAGIC + len(head).to_bytes(8, "little") + head)
+        f.write(b"\0" * (start - len(MAGIC) - 8 - len(head)))
+        for array in arrays.values():
+            f.write(array.tobytes())
+            f.write(b"\0" * (-array.nbytes % _ALIGN))
+
+    from impact.writing import write_atomic
+
+    write_atomic(path, fill)
 
 
 # -- reading ----------------------------------------------------------------------------------------------
@@ -565,11 +592,11 @@ def read_cached(source: Path, load: Callable[[], DerivationGraph]) -> Derivation
         # written again below with every table.
     if graph is None:
         graph = load()
-    if cache is None:
+    if cache is None or not representable(graph):
         return graph
     try:
         write(graph, cache)
-    except OSError:
+    except (OSError, InputError):  # a cache that cannot be written: answer from the graph read
         return graph
     # Copies of earlier versions of the same file (same folder name hash, other size or time) are stale.
     for stale in cache.parent.glob(f"{source.stem}-*-{cache.stem.rsplit('-', 1)[-1]}.impact"):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,13 +95,30 @@ def _number(value: Any, what: str, origin: str) -> float:
     if isinstance(value, bool) or value is None:
         raise InputError(f"{origin}: {what} is {value!r}, expected a number")
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{origin}: {what} is {value!r}, expected a number") from None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{origin}: {what} is {_short(value)}, expected a number") from None
+    if not math.isfinite(number):
+        raise InputError(f"{origin}: {what} is {_short(value)}, expected a finite number")
+    return number
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _text(value: Any, what: str, origin: str) -> str | None:
+    """A string field, None when absent or empty; any other type raises `InputError` naming it."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{origin}: {what} is {_short(value)}, expected a string")
+    return value
 
 
 def _drv(value: Any) -> str | None:
-    return store_path(value) if isinstance(value, str) and value else None
+    return store_path(value) if isinstance(value, str) and value and "\n" not in value else None
 
 
 def parse_hydra_builds(value: Any, origin: str) -> DurationFile:
@@ -128,11 +146,11 @@ def parse_hydra_builds(value: Any, origin: str) -> DurationFile:
         records.append(
             DurationRecord(
                 seconds=seconds,
-                timestamp=float(b.get("timestamp") or b["stoptime"]),
+                timestamp=_number(b.get("timestamp") or b["stoptime"], "timestamp", where),
                 drv_path=_drv(b.get("drvpath")),
-                job=b.get("job") or None,
-                system=b.get("system") or None,
-                jobset=b.get("jobset") or None,
+                job=_text(b.get("job"), "job", where),
+                system=_text(b.get("system"), "system", where),
+                jobset=_text(b.get("jobset"), "jobset", where),
                 origin=where,
             )
         )
@@ -169,7 +187,14 @@ def parse_hydra_build_times(points: Any, job: str, origin: str, *, jobset: str |
 
 def parse_hydra_csv(text: str, origin: str) -> DurationFile:
     """Records from a CSV export of Hydra's `builds` + `buildsteps` (see `HYDRA_CSV_COLUMNS`)."""
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _parse_hydra_csv(text, origin)
+    except csv.Error as e:
+        raise InputError(f"{origin}: not a readable CSV file ({e})") from None
+
+
+def _parse_hydra_csv(text: str, origin: str) -> DurationFile:
+    reader = csv.DictReader(io.StringIO(text), restval="")
     missing = [c for c in HYDRA_CSV_COLUMNS if c not in (reader.fieldnames or ())]
     if missing:
         raise InputError(
@@ -180,6 +205,8 @@ def parse_hydra_csv(text: str, origin: str) -> DurationFile:
     cached = failed = 0
     for row in reader:
         where = f"{origin}:{reader.line_num}"
+        if None in row:
+            raise InputError(f"{where}: more fields than the header names")
         status, start, stop = (
             (row["buildstatus"] or "").strip(),
             (row["starttime"] or "").strip(),
@@ -256,7 +283,12 @@ def parse_durations(text: str, origin: str, *, job: str | None = None) -> Durati
             raise InputError(
                 f"{origin}: build-times without a job", tip='add "job": "<attr>.<system>" next to "build-times"'
             )
-        return parse_hydra_build_times(value["build-times"], str(name), origin, jobset=value.get("jobset"))
+        return parse_hydra_build_times(
+            value["build-times"],
+            _text(name, "job", origin) or "",
+            origin,
+            jobset=_text(value.get("jobset"), "jobset", origin),
+        )
     if isinstance(value, list) and not value:
         return DurationFile(origin, "empty", ())
     if isinstance(sample, dict) and "drvPath" in sample:

@@ -20,6 +20,7 @@ from typing import Any
 
 from impact.errors import InputError
 from impact.loaders._attrs import declares_fixed_output, derivation_attrs, prefers_local_build, system_features
+from impact.loaders._checks import check_acyclic
 from impact.loaders._io import parse_json, read_text
 from impact.loaders._store_path import fixed_output_path, parse_hash
 from impact.model import Derivation, DerivationGraph, Job, store_path
@@ -31,14 +32,27 @@ def parse_derivations(document: Any, origin: str = "<json>") -> list[Derivation]
         document = document["derivations"]
     if not isinstance(document, Mapping):
         raise InputError(f"{origin}: expected a JSON object of derivations, got {type(document).__name__}")
-    try:
-        return [_parse_one(path, value, origin) for path, value in document.items()]
-    except (TypeError, AttributeError, ValueError) as e:
-        raise InputError(f"{origin}: a derivation has a field of an unexpected type ({e})") from None
+    found = []
+    for path, value in document.items():
+        try:
+            found.append(_parse_one(path, value, origin))
+        except (TypeError, AttributeError, ValueError) as e:  # a shape no check below foresaw
+            raise InputError(f"{origin}: derivation {path}: a field has an unexpected type ({e})") from None
+    return found
+
+
+def _path(value: Any, where: str, what: str) -> str:
+    """A store path field: a non-empty string of one line, without `..` steps; made absolute."""
+    if not isinstance(value, str) or not value or "\n" in value or "\0" in value:
+        raise InputError(f"{where}: {what} is not a store path")
+    if "/../" in f"/{value}/" or "/./" in f"/{value}/":
+        raise InputError(f"{where}: {what} {value[:120]!r} has a `..` or `.` step; not a store path")
+    return store_path(value)
 
 
 def _parse_one(path: str, value: Any, origin: str) -> Derivation:
-    where = f"{origin}: derivation {path}"
+    where = f"{origin}: derivation {path[:200]}"
+    _path(path, where, "its key")
     if not isinstance(value, Mapping) or not isinstance(value.get("outputs"), Mapping):
         raise InputError(f"{where}: has no `outputs` object; is this `nix show-derivation` output?")
     env = value.get("env") or {}
@@ -65,7 +79,7 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
         if out.get("hash"):
             fixed = True
         if out.get("path"):
-            outputs[output] = store_path(out["path"])
+            outputs[output] = _path(out["path"], where, f"output {output} path")
         elif out.get("hash"):
             # Newest Nix leaves the path of a fixed output out: it follows from the hash, as Nix computes it.
             outputs[output] = _fixed_path(where, name, output, out)
@@ -75,9 +89,9 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
     for drv, used in input_drvs.items():
         if isinstance(used, Mapping):
             used = used.get("outputs", [])
-        if not isinstance(used, list):
-            raise InputError(f"{where}: input {drv} has an unknown shape")
-        inputs[store_path(drv)] = tuple(sorted(used))
+        if not isinstance(used, list) or not all(isinstance(u, str) for u in used):
+            raise InputError(f"{where}: input {drv[:200]} does not list its outputs used as strings")
+        inputs[_path(drv, where, "an input derivation")] = tuple(sorted(used))
     system = value.get("system") or value.get("platform")
     if not isinstance(system, str):
         raise InputError(f"{where}: has no system")
@@ -90,7 +104,7 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
         required_system_features=system_features(attrs),
         prefer_local_build=prefers_local_build(attrs),
         inputs=inputs,
-        input_sources=tuple(store_path(s) for s in input_srcs),
+        input_sources=tuple(_path(s, where, "an input source") for s in input_srcs),
     )
 
 
@@ -100,6 +114,10 @@ def _fixed_path(where: str, drv_name: Any, output: str, out: Mapping[str, Any]) 
     method = str(out.get("method") or ("nar" if algo.startswith("r:") else "flat"))
     if not isinstance(drv_name, str):
         raise InputError(f"{where}: has no name")
+    if method not in ("flat", "nar", "recursive", "text"):
+        raise InputError(
+            f"{where}: output {output} has the content-addressing method {method[:40]!r}, unknown to impact"
+        )
     try:
         algo, digest = parse_hash(out["hash"], algo.removeprefix("r:") or None)
     except (ValueError, KeyError, binascii.Error) as e:
@@ -114,4 +132,4 @@ def load_derivations(path: Path) -> list[Derivation]:
 
 def load_graph(path: Path, jobs: list[Job] | None = None) -> DerivationGraph:
     """A graph from a show-derivation JSON file alone (no jobs unless given)."""
-    return DerivationGraph.from_records(load_derivations(path), jobs or [], origin=str(path))
+    return check_acyclic(DerivationGraph.from_records(load_derivations(path), jobs or [], origin=str(path)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from impact.errors import InputError
+from impact.loaders._checks import check_acyclic
 from impact.loaders.eval_jobs import load_jobs
 from impact.loaders.show_derivation import load_derivations
 from impact.model import DerivationGraph
@@ -33,4 +34,4 @@ def load_snapshot_folder(folder: Path) -> DerivationGraph:
             tip="make one with `impact eval`, or pass a compact .impact snapshot",
         )
     jobs, errors = load_jobs(jobs_file)
-    return DerivationGraph.from_records(load_derivations(drv_file), jobs, errors, origin=str(folder))
+    return check_acyclic(DerivationGraph.from_records(load_derivations(drv_file), jobs, errors, origin=str(folder)))

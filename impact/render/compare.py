@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, assert_never
 
+from impact.render.escape import code_span, inline_text, table_cell
+
 if TYPE_CHECKING:
     from impact.analysis.compare import Compared, Comparison
     from impact.model import DerivationGraph
@@ -127,19 +129,23 @@ def compare_table(comparison: Comparison) -> list[str]:
     estimates = [c.report.estimate for c in changes]
     jobsets = list(dict.fromkeys(js for e in estimates for js in e.changed_jobs))
     systems = _systems(comparison)
-    lines = [_row(["", *(f"`{c.name}`" for c in changes)]), _row(["---", *("---:" for _ in changes)])]
+    lines = [_row(["", *(code_span(c.name, table=True) for c in changes)]), _row(["---", *("---:" for _ in changes)])]
     for js in jobsets:
-        lines.append(_row([f"{js} jobs", *_cells([len(e.changed_jobs.get(js, ())) for e in estimates])]))
+        lines.append(_row([f"{table_cell(js)} jobs", *_cells([len(e.changed_jobs.get(js, ())) for e in estimates])]))
         for s in systems:
             per = [e.changed_jobs_by_system.get(js, {}).get(s) for e in estimates]
             if any(per):
-                lines.append(_row([f"  `{s}`", *_cells(per)]))
+                lines.append(_row([f"  {code_span(s, table=True)}", *_cells(per)]))
         if js == "nixos":
             lines.append(_row(["  NixOS VM tests", *_cells([len(e.nixos_tests) for e in estimates])]))
     lines.append(_row(["**derivations to build**", *(f"**{e.derivations_to_build:,}**" for e in estimates)]))
     built = sorted({s for e in estimates for s in e.derivations_to_build_by_system} - {"builtin"}, key=_system_key)
     for s in built:
-        lines.append(_row([f"  `{s}`", *_cells([e.derivations_to_build_by_system.get(s) for e in estimates])]))
+        lines.append(
+            _row(
+                [f"  {code_span(s, table=True)}", *_cells([e.derivations_to_build_by_system.get(s) for e in estimates])]
+            )
+        )
     for kernel in ("linux", "darwin"):
         lines.append(
             _row(
@@ -150,11 +156,21 @@ def compare_table(comparison: Comparison) -> list[str]:
             )
         )
     lines.append(
-        _row(["labels", *("<br>".join(f"`{label}`" for label in c.report.labels.active) or "none" for c in changes)])
+        _row(
+            [
+                "labels",
+                *(
+                    "<br>".join(code_span(label, table=True) for label in c.report.labels.active) or "none"
+                    for c in changes
+                ),
+            ]
+        )
     )
-    lines.append(_row(["**branch**", *(f"**`{c.report.branch.target}`**" for c in changes)]))
+    lines.append(_row(["**branch**", *(f"**{code_span(c.report.branch.target, table=True)}**" for c in changes)]))
     for js in jobsets:
-        lines.append(_row([f"only this change: {js} jobs", *_cells([len(c.only_jobs.get(js, ())) for c in changes])]))
+        lines.append(
+            _row([f"only this change: {table_cell(js)} jobs", *_cells([len(c.only_jobs.get(js, ())) for c in changes])])
+        )
     lines.append(_row(["only this change: derivations", *_cells([c.only_derivations for c in changes])]))
     return lines
 
@@ -187,9 +203,9 @@ def compare_markdown(
     from impact.render.markdown import GITHUB_COMMENT_LIMIT, _cut, _details, _plural, header
 
     changes = comparison.changes
-    common = ", ".join(f"{js} {_plural(len(v), 'job')}" for js, v in comparison.common_jobs.items())
+    common = ", ".join(f"{inline_text(js)} {_plural(len(v), 'job')}" for js, v in comparison.common_jobs.items())
     head = [
-        *header("impact compare: " + " · ".join(f"`{c.name}`" for c in changes), snapshot, command),
+        *header("impact compare: " + " · ".join(code_span(c.name) for c in changes), snapshot, command),
         "",
         *compare_table(comparison),
         "",
@@ -201,10 +217,14 @@ def compare_markdown(
     for c in changes:
         branch = c.report.branch
         alternatives = (
-            f"; alternatives: {', '.join(f'`{a}`' for a in branch.alternatives)}" if branch.alternatives else ""
+            f"; alternatives: {', '.join(code_span(a) for a in branch.alternatives)}" if branch.alternatives else ""
         )
-        head += [f"**`{c.name}`:** `{branch.target}` (base `{branch.base}`, {branch.policy} rules{alternatives})", ""]
-        head += [*(f"- {r.text}" for r in branch.reasons), ""]
+        head += [
+            f"**{code_span(c.name)}:** {code_span(branch.target)} (base {code_span(branch.base)}, "
+            f"{inline_text(branch.policy)} rules{alternatives})",
+            "",
+        ]
+        head += [*(f"- {inline_text(r.text)}" for r in branch.reasons), ""]
     head += [line for section in sections for line in (*section.rstrip("\n").splitlines(), "")]
     lists = _only_lists(changes)
     head += [

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from impact.analysis.cost import ChangeCost, Scenario
+from impact.render.escape import code_span, inline_text
 from impact.render.text import table
 
 #: Derivations of the critical path shown before the rest are elided.
@@ -171,7 +172,7 @@ def cost_markdown(cost: ChangeCost, heading: str = "###") -> str:
         reason = _label(cost).removeprefix("estimate: ")
         lines += [f"> **An estimate:** {reason}; the assumptions are below.", ""]
     lines += [
-        "| | " + " | ".join(f"`{s}`" for s in systems) + " | total |",
+        "| | " + " | ".join(code_span(s, table=True) for s in systems) + " | total |",
         "| --- | " + " | ".join("---:" for _ in systems) + " | ---: |",
         "| CPU-hours | "
         + " | ".join(hours(est.cpu_hours_by_system[s]) for s in systems)
@@ -187,8 +188,8 @@ def cost_markdown(cost: ChangeCost, heading: str = "###") -> str:
     lines += [
         "",
         f"- **Critical path:** {hours(est.critical_path_hours)}, {len(est.critical_path)} derivations: "
-        f"{_path_line(est)}",
-        f"- **Farm time:** {hours(est.farm_hours)} on {cost.farm.describe()} (list-scheduling simulation)",
+        f"{inline_text(_path_line(est))}",
+        f"- **Farm time:** {hours(est.farm_hours)} on {inline_text(cost.farm.describe())} (list-scheduling simulation)",
         f"- {_known_line(cost)[0].upper()}{_known_line(cost)[1:]}",
         "",
         "<details><summary>Assumptions</summary>",
@@ -207,7 +208,7 @@ def cost_compare_markdown(costs: Mapping[str, ChangeCost], heading: str = "###")
     lines = [
         f"{heading} Cost of the rebuilds",
         "",
-        "| | " + " | ".join(f"`{n}`" for n in names) + " |",
+        "| | " + " | ".join(code_span(n, table=True) for n in names) + " |",
         "| --- | " + " | ".join("---:" for _ in names) + " |",
         "| derivations to build | " + " | ".join(f"{c.derivations:,}" for c in values) + " |",
         "| CPU-hours | " + " | ".join(hours(c.estimate.cpu_hours) for c in values) + " |",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from impact.analysis.hydra import HydraComparison, JobResult
+from impact.render.escape import code_span
 from impact.render.json import dumps
 
 #: Jobs listed by name per list before the rest are folded away.
@@ -15,7 +16,7 @@ FOLDED = 500
 
 def _name(text: str) -> str:
     """A job or derivation name as inline code (the one place names enter this Markdown)."""
-    return "`" + text.replace("`", "'") + "`"
+    return code_span(text, table=True)
 
 
 def _line(r: JobResult) -> str:

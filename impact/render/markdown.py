@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from impact.analysis.report import Report
+from impact.render.escape import code_block, code_span, html_text, inline_text, one_line, table_cell
 
 #: The first line of every report: a bot finds its sticky comment by it.
 MARKER = "<!-- impact-report -->"
@@ -60,11 +61,16 @@ def counts_table(report: Report) -> list[str]:
     """The counts per system as a Markdown table."""
     result = report.estimate
     systems = _systems(report)
-    lines = [_row(["", *(_name(s) for s in systems), "total"]), _row(["---", *("---:" for _ in systems), "---:"])]
+    lines = [
+        _row(["", *(code_span(s, table=True) for s in systems), "total"]),
+        _row(["---", *("---:" for _ in systems), "---:"]),
+    ]
     for jobset, attrs in result.changed_jobs.items():
         per = result.changed_jobs_by_system.get(jobset, {})
         total = result.jobs_total.get(jobset, 0)
-        lines.append(_row([f"{jobset} jobs", *(_n(per.get(s)) for s in systems), f"{len(attrs):,} of {total:,}"]))
+        lines.append(
+            _row([f"{table_cell(jobset)} jobs", *(_n(per.get(s)) for s in systems), f"{len(attrs):,} of {total:,}"])
+        )
         if jobset == "nixos" and attrs:
             lines.append(_row(["  NixOS VM tests", *("" for _ in systems), f"{len(result.nixos_tests):,}"]))
         every = len(result.every_commit_jobs.get(jobset, ()))
@@ -95,13 +101,14 @@ def counts_table(report: Report) -> list[str]:
 
 
 def _name(text: str) -> str:
-    """A name as inline code: with `_plain`, the one place names enter this Markdown."""
-    return "`" + text.replace("`", "'") + "`"
+    """A name as inline code: with `_plain`, the one place names enter this Markdown (escaped: a name comes
+    from the evaluated tree, which a pull request's author controls)."""
+    return code_span(text)
 
 
 def _plain(text: str) -> str:
-    """A name in running text (a maintainer, a reason naming packages): where escaping applies."""
-    return text
+    """A name in running text (a maintainer, a reason naming packages), escaped."""
+    return inline_text(text)
 
 
 def _details(summary: str, items: Sequence[str], cap: int | None = None) -> list[str]:
@@ -109,7 +116,7 @@ def _details(summary: str, items: Sequence[str], cap: int | None = None) -> list
     more = [f"- … and {len(items) - len(shown):,} more"] if len(shown) < len(items) else []
     return [
         "<details>",
-        f"<summary>{summary}</summary>",
+        f"<summary>{html_text(summary)}</summary>",
         "",
         *(f"- {_name(i)}" for i in shown),
         *more,
@@ -129,13 +136,11 @@ def header(title: str, snapshot: str, command: str) -> list[str]:
         MARKER,
         f"## {title}",
         "",
-        f"Snapshot: {snapshot}" if snapshot else "",
+        f"Snapshot: {inline_text(snapshot)}" if snapshot else "",
         "",
         "Reproduce with:",
         "",
-        "```sh",
-        command,
-        "```",
+        code_block(one_line(command), "sh"),
     ]
 
 
@@ -149,7 +154,7 @@ def render_markdown(
     branch = report.branch
     counts = labels.rebuild_count_by_kernel
     head = [
-        *header(f"impact: {_name(result.change.description)}", _plain(report.snapshot), command),
+        *header(f"impact: {code_span(result.change.description)}", report.snapshot, command),
         "",
         *counts_table(report),
         "",

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from impact.analysis.diff import SnapshotDiff
 from impact.analysis.pr import Cause, PrReport, RepointCause
 from impact.render.diff import root_label
+from impact.render.escape import code_span, inline_text
 from impact.render.hydra import hydra_markdown
 from impact.render.markdown import GITHUB_COMMENT_LIMIT, MARKER
 
@@ -30,13 +31,14 @@ ERROR_CHARS = 300
 
 
 def _name(text: str) -> str:
-    """A name (attribute, derivation, maintainer, system) as inline code: the one place names enter the comment."""
-    return "`" + text.replace("`", "'").replace("\n", " ") + "`"
+    """A name (attribute, derivation, maintainer, system) as inline code: the one place names enter the comment,
+    escaped (the evaluated tree, and so every name, is the pull request author's), safe in a table cell too."""
+    return code_span(text, table=True)
 
 
 def _plain(text: str) -> str:
-    """Text that names packages in running prose (branch reasons, findings): where escaping applies."""
-    return text
+    """Text that names packages in running prose (branch reasons, findings), escaped."""
+    return inline_text(text)
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -79,7 +81,7 @@ def headline_table(report: PrReport) -> list[str]:
 
     for js in _jobsets(diff):
         rebuilt = diff.rebuilt(js)
-        row(f"**{js} jobs rebuilt**", rebuilt, f"**{len(rebuilt):,}** of {diff.jobs_total_head.get(js, 0):,}")
+        row(f"**{_plain(js)} jobs rebuilt**", rebuilt, f"**{len(rebuilt):,}** of {diff.jobs_total_head.get(js, 0):,}")
         if js == "nixos":
             tests = [a for a in rebuilt if a.startswith("tests.")]
             if tests:
@@ -144,7 +146,7 @@ def _cause_lines(n: int, cause: Cause) -> list[str]:
     else:
         what = _name(root_label(root.name, root.base_name, root.paired_by))
     return [
-        f"{n}. {what} ({root.system}) reaches {_plural(cause.jobs_reached, 'rebuilt job')}; "
+        f"{n}. {what} ({_plain(root.system)}) reaches {_plural(cause.jobs_reached, 'rebuilt job')}; "
         f"why {_name(cause.example_job)}:",
         f"   {_name(cause.chain)}",
     ]
@@ -229,24 +231,24 @@ def _lists(report: PrReport, folded: int) -> list[str]:
         rebuilt = diff.rebuilt(js)
         if rebuilt:
             out += _listed(
-                f"{_plural(len(rebuilt), 'job')} of the {js} jobset rebuilt:",
+                f"{_plural(len(rebuilt), 'job')} of the {_plain(js)} jobset rebuilt:",
                 [f"- {_name(a)}" for a in rebuilt],
                 folded,
             )
     for kind, jobs in (("added", diff.added), ("removed", diff.removed)):
-        items = [f"- {js}: {_name(a)}" for js in _jobsets(diff) for a in jobs.get(js, ())]
+        items = [f"- {_plain(js)}: {_name(a)}" for js in _jobsets(diff) for a in jobs.get(js, ())]
         if items:
             out += _listed(f"{_plural(len(items), 'job')} {kind}:", items, folded)
     if diff.repointed:
         items = [
-            f"- {r.jobset}: {_name(r.attr)} → {_name(r.name)}"
+            f"- {_plain(r.jobset)}: {_name(r.attr)} → {_name(r.name)}"
             + (f" (before: {', '.join(_name(b) for b in r.before)})" if r.before else "")
             for r in diff.repointed
         ]
         out += _listed(
             f"{_plural(len(items), 'job')} re-pointed to derivations already built (nothing to build):", items, folded
         )
-    every = [f"- {js}: {_name(a)}" for js in _jobsets(diff) for a in diff.every_commit_jobs.get(js, ())]
+    every = [f"- {_plain(js)}: {_name(a)}" for js in _jobsets(diff) for a in diff.every_commit_jobs.get(js, ())]
     if every:
         out += _listed(
             f"{_plural(len(every), 'job')} that {'changes' if len(every) == 1 else 'change'} on every commit "
@@ -261,7 +263,7 @@ def _lists(report: PrReport, folded: int) -> list[str]:
     note = ("", " — follows the re-pointing", " — every commit")
     roots = [
         f"- {_name(r.name if root_kind(r.path) else root_label(r.name, r.base_name, r.paired_by))} "
-        f"({r.system}{'' if r.base_path is None else ', paired by ' + r.paired_by}){note[root_kind(r.path)]}"
+        f"({_plain(r.system)}{'' if r.base_path is None else ', paired by ' + r.paired_by}){note[root_kind(r.path)]}"
         for r in sorted(diff.roots, key=lambda r: (root_kind(r.path), r.name, r.system))
     ]
     if roots:
