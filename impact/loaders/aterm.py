@@ -16,13 +16,13 @@ none, each input is read from the folder of the .drv that names it.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Union
 
 from impact.errors import InputError
+from impact.loaders._attrs import declares_fixed_output, derivation_attrs, prefers_local_build, system_features
 from impact.loaders._io import read_text
 from impact.model import STORE_DIR, Derivation, DerivationGraph, EvalError, Job, path_name
 
@@ -184,20 +184,7 @@ def parse_drv(text: str, path: str | Path) -> Derivation:
             env[key] = value
     except ValueError as e:
         raise InputError(f"{where}: not a Nix derivation (ATerm): {e}") from None
-    attrs: Mapping[str, object] = env
-    if "__json" in env:  # __structuredAttrs: the attributes are one JSON object
-        try:
-            attrs = {**env, **json.loads(env["__json"])}
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: its __json attribute is not valid JSON ({e.msg})") from None
-    declared = attrs.get("requiredSystemFeatures", "")
-    features = (
-        declared.split()
-        if isinstance(declared, str)
-        else [str(f) for f in declared]
-        if isinstance(declared, list)
-        else []
-    )
+    attrs = derivation_attrs(env, None, where)
     base = Path(where).name
     drv_name = attrs.get("name")
     return Derivation(
@@ -205,9 +192,9 @@ def parse_drv(text: str, path: str | Path) -> Derivation:
         name=drv_name if isinstance(drv_name, str) else path_name(base).removesuffix(".drv"),
         system=system,
         outputs=outputs,
-        fixed_output=fixed,
-        required_system_features=tuple(features),
-        prefer_local_build=attrs.get("preferLocalBuild") in ("1", True),
+        fixed_output=fixed or declares_fixed_output(attrs),
+        required_system_features=system_features(attrs),
+        prefer_local_build=prefers_local_build(attrs),
         inputs=inputs,
         input_sources=sources,
     )

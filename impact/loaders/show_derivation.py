@@ -6,6 +6,9 @@ Shapes read:
 - newest Nix: store paths without the `/nix/store/` prefix, `"inputs": {"srcs": [...], "drvs": {...}}`,
   content-addressed outputs `{"method", "hash"}` without a path, the whole wrapped in
   `{"derivations": {...}, "version": N}`.
+
+A derivation with structured attributes keeps its attributes in `env.__json` (a JSON string; Nix 2.8) or in a
+`structuredAttrs` object (newest Nix); both are read (see `_attrs`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from impact.errors import InputError
+from impact.loaders._attrs import declares_fixed_output, derivation_attrs, prefers_local_build, system_features
 from impact.loaders._io import parse_json, read_text
 from impact.loaders._store_path import fixed_output_path, parse_hash
 from impact.model import Derivation, DerivationGraph, Job, store_path
@@ -40,6 +44,10 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
     env = value.get("env") or {}
     if not isinstance(env, Mapping):
         raise InputError(f"{where}: `env` is not an object")
+    attrs = derivation_attrs(env, value.get("structuredAttrs"), where)
+    name = value.get("name") or attrs.get("name")
+    if not isinstance(name, str):
+        raise InputError(f"{where}: has no name")
     inputs_v4 = value.get("inputs")
     if isinstance(inputs_v4, Mapping):
         input_drvs = inputs_v4.get("drvs", {})
@@ -50,19 +58,19 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
     if not isinstance(input_drvs, Mapping) or not isinstance(input_srcs, list):
         raise InputError(f"{where}: `inputDrvs`/`inputSrcs` have an unknown shape")
     outputs: dict[str, str] = {}
-    fixed = False
-    for name, out in value["outputs"].items():
+    fixed = declares_fixed_output(attrs)
+    for output, out in value["outputs"].items():
         if not isinstance(out, Mapping):
-            raise InputError(f"{where}: output {name} is not an object")
+            raise InputError(f"{where}: output {output} is not an object")
         if out.get("hash"):
             fixed = True
         if out.get("path"):
-            outputs[name] = store_path(out["path"])
+            outputs[output] = store_path(out["path"])
         elif out.get("hash"):
             # Newest Nix leaves the path of a fixed output out: it follows from the hash, as Nix computes it.
-            outputs[name] = _fixed_path(where, value.get("name") or env.get("name"), name, out)
+            outputs[output] = _fixed_path(where, name, output, out)
         else:
-            outputs[name] = ""  # floating content-addressed or deferred: known only after building
+            outputs[output] = ""  # floating content-addressed or deferred: known only after building
     inputs: dict[str, tuple[str, ...]] = {}
     for drv, used in input_drvs.items():
         if isinstance(used, Mapping):
@@ -70,25 +78,17 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
         if not isinstance(used, list):
             raise InputError(f"{where}: input {drv} has an unknown shape")
         inputs[store_path(drv)] = tuple(sorted(used))
-    name = value.get("name") or env.get("name")
-    if not isinstance(name, str):
-        raise InputError(f"{where}: has no name")
     system = value.get("system") or value.get("platform")
     if not isinstance(system, str):
         raise InputError(f"{where}: has no system")
-    features = env.get("requiredSystemFeatures", "")
-    prefer_local = env.get("preferLocalBuild")
-    if isinstance(value.get("structuredAttrs"), Mapping):
-        features = features or value["structuredAttrs"].get("requiredSystemFeatures", "")
-        prefer_local = prefer_local or value["structuredAttrs"].get("preferLocalBuild")
     return Derivation(
         path=store_path(path),
         name=name,
         system=system,
         outputs=outputs,
         fixed_output=fixed,
-        required_system_features=tuple(features.split()) if isinstance(features, str) else tuple(features),
-        prefer_local_build=prefer_local in ("1", True),
+        required_system_features=system_features(attrs),
+        prefer_local_build=prefers_local_build(attrs),
         inputs=inputs,
         input_sources=tuple(store_path(s) for s in input_srcs),
     )
