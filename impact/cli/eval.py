@@ -15,6 +15,7 @@ from impact.cli._app import JsonOption, app, emit
 from impact.errors import InputError
 
 if TYPE_CHECKING:
+    from impact.evaluate import EvalSummary
     from impact.nix import Limits, Nix
 
 SystemOption = Annotated[
@@ -89,6 +90,37 @@ class Progress:
             sys.stderr.flush()
 
 
+ChunksOption = Annotated[
+    int, typer.Option("--chunks", help="Cut the jobs into N stable slices (by a hash of jobset and attribute path).")
+]
+ChunkOption = Annotated[
+    int | None,
+    typer.Option(
+        "--chunk", help="Evaluate only slice K (0…N-1) of --chunks N. Default: all slices.", show_default=False
+    ),
+]
+JobsOption = Annotated[int, typer.Option("--jobs", "-j", help="Nix processes at a time (slices in parallel).")]
+SkipOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skip",
+        help="A top-level job name to leave out of both jobsets (repeatable; NAME* is a prefix).",
+        show_default=False,
+    ),
+]
+ExplainOption = Annotated[
+    int, typer.Option("--explain-errors", help="Read Nix's message for at most this many throw/assert errors.")
+]
+GcOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--gc/--no-gc",
+        help="Garbage-collect the store afterwards. Default: on for the private store, off for any other.",
+        show_default=False,
+    ),
+]
+
+
 @app.command("eval")
 def eval_(
     checkout: Annotated[Path, typer.Argument(help="A nixpkgs checkout (with pkgs/top-level/release.nix).")],
@@ -107,6 +139,12 @@ def eval_(
         ),
     ] = "nix-instantiate",
     workers: Annotated[int, typer.Option("--workers", help="Parallel evaluators with --evaluator nix-eval-jobs.")] = 1,
+    chunks: ChunksOption = 0,
+    chunk: ChunkOption = None,
+    jobs: JobsOption = 1,
+    skip: SkipOption = None,
+    explain_errors: ExplainOption = 25,
+    gc: GcOption = None,
     json: JsonOption = False,
 ) -> None:
     """Evaluate a nixpkgs checkout's Hydra jobs with Nix (restricted, no IFD, time and memory limits)."""
@@ -125,11 +163,27 @@ def eval_(
             on_job=progress,
             evaluator=evaluator,
             workers=workers,
+            chunks=chunks or jobs,
+            chunk=chunk,
+            jobs=jobs,
+            skip=skip or (),
+            explain=explain_errors,
+            gc=store is None if gc is None else gc,
         )
     finally:
         progress.done()
-    if json:
-        emit(dumps(summary.to_dict()))
-        return
+    emit(dumps(summary.to_dict()) if json else summary_text(summary))
+
+
+def summary_text(summary: EvalSummary) -> str:
+    """The summary of `impact eval` for a terminal: what was written, each Nix process's time and peak memory."""
     jobs = ", ".join(f"{n:,} {js}" for js, n in summary.jobs.items())
-    emit(f"wrote {output}: {jobs} jobs, {summary.errors:,} evaluation errors, {summary.derivations:,} derivations")
+    part = f" (slices {', '.join(map(str, summary.slices))} of {summary.chunks})" if summary.chunks > 1 else ""
+    lines = [
+        f"wrote {summary.output}{part}: {jobs} jobs, {summary.errors:,} evaluation errors, "
+        f"{summary.derivations:,} derivations in {summary.seconds:,.0f} s"
+    ]
+    lines += [f"  {p.label}: {p.seconds:,.0f} s, peak {p.peak_rss / 2**20:,.0f} MiB" for p in summary.processes]
+    if summary.store_freed is not None:
+        lines.append(f"  private store collected: {summary.store_freed / 2**20:,.1f} MiB freed")
+    return "\n".join(lines)
