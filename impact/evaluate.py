@@ -22,8 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from impact.errors import InputError
-from impact.loaders.merge import merge_jobs, write_snapshot
-from impact.nix import EvalProcess, Limits, Nix, collect_garbage, eval_release, eval_release_with_eval_jobs
+from impact.loaders.merge import job_order, merge_jobs, write_snapshot
+from impact.nix import (
+    CAUGHT,
+    EvalProcess,
+    Limits,
+    Nix,
+    collect_garbage,
+    eval_release,
+    eval_release_with_eval_jobs,
+    explain_error,
+    release_args,
+    where,
+)
 
 #: The `env` keys kept in derivations.json.gz, as in the shared evaluations.
 ENV_KEYS = (
@@ -216,6 +227,8 @@ def _eval_slices(
 
     counts = dict.fromkeys(slices, 0)
     lock = threading.Lock()
+    if jobs > 1 and len(slices) > 1 and nix.store is not None:
+        nix.run("nix", "store", "ping")  # create a new store once: Nix processes creating it together collide
 
     def one(k: int) -> list[dict[str, Any]]:
         def counted(n: int) -> None:
@@ -234,13 +247,21 @@ def _eval_slices(
             chunks=chunks,
             chunk=k,
             skip=skip,
-            explain=explain,
+            explain=0,
             processes=processes,
         )
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(one, slices))
-    return merge_jobs([(f"slice {k}", r) for k, r in zip(slices, results)])
+        lines = merge_jobs([(f"slice {k}", r) for k, r in zip(slices, pool.map(one, slices))])
+        # Nix's message for the first `explain` throw/assert errors of the whole evaluation, in job order.
+        caught = sorted((x for x in lines if x.get("error") == CAUGHT), key=job_order)[:explain]
+        args = release_args(systems, nixos, None, skip)
+
+        def explained(line: dict[str, Any]) -> None:
+            line["error"] = explain_error(nix, checkout, args, where(line), limits, processes)
+
+        list(pool.map(explained, caught))
+    return lines
 
 
 def export_ref(repo: Path, ref: str, dest: Path) -> str:

@@ -441,6 +441,8 @@ def _out_of_memory(stderr: str, code: int) -> bool:
 CRASH_RETRIES = 2
 #: At most this many jobs that stop Nix with an error tryEval cannot catch are set aside in one slice.
 MAX_UNCAUGHT = 100
+#: The message of a job that failed under tryEval, until `explain_error` reads Nix's own (jobs.nix says the same).
+CAUGHT = "evaluation failed (throw or assert)"
 _LOCATION = re.compile(r"^\s*at (.+):(\d+):(\d+):\s*$")
 
 
@@ -516,18 +518,10 @@ def eval_release(
     the first `explain` caught errors is read by evaluating each job alone (one more Nix process each). Each
     process run is appended to `processes`.
     """
-    _checked_systems(systems, nixos_systems)
     if not 0 <= chunk < chunks:
         raise NixError([], "", f"chunk {chunk} is not one of 0…{chunks - 1}")
     root = Path(checkout).resolve()
-    args = {
-        "systems": list(systems),
-        "nixos": nixos,
-        "nixosSystems": list(nixos_systems or systems[:1]),
-        "chunks": chunks,
-        "chunk": chunk,
-        "skip": list(skip),
-    }
+    args = {**release_args(systems, nixos, nixos_systems, skip), "chunks": chunks, "chunk": chunk}
     runs = processes if processes is not None else []
     label = f"chunk {chunk + 1}/{chunks}" if chunks > 1 else "all jobs"
     uncaught: list[dict[str, Any]] = []
@@ -535,14 +529,14 @@ def eval_release(
     while True:
         try:
             lines = _run_jobs(
-                nix, root, {**args, "skipPaths": [_where(x) for x in uncaught]}, limits, on_job, runs, label
+                nix, root, {**args, "skipPaths": [where(x) for x in uncaught]}, limits, on_job, runs, label
             )
             break
         except _Stopped as stop:
             if stop.error.crashed and crashes < CRASH_RETRIES:
                 crashes += 1
                 continue
-            if stop.error.crashed or stop.at is None or stop.at in [_where(x) for x in uncaught]:
+            if stop.error.crashed or stop.at is None or stop.at in [where(x) for x in uncaught]:
                 raise _refusal(stop.error, root) from None
             if len(uncaught) >= MAX_UNCAUGHT:
                 stop.error.args = (f"{stop.error} (and {MAX_UNCAUGHT} jobs before it stopped Nix)",)
@@ -557,10 +551,25 @@ def eval_release(
                 }
             )
     for line in lines:
-        if "error" in line and explain > 0:
+        if line.get("error") == CAUGHT and explain > 0:
             explain -= 1
-            line["error"] = explain_error(nix, root, args, _where(line), limits, runs)
+            line["error"] = explain_error(nix, root, args, where(line), limits, runs)
     return lines + uncaught
+
+
+def release_args(
+    systems: Sequence[str], nixos: bool, nixos_systems: Sequence[str] | None, skip: Sequence[str]
+) -> dict[str, Any]:
+    """The arguments jobs.nix takes for these jobsets (chunks aside)."""
+    _checked_systems(systems, nixos_systems)
+    return {
+        "systems": list(systems),
+        "nixos": nixos,
+        "nixosSystems": list(nixos_systems or systems[:1]),
+        "chunks": 1,
+        "chunk": 0,
+        "skip": list(skip),
+    }
 
 
 def explain_error(
@@ -584,7 +593,7 @@ def explain_error(
         )
     except _Stopped as stop:
         return error_message(stop.error.stderr, root)
-    return "evaluation failed (throw or assert)"
+    return CAUGHT
 
 
 class _Stopped(Exception):
@@ -596,7 +605,8 @@ class _Stopped(Exception):
         self.at = at
 
 
-def _where(line: Mapping[str, Any]) -> dict[str, Any]:
+def where(line: Mapping[str, Any]) -> dict[str, Any]:
+    """A job line's place as jobs.nix takes it: `{jobset, path}`."""
     return {"jobset": line.get("jobset", "nixpkgs"), "path": list(line["attrPath"])}
 
 

@@ -29,7 +29,8 @@ StoreOption = Annotated[
     str | None,
     typer.Option(
         "--store",
-        help="The Nix store to write .drv files to: a URI, or 'auto' for Nix's default. Default: a private chroot store under ~/.cache/impact/nix.",
+        help="The Nix store to write .drv files to: a URI, or 'auto' for Nix's default. "
+        "Default: a private chroot store under ~/.cache/impact/nix, collected after each evaluation.",
         show_default=False,
     ),
 ]
