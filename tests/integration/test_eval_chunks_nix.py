@@ -240,3 +240,26 @@ def test_the_workflow_merge_step_joins_the_matrix_chunks(
     assert done.returncode == 0, done.stderr
     for name in ("jobs.jsonl.gz", "derivations.json.gz"):
         assert (tmp_path / "snapshot" / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_impact_diff_equals_a_plain_out_path_diff(
+    tree: Path, whole: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The independent check used on the 2019 trees (outpath_diff.py), on an edit of libfoo and a new job."""
+    from tests.integration.outpath_diff import check, outpath_diff
+
+    edited = tmp_path / "edited"
+    shutil.copytree(tree, edited)
+    libfoo = edited / "pkgs/development/libfoo/default.nix"
+    libfoo.write_text(libfoo.read_text().replace("1.0", "1.1"))
+    release = edited / "pkgs/top-level/release.nix"
+    release.write_text(
+        release.read_text().replace('  curl = forAll "curl";', '  curl = forAll "curl";\n  again = forAll "hello";')
+    )
+    evaluate(edited, tmp_path / "head", tmp_path / "store", capsys, "--chunks", "2", "--jobs", "2")
+    plain = outpath_diff(whole, tmp_path / "head")
+    assert ("nixpkgs", "libfoo.x86_64-linux") in plain["changed"] and ("nixpkgs", "bar.i686-linux") in plain["changed"]
+    assert plain["added"] == {("nixpkgs", "again.x86_64-linux"), ("nixpkgs", "again.i686-linux")}
+    code, out, err = impact("diff", str(whole), str(tmp_path / "head"), "--json", capsys=capsys)
+    assert code == 0, err
+    assert check(whole, tmp_path / "head", json.loads(out)) == {}
