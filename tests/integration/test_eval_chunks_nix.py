@@ -31,7 +31,7 @@ RELEASE = """\
 { supportedSystems ? [ "x86_64-linux" "i686-linux" ] }:
 let
   pkgsFor = system: import ../.. { inherit system; };
-  forAll = attr: builtins.listToAttrs (map (system: { name = system; value = (pkgsFor system).${attr}; }) supportedSystems);
+  forAll = a: builtins.listToAttrs (map (s: { name = s; value = (pkgsFor s).${a}; }) supportedSystems);
   extra = n: builtins.listToAttrs (map (system: { name = system; value = (pkgsFor system).stdenv.mkDerivation {
     name = "extra-${toString n}"; buildInputs = [ (pkgsFor system).hello ]; }; }) supportedSystems);
 in
