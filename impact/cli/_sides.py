@@ -42,8 +42,16 @@ def side_graph(
         label = f"{spec} ({commit[:7]})"
     progress = Progress(f"evaluating {role} {spec}")
     try:
+        store = nix()
         evaluate_checkout(
-            source, work / f"{role}-snapshot", nix(), systems=systems, nixos=nixos, limits=limits, on_job=progress
+            source,
+            work / f"{role}-snapshot",
+            store,
+            systems=systems,
+            nixos=nixos,
+            limits=limits,
+            on_job=progress,
+            gc=store.store_root is not None,  # impact's private store: nothing in it is needed afterwards
         )
     finally:
         progress.done()
