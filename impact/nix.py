@@ -528,8 +528,9 @@ def eval_release(
     crashes = 0
     while True:
         try:
+            again = f" again, {len(uncaught)} set aside" if uncaught else " again" if crashes else ""
             lines = _run_jobs(
-                nix, root, {**args, "skipPaths": [where(x) for x in uncaught]}, limits, on_job, runs, label
+                nix, root, {**args, "skipPaths": [where(x) for x in uncaught]}, limits, on_job, runs, label + again
             )
             break
         except _Stopped as stop:

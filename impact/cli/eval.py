@@ -184,7 +184,17 @@ def summary_text(summary: EvalSummary) -> str:
         f"wrote {summary.output}{part}: {jobs} jobs, {summary.errors:,} evaluation errors, "
         f"{summary.derivations:,} derivations in {summary.seconds:,.0f} s"
     ]
-    lines += [f"  {p.label}: {p.seconds:,.0f} s, peak {p.peak_rss / 2**20:,.0f} MiB" for p in summary.processes]
+    explained = [p for p in summary.processes if p.label.startswith("job ")]
+    lines += [
+        f"  {p.label}: {p.seconds:,.0f} s, peak {p.peak_rss / 2**20:,.0f} MiB"
+        for p in summary.processes
+        if p not in explained
+    ]
+    if explained:
+        lines.append(
+            f"  {len(explained)} errors explained, one job a process: {sum(p.seconds for p in explained):,.0f} s, "
+            f"peak {max(p.peak_rss for p in explained) / 2**20:,.0f} MiB"
+        )
     if summary.store_freed is not None:
         lines.append(f"  private store collected: {summary.store_freed / 2**20:,.1f} MiB freed")
     return "\n".join(lines)
