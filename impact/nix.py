@@ -461,7 +461,10 @@ def error_message(stderr: str, root: str | Path | None = None) -> str:
         if not line.strip() or line.lstrip().startswith(("…", "at ")):
             break
         text.append(line.strip())
-    message = " ".join(t for t in text if t)[:1000]
+    message = " ".join(t for t in text if t)
+    if root is not None:  # nixpkgs' own messages name files too (`Package ‘x’ in ‘/…/default.nix:12’ …`)
+        message = message.replace(f"{root}/", "")
+    message = message[:1000]
     for line in lines[start + 1 :]:
         m = _LOCATION.match(line)
         if m:

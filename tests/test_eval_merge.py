@@ -76,4 +76,7 @@ def test_error_message_keeps_the_innermost_location_relative_to_the_tree() -> No
     )
     assert error_message(STDERR, "/elsewhere").endswith(" at /src/nixpkgs/pkgs/top-level/release.nix:17:28")
     assert error_message("error: boom\n", "/src") == "boom"
+    assert error_message("error: Package ‘x’ in ‘/src/pkgs/x.nix:3’ is broken\n", "/src") == (
+        "Package ‘x’ in ‘pkgs/x.nix:3’ is broken"
+    )
     assert error_message("trace: x\nsomething else\n") == "something else"
