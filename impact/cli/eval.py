@@ -113,10 +113,10 @@ ExplainOption = Annotated[
     int, typer.Option("--explain-errors", help="Read Nix's message for at most this many throw/assert errors.")
 ]
 GcOption = Annotated[
-    bool | None,
+    bool,
     typer.Option(
         "--gc/--no-gc",
-        help="Garbage-collect the store afterwards. Default: on for the private store, off for any other.",
+        help="Garbage-collect impact's private store afterwards (default; a --store given is never collected).",
         show_default=False,
     ),
 ]
@@ -145,7 +145,7 @@ def eval_(
     jobs: JobsOption = 1,
     skip: SkipOption = None,
     explain_errors: ExplainOption = 25,
-    gc: GcOption = None,
+    gc: GcOption = True,
     json: JsonOption = False,
 ) -> None:
     """Evaluate a nixpkgs checkout's Hydra jobs with Nix (restricted, no IFD, time and memory limits)."""
@@ -169,7 +169,7 @@ def eval_(
             jobs=jobs,
             skip=skip or (),
             explain=explain_errors,
-            gc=store is None if gc is None else gc,
+            gc=bool(gc),
         )
     finally:
         progress.done()
