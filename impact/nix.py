@@ -537,6 +537,8 @@ def eval_release(
             )
             break
         except _Stopped as stop:
+            if _infrastructure(stop.error.stderr):
+                stop.error.crashed = True  # the machine failed, not the job: never pinned on a job
             if stop.error.crashed and crashes < CRASH_RETRIES:
                 crashes += 1
                 continue
@@ -598,6 +600,15 @@ def explain_error(
     except _Stopped as stop:
         return error_message(stop.error.stderr, root)
     return CAUGHT
+
+
+#: Words of Nix errors that come from the machine or the store, not from the evaluated code.
+_INFRASTRUCTURE = ("sqlite", "no space left", "too many open files", "cannot allocate", "resource temporarily")
+
+
+def _infrastructure(stderr: str) -> bool:
+    first = next((line.lower() for line in stderr.splitlines() if line.startswith("error:")), "")
+    return any(word in first for word in _INFRASTRUCTURE)
 
 
 class _Stopped(Exception):

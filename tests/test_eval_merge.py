@@ -7,7 +7,7 @@ import pytest
 
 from impact.errors import InputError
 from impact.loaders.merge import check_settings, job_order, merge_derivations, merge_jobs
-from impact.nix import error_message
+from impact.nix import _infrastructure, error_message
 
 SETTINGS = {"systems": ["x86_64-linux"], "nixos": True, "nixosSystems": ["x86_64-linux"], "skip": [], "chunks": 2}
 
@@ -80,3 +80,10 @@ def test_error_message_keeps_the_innermost_location_relative_to_the_tree() -> No
         "Package ‘x’ in ‘pkgs/x.nix:3’ is broken"
     )
     assert error_message("trace: x\nsomething else\n") == "something else"
+
+
+def test_a_store_or_machine_failure_is_not_pinned_on_a_job() -> None:
+    assert _infrastructure("error: SQLite database '/x/db.sqlite' is busy\n")
+    assert _infrastructure("trace: impact-job {}\nerror: writing to file: No space left on device\n")
+    assert not _infrastructure(STDERR)
+    assert not _infrastructure("error: infinite recursion encountered\n")
