@@ -32,8 +32,12 @@ let
 
   isDerivation = v: isAttrs v && (v.type or null) == "derivation";
 
+  # meta is free-form: maintainers may be nested lists (`[ a ] ++ [ teams.x ]` written as `[ a teams.x.members ]`),
+  # sets or strings. Nothing here may fail on a shape, since a failure here could not be caught by tryEval.
+  flatten = l: concatMap (x: if builtins.isList x then flatten x else [ x ]) l;
+  nameOf = x: if builtins.isString x then x else "?";
   maintainerName = m:
-    if isAttrs m then (m.github or m.name or m.email or "?") else toString m;
+    if isAttrs m then nameOf (m.github or m.name or m.email or "?") else nameOf m;
 
   hexDigits = listToAttrs (builtins.genList (i: { name = builtins.substring i 1 "0123456789abcdef"; value = i; }) 16);
   # The first 7 hex digits of the key's sha256, as a number (fits any Nix integer).
@@ -76,8 +80,8 @@ let
         drvPath = d.drvPath;
         outputs = listToAttrs (map (o: { name = o; value = d.${o}.outPath; }) outputs);
         meta = {
-          position = meta.position or null;
-          maintainers = map maintainerName (let m = meta.maintainers or [ ]; in if builtins.isList m then m else [ m ]);
+          position = let p = meta.position or null; in if builtins.isString p then p else null;
+          maintainers = map maintainerName (let m = meta.maintainers or [ ]; in if builtins.isList m then flatten m else [ m ]);
         };
       };
       forced = tryOrFail (builtins.deepSeq record record);

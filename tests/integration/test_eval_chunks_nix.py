@@ -32,8 +32,10 @@ RELEASE = """\
 let
   pkgsFor = system: import ../.. { inherit system; };
   forAll = a: builtins.listToAttrs (map (s: { name = s; value = (pkgsFor s).${a}; }) supportedSystems);
+  maintainers = [ "alice" [ { github = "bob"; } [ { name = 3; } ] ] ];
   extra = n: builtins.listToAttrs (map (system: { name = system; value = (pkgsFor system).stdenv.mkDerivation {
-    name = "extra-${toString n}"; buildInputs = [ (pkgsFor system).hello ]; }; }) supportedSystems);
+    name = "extra-${toString n}"; buildInputs = [ (pkgsFor system).hello ]; meta.maintainers = maintainers; };
+  }) supportedSystems);
 in
 {
   curl = forAll "curl";
@@ -50,12 +52,12 @@ in
 """
 #: The failing jobs and the start of the message each must carry, with its place in the tree.
 EXPECTED_ERRORS = {
-    "thrown.x86_64-linux": "thrown is not supported at pkgs/top-level/release.nix:14:",
-    "asserted.x86_64-linux": "assertion '(supportedSystems == [ ])' failed at pkgs/top-level/release.nix:15:",
+    "thrown.x86_64-linux": "thrown is not supported at pkgs/top-level/release.nix:16:",
+    "asserted.x86_64-linux": "assertion '(supportedSystems == [ ])' failed at pkgs/top-level/release.nix:17:",
     "steal.x86_64-linux": "access to absolute path '/etc/hostname' is forbidden in restricted mode at "
-    "pkgs/top-level/release.nix:16:",
+    "pkgs/top-level/release.nix:18:",
     "aborted.i686-linux": "evaluation aborted with the following error message: 'aborted on purpose' at "
-    "pkgs/top-level/release.nix:17:",
+    "pkgs/top-level/release.nix:19:",
     "broken.x86_64-linux": "broken is marked broken at pkgs/top-level/all-packages.nix:12:",
     "broken.i686-linux": "broken is marked broken at pkgs/top-level/all-packages.nix:12:",
 }
@@ -108,6 +110,9 @@ def test_failing_jobs_are_errors_with_nix_location_and_the_rest_is_evaluated(who
     # 4 packages and 30 extras on two systems, the two NixOS jobs
     assert len(evaluated) == 4 * 2 + 30 * 2 + 2
     assert {"hello.i686-linux", "extras.p29.x86_64-linux", "tests.bar.x86_64-linux"} <= evaluated
+    # meta is free-form (nested lists, sets with odd fields): read as well as it goes, never an error
+    (extra,) = [x for x in lines if x["attr"] == "extras.p3.i686-linux"]
+    assert extra["meta"]["maintainers"] == ["alice", "bob", "?"]
 
 
 @pytest.mark.parametrize("chunks", [2, 3, 5])
