@@ -12,6 +12,7 @@ the user's repository, and no `.git` in the evaluated tree (whose store copy wou
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tarfile
@@ -91,6 +92,20 @@ class EvalSummary:
             ],
             "store_freed": self.store_freed,
         }
+
+
+def trim_env(env: dict[str, Any]) -> dict[str, Any]:
+    """A derivation's `env` kept to `ENV_KEYS`; structured attributes (`__json`, as Nix 2.8 prints them) trimmed
+    to the same keys inside, as in the shared evaluations."""
+    kept = {k: v for k, v in env.items() if k in ENV_KEYS}
+    if isinstance(env.get("__json"), str):
+        try:
+            attrs = json.loads(env["__json"])
+        except ValueError:
+            attrs = None
+        if isinstance(attrs, dict):
+            kept["__json"] = json.dumps({k: v for k, v in attrs.items() if k in ENV_KEYS}, sort_keys=True)
+    return kept
 
 
 def is_checkout(folder: Path) -> bool:
@@ -179,7 +194,7 @@ def evaluate_checkout(
         derivations = nix.show_derivation(drvs) if drvs else {}
     for value in (derivations.get("derivations") or derivations).values():
         if isinstance(value, dict) and isinstance(value.get("env"), dict):
-            value["env"] = {k: v for k, v in value["env"].items() if k in ENV_KEYS}
+            value["env"] = trim_env(value["env"])
     info = {
         "systems": list(systems),
         "nixos": nixos,

@@ -89,3 +89,14 @@ def test_a_store_or_machine_failure_is_not_pinned_on_a_job() -> None:
     assert _infrastructure("trace: impact-job {}\nerror: writing to file: No space left on device\n")
     assert not _infrastructure(STDERR)
     assert not _infrastructure("error: infinite recursion encountered\n")
+
+
+def test_structured_attributes_are_trimmed_not_dropped() -> None:
+    """closure-info and friends keep name and outputs inside `__json`: dropping it made the snapshot unreadable."""
+    import json
+
+    from impact.evaluate import trim_env
+
+    env = {"__json": json.dumps({"name": "closure-info", "outputs": ["out"], "exportReferencesGraph": {}}), "x": "1"}
+    assert trim_env(env) == {"__json": json.dumps({"name": "closure-info", "outputs": ["out"]}, sort_keys=True)}
+    assert trim_env({"name": "a", "builder": "/bin/sh"}) == {"name": "a"}
