@@ -543,14 +543,16 @@ def side_graph(
         label = f"{spec} ({commit[:7]})"
     on_job = progress(f"evaluating {role} {spec}")
     try:
+        store = nix()
         evaluate_checkout(
             source,
             work / f"{role}-snapshot",
-            nix(),
+            store,
             systems=list(request.systems),
             nixos=request.nixos,
             limits=limits,
             on_job=on_job,
+            gc=store.store_root is not None,  # impact's private store: nothing in it is needed afterwards
         )
     finally:
         on_job.done()

@@ -25,6 +25,9 @@ class UnknownNameError(ImpactError):
 class NixError(ImpactError):
     """Running Nix failed; carries the command and what Nix printed."""
 
+    #: True when Nix died of a signal that is no fault of the input (a segfault): worth one more try.
+    crashed: bool = False
+
     def __init__(self, command: list[str], stderr: str, message: str | None = None) -> None:
         text = (
             message

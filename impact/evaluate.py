@@ -12,18 +12,29 @@ the user's repository, and no `.git` in the evaluated tree (whose store copy wou
 
 from __future__ import annotations
 
-import gzip
 import json
 import subprocess
 import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from impact.errors import InputError
-from impact.nix import Limits, Nix, eval_release, eval_release_with_eval_jobs
+from impact.loaders.merge import job_order, merge_jobs, write_snapshot
+from impact.nix import (
+    CAUGHT,
+    EvalProcess,
+    Limits,
+    Nix,
+    collect_garbage,
+    eval_release,
+    eval_release_with_eval_jobs,
+    explain_error,
+    release_args,
+    where,
+)
 
 #: The `env` keys kept in derivations.json.gz, as in the shared evaluations.
 ENV_KEYS = (
@@ -55,10 +66,45 @@ class EvalSummary:
     errors: int
     #: Derivations in the closure of all jobs.
     derivations: int
+    #: The slices evaluated, of how many.
+    slices: list[int] = field(default_factory=lambda: [0])
+    chunks: int = 1
+    #: Every Nix process run: label, wall seconds, peak resident memory.
+    processes: list[EvalProcess] = field(default_factory=list)
+    #: Wall-clock seconds of the whole evaluation.
+    seconds: float = 0.0
+    #: Bytes freed by collecting the private store afterwards (None: not collected).
+    store_freed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
-        return {"output": str(self.output), "jobs": self.jobs, "errors": self.errors, "derivations": self.derivations}
+        return {
+            "output": str(self.output),
+            "jobs": self.jobs,
+            "errors": self.errors,
+            "derivations": self.derivations,
+            "slices": self.slices,
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 1),
+            "processes": [
+                {"label": p.label, "seconds": round(p.seconds, 1), "peak_rss": p.peak_rss} for p in self.processes
+            ],
+            "store_freed": self.store_freed,
+        }
+
+
+def trim_env(env: dict[str, Any]) -> dict[str, Any]:
+    """A derivation's `env` kept to `ENV_KEYS`; structured attributes (`__json`, as Nix 2.8 prints them) trimmed
+    to the same keys inside, as in the shared evaluations."""
+    kept = {k: v for k, v in env.items() if k in ENV_KEYS}
+    if isinstance(env.get("__json"), str):
+        try:
+            attrs = json.loads(env["__json"])
+        except ValueError:
+            attrs = None
+        if isinstance(attrs, dict):
+            kept["__json"] = json.dumps({k: v for k, v in attrs.items() if k in ENV_KEYS}, sort_keys=True)
+    return kept
 
 
 def is_checkout(folder: Path) -> bool:
@@ -90,40 +136,68 @@ def evaluate_checkout(
     on_job: Callable[[int], None] | None = None,
     evaluator: str = "nix-instantiate",
     workers: int = 1,
+    chunks: int = 1,
+    chunk: int | None = None,
+    jobs: int = 1,
+    skip: Sequence[str] = (),
+    explain: int = 25,
+    gc: bool = False,
 ) -> EvalSummary:
     """Evaluate the Hydra jobs of `checkout` and write the snapshot folder `output`.
 
-    `evaluator` is `nix-instantiate` (the shipped jobs.nix, one process) or `nix-eval-jobs` (`workers` in
-    parallel; it must be on PATH).
+    `evaluator` is `nix-instantiate` (the shipped jobs.nix) or `nix-eval-jobs` (`workers` in parallel; it must
+    be on PATH). With nix-instantiate the jobs are cut into `chunks` stable slices: only slice `chunk` is
+    evaluated when given, else all of them, `jobs` Nix processes at a time, and joined (each process keeps
+    under `limits`). With `gc`, the store is garbage-collected afterwards (`collect_garbage`).
     """
+    import time
+
+    started = time.monotonic()
     checkout = checkout.resolve()
     if not is_checkout(checkout):
         raise InputError(
             f"{checkout}: not a nixpkgs checkout (no {RELEASE_FILE})", tip="give the top folder of nixpkgs"
         )
-    if evaluator == "nix-eval-jobs":
-        lines = eval_release_with_eval_jobs(
-            nix, checkout, systems, nixos=nixos, limits=limits, on_job=on_job, workers=workers
+    if chunks < 1 or jobs < 1 or (chunk is not None and not 0 <= chunk < chunks):
+        raise InputError(
+            f"--chunk {chunk} of --chunks {chunks} with --jobs {jobs}: no such slice",
+            tip="give --chunks N >= 1, --chunk K with 0 <= K < N, --jobs >= 1",
         )
-    elif evaluator == "nix-instantiate":
-        lines = eval_release(nix, checkout, systems, nixos=nixos, limits=limits, on_job=on_job)
-    else:
-        raise InputError(f"unknown evaluator {evaluator!r}", tip="use nix-instantiate or nix-eval-jobs")
-    root = str(checkout)
-    for line in lines:
-        meta = line.get("meta")
-        if isinstance(meta, dict) and "position" in meta:
-            meta["position"] = _relative_position(meta["position"], root)
-    drvs = [line["drvPath"] for line in lines if "drvPath" in line]
-    derivations = nix.show_derivation(drvs) if drvs else {}
+    processes: list[EvalProcess] = []
+    slices = [chunk] if chunk is not None else list(range(chunks))
+    with nix.evaluating():
+        if evaluator == "nix-eval-jobs":
+            if chunks > 1:
+                raise InputError("--chunks needs --evaluator nix-instantiate", tip="nix-eval-jobs has --workers")
+            lines = eval_release_with_eval_jobs(
+                nix, checkout, systems, nixos=nixos, limits=limits, on_job=on_job, workers=workers
+            )
+        elif evaluator == "nix-instantiate":
+            lines = _eval_slices(
+                nix, checkout, systems, nixos, limits, on_job, chunks, slices, jobs, skip, explain, processes
+            )
+        else:
+            raise InputError(f"unknown evaluator {evaluator!r}", tip="use nix-instantiate or nix-eval-jobs")
+        root = str(checkout)
+        for line in lines:
+            meta = line.get("meta")
+            if isinstance(meta, dict) and "position" in meta:
+                meta["position"] = _relative_position(meta["position"], root)
+        drvs = [line["drvPath"] for line in lines if "drvPath" in line]
+        derivations = nix.show_derivation(drvs) if drvs else {}
     for value in (derivations.get("derivations") or derivations).values():
         if isinstance(value, dict) and isinstance(value.get("env"), dict):
-            value["env"] = {k: v for k, v in value["env"].items() if k in ENV_KEYS}
-    jobs_text = "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines)
-    write_atomic(output / "jobs.jsonl.gz", gzip.compress(jobs_text.encode(), mtime=0))
-    write_atomic(
-        output / "derivations.json.gz", gzip.compress(json.dumps(derivations, sort_keys=True).encode(), mtime=0)
-    )
+            value["env"] = trim_env(value["env"])
+    info = {
+        "systems": list(systems),
+        "nixos": nixos,
+        "nixosSystems": list(systems[:1]) if nixos else [],
+        "skip": list(skip),
+        "chunks": chunks,
+        "slices": slices,
+        "evaluator": evaluator,
+    }
+    write_snapshot(output, lines, derivations, info, write_atomic)
     per: dict[str, int] = {}
     for line in lines:
         if "error" not in line:
@@ -133,7 +207,69 @@ def evaluate_checkout(
         jobs=per,
         errors=sum(1 for line in lines if "error" in line),
         derivations=len(derivations.get("derivations") or derivations),
+        slices=slices,
+        chunks=chunks,
+        processes=processes,
+        seconds=time.monotonic() - started,
+        store_freed=collect_garbage(nix) if gc else None,
     )
+
+
+def _eval_slices(
+    nix: Nix,
+    checkout: Path,
+    systems: Sequence[str],
+    nixos: bool,
+    limits: Limits,
+    on_job: Callable[[int], None] | None,
+    chunks: int,
+    slices: Sequence[int],
+    jobs: int,
+    skip: Sequence[str],
+    explain: int,
+    processes: list[EvalProcess],
+) -> list[dict[str, Any]]:
+    """Evaluate `slices` of `chunks`, `jobs` processes at a time; their job lines joined (refusing overlaps)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    counts = dict.fromkeys(slices, 0)
+    lock = threading.Lock()
+    if jobs > 1 and len(slices) > 1 and nix.store is not None:
+        nix.run("nix", "store", "ping")  # create a new store once: Nix processes creating it together collide
+
+    def one(k: int) -> list[dict[str, Any]]:
+        def counted(n: int) -> None:
+            with lock:
+                counts[k] = n
+                if on_job is not None:
+                    on_job(sum(counts.values()))
+
+        return eval_release(
+            nix,
+            checkout,
+            systems,
+            nixos=nixos,
+            limits=limits,
+            on_job=counted,
+            chunks=chunks,
+            chunk=k,
+            skip=skip,
+            explain=0,
+            processes=processes,
+        )
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        lines = merge_jobs([(f"slice {k}", r) for k, r in zip(slices, pool.map(one, slices))])
+        # Nix's message for the first `explain` throw/assert errors of the whole evaluation, in job order.
+        caught = sorted((x for x in lines if x.get("error") == CAUGHT), key=job_order)[:explain]
+        args = release_args(systems, nixos, None, skip)
+
+        def explained(line: dict[str, Any]) -> None:
+            line["error"] = explain_error(nix, checkout, args, where(line), limits, processes)
+
+        list(pool.map(explained, caught))
+    return lines
 
 
 def export_ref(repo: Path, ref: str, dest: Path) -> str:

@@ -204,6 +204,56 @@ class Nix:
                 line["jobset"] = jobset
         return lines
 
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator[None]:
+        """Hold the private store's lock shared while an evaluation needs its .drv files (see `collect_garbage`)."""
+        if self.store_root is None:
+            yield
+            return
+        import fcntl
+
+        self.store_root.mkdir(parents=True, exist_ok=True)
+        with open(self.store_root / GC_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            yield
+
+
+#: The lock file in a private store: evaluations hold it shared, garbage collection exclusive.
+GC_LOCK = "impact-gc.lock"
+
+
+def collect_garbage(nix: Nix) -> int | None:
+    """Delete every path of a private (chroot) store that no evaluation is using; the bytes freed.
+
+    impact's private store holds only what evaluations write (.drv files, copies of evaluated trees), all
+    unrooted: once an evaluation has written its snapshot, none of it is needed. Evaluations hold the store's
+    lock shared (`Nix.evaluating`); collection takes it exclusively without waiting and returns None when an
+    evaluation is running (or the store is not a private one), so it never pulls files from under one.
+    """
+    if nix.store_root is None:
+        return None
+    import fcntl
+
+    lock_path = nix.store_root / GC_LOCK
+    with open(lock_path, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        before = store_size(nix.store_root)
+        nix.run("nix-store", "--gc")
+        return before - store_size(nix.store_root)
+
+
+def store_size(root: Path) -> int:
+    """Bytes of the files of a chroot store under `root` (its `nix/store`; not counting the database)."""
+    total = 0
+    for dirpath, _, files in os.walk(root / "nix" / "store"):
+        for f in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+    return total
+
 
 def error_summary(stderr: str) -> str:
     """Nix's error in one line: the first `error:` line (without the prefix), else the last line printed."""
@@ -284,13 +334,15 @@ def limited_runner(
     limits: Limits,
     on_stderr_line: Callable[[str], bool] | None = None,
     on_stdout_line: Callable[[str], None] | None = None,
+    on_finish: Callable[[int], None] | None = None,
 ) -> Runner:
     """A runner that applies `limits` (RLIMIT_AS in the child, a timer killing its process group).
 
     Each stderr line is given to `on_stderr_line` as it arrives; lines it returns True for are consumed
     (progress traces), the rest are kept for the error message. Each stdout line is shown to
-    `on_stdout_line` as it arrives (nix-eval-jobs prints one job a line). Exceeding a limit raises `NixError`
-    naming it.
+    `on_stdout_line` as it arrives (nix-eval-jobs prints one job a line). `on_finish` gets the process's peak
+    resident memory in bytes (from wait4). Exceeding a limit raises `NixError` naming it; a crash (SIGSEGV, as
+    Nix 2.8's garbage collector sometimes does on large trees) raises a `NixError` whose `crashed` is True.
     """
     import resource
     import signal
@@ -345,7 +397,10 @@ def limited_runner(
                 for line in proc.stderr:
                     if on_stderr_line is None or not on_stderr_line(line):
                         kept.append(line)
-            code = proc.wait()
+            _, status, usage = os.wait4(proc.pid, 0)
+            code = proc.returncode = os.waitstatus_to_exitcode(status)
+            if on_finish is not None:
+                on_finish(usage.ru_maxrss * 1024)  # Linux reports KiB
             if reader is not None:
                 reader.join()
             if timer:
@@ -365,6 +420,10 @@ def limited_runner(
                 )
                 e.tip = "look for an expression that grows without end in the evaluated tree, or raise --memory"
                 raise e
+            if code == -signal.SIGSEGV:
+                e = NixError(list(command), stderr, f"{command[0]} crashed (segmentation fault)")
+                e.crashed = True
+                raise e
             out.seek(0)
             return subprocess.CompletedProcess(list(command), code, out.read(), stderr)
 
@@ -372,8 +431,66 @@ def limited_runner(
 
 
 def _out_of_memory(stderr: str, code: int) -> bool:
+    import signal
+
     text = stderr.lower()
-    return "out of memory" in text or "bad_alloc" in text or "cannot allocate" in text or code < 0
+    return "out of memory" in text or "bad_alloc" in text or "cannot allocate" in text or code == -signal.SIGKILL
+
+
+#: How often one slice is evaluated again after Nix crashed (Nix 2.8's GC segfaults now and then).
+CRASH_RETRIES = 2
+#: At most this many jobs that stop Nix with an error tryEval cannot catch are set aside in one slice.
+MAX_UNCAUGHT = 100
+#: The message of a job that failed under tryEval, until `explain_error` reads Nix's own (jobs.nix says the same).
+CAUGHT = "evaluation failed (throw or assert)"
+_LOCATION = re.compile(r"^\s*at (.+):(\d+):(\d+):\s*$")
+
+
+def error_message(stderr: str, root: str | Path | None = None) -> str:
+    """Nix's error as Hydra records it: the message and the innermost location `file:line:col`.
+
+    The message is the `error:` paragraph in one line; the location is the first `at FILE:LINE:COL:` Nix printed
+    after it (with `--show-trace`, the innermost frame), FILE relative to `root` when inside it.
+    """
+    lines = stderr.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("error:")), None)
+    if start is None:
+        return error_summary(stderr)
+    text = [lines[start].removeprefix("error:").strip()]
+    for line in lines[start + 1 :]:
+        if not line.strip() or line.lstrip().startswith(("…", "at ")):
+            break
+        text.append(line.strip())
+    message = " ".join(t for t in text if t)
+    if root is not None:  # nixpkgs' own messages name files too (`Package ‘x’ in ‘/…/default.nix:12’ …`)
+        message = message.replace(f"{root}/", "")
+    message = message[:1000]
+    for line in lines[start + 1 :]:
+        m = _LOCATION.match(line)
+        if m:
+            file = m.group(1)
+            if root is not None and file.startswith(f"{root}/"):
+                file = file[len(str(root)) + 1 :]
+            return f"{message} at {file}:{m.group(2)}:{m.group(3)}"
+    return message
+
+
+@dataclass
+class EvalProcess:
+    """One Nix process of an evaluation: what it evaluated, how long it ran, its peak resident memory."""
+
+    #: Which slice (`K/N`) or job it evaluated.
+    label: str
+    #: Wall-clock seconds.
+    seconds: float = 0.0
+    #: Peak resident set size in bytes (wait4's ru_maxrss).
+    peak_rss: int = 0
+
+
+def _checked_systems(systems: Sequence[str], nixos_systems: Sequence[str] | None) -> None:
+    for s in [*systems, *(nixos_systems or ())]:
+        if not _SYSTEM.match(s):
+            raise NixError([], "", f"{s!r} is not a system name (e.g. x86_64-linux)")
 
 
 def eval_release(
@@ -385,40 +502,176 @@ def eval_release(
     nixos_systems: Sequence[str] | None = None,
     limits: Limits = Limits(),
     on_job: Callable[[int], None] | None = None,
+    chunks: int = 1,
+    chunk: int = 0,
+    skip: Sequence[str] = (),
+    explain: int = 25,
+    processes: list[EvalProcess] | None = None,
 ) -> list[dict[str, Any]]:
     """The Hydra jobs of a nixpkgs checkout, as nix-eval-jobs lines with `jobset`; writes each .drv to the store.
 
     Evaluates `pkgs/top-level/release.nix` (and `nixos/release.nix` with `nixos`) through the shipped
     `jobs.nix`, in restricted mode with only the checkout on the search path and without
     import-from-derivation, under `limits`. `on_job` is called with the running count of jobs evaluated.
-    A job that throws or fails an assert is a line with `error`.
+    Only slice `chunk` of `chunks` is evaluated (see jobs.nix); top-level names in `skip` are left out.
+
+    Errors are recorded as Hydra records them: a job that fails is a line with `error` and the rest is
+    evaluated. A throw or assert is caught by tryEval; any other error (a forbidden path, an abort, a missing
+    attribute) stops Nix, and the job it stopped at is set aside and the slice evaluated again. The message of
+    the first `explain` caught errors is read by evaluating each job alone (one more Nix process each). Each
+    process run is appended to `processes`.
     """
-    for s in [*systems, *(nixos_systems or ())]:
-        if not _SYSTEM.match(s):
-            raise NixError([], "", f"{s!r} is not a system name (e.g. x86_64-linux)")
-    nix_list = lambda xs: "[ " + " ".join(f'"{x}"' for x in xs) + " ]"
-    expr = (
-        f"({jobs_expression()}) {{ nixpkgs = <nixpkgs>; systems = {nix_list(systems)}; "
-        f"nixos = {'true' if nixos else 'false'}; nixosSystems = {nix_list(nixos_systems or systems[:1])}; }}"
-    )
+    if not 0 <= chunk < chunks:
+        raise NixError([], "", f"chunk {chunk} is not one of 0…{chunks - 1}")
+    root = Path(checkout).resolve()
+    args = {**release_args(systems, nixos, nixos_systems, skip), "chunks": chunks, "chunk": chunk}
+    runs = processes if processes is not None else []
+    label = f"chunk {chunk + 1}/{chunks}" if chunks > 1 else "all jobs"
+    uncaught: list[dict[str, Any]] = []
+    crashes = 0
+    while True:
+        try:
+            again = f" again, {len(uncaught)} set aside" if uncaught else " again" if crashes else ""
+            lines = _run_jobs(
+                nix, root, {**args, "skipPaths": [where(x) for x in uncaught]}, limits, on_job, runs, label + again
+            )
+            break
+        except _Stopped as stop:
+            if _infrastructure(stop.error.stderr):
+                stop.error.crashed = True  # the machine failed, not the job: never pinned on a job
+            if stop.error.crashed and crashes < CRASH_RETRIES:
+                crashes += 1
+                continue
+            if stop.error.crashed or stop.at is None or stop.at in [where(x) for x in uncaught]:
+                raise _refusal(stop.error, root) from None
+            if len(uncaught) >= MAX_UNCAUGHT:
+                stop.error.args = (f"{stop.error} (and {MAX_UNCAUGHT} jobs before it stopped Nix)",)
+                raise stop.error from None
+            path = stop.at["path"]
+            uncaught.append(
+                {
+                    "attr": ".".join(path),
+                    "attrPath": path,
+                    "jobset": stop.at["jobset"],
+                    "error": error_message(stop.error.stderr, root),
+                }
+            )
+    for line in lines:
+        if line.get("error") == CAUGHT and explain > 0:
+            explain -= 1
+            line["error"] = explain_error(nix, root, args, where(line), limits, runs)
+    return lines + uncaught
+
+
+def release_args(
+    systems: Sequence[str], nixos: bool, nixos_systems: Sequence[str] | None, skip: Sequence[str]
+) -> dict[str, Any]:
+    """The arguments jobs.nix takes for these jobsets (chunks aside)."""
+    _checked_systems(systems, nixos_systems)
+    return {
+        "systems": list(systems),
+        "nixos": nixos,
+        "nixosSystems": list(nixos_systems or systems[:1]),
+        "chunks": 1,
+        "chunk": 0,
+        "skip": list(skip),
+    }
+
+
+def explain_error(
+    nix: Nix,
+    root: Path,
+    args: Mapping[str, Any],
+    where: Mapping[str, Any],
+    limits: Limits,
+    processes: list[EvalProcess],
+) -> str:
+    """Nix's own message for one job that failed under tryEval: evaluate it alone, without tryEval."""
+    try:
+        _run_jobs(
+            nix,
+            root,
+            {**args, "chunks": 1, "chunk": 0, "only": [where], "catch": False},
+            limits,
+            None,
+            processes,
+            f"job {where['jobset']}:{'.'.join(where['path'])}",
+        )
+    except _Stopped as stop:
+        return error_message(stop.error.stderr, root)
+    return CAUGHT
+
+
+#: Words of Nix errors that come from the machine or the store, not from the evaluated code.
+_INFRASTRUCTURE = ("sqlite", "no space left", "too many open files", "cannot allocate", "resource temporarily")
+
+
+def _infrastructure(stderr: str) -> bool:
+    first = next((line.lower() for line in stderr.splitlines() if line.startswith("error:")), "")
+    return any(word in first for word in _INFRASTRUCTURE)
+
+
+class _Stopped(Exception):
+    """Nix stopped with an error; `at` is the job or set it was evaluating, from the last trace."""
+
+    def __init__(self, error: NixError, at: dict[str, Any] | None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.at = at
+
+
+def where(line: Mapping[str, Any]) -> dict[str, Any]:
+    """A job line's place as jobs.nix takes it: `{jobset, path}`."""
+    return {"jobset": line.get("jobset", "nixpkgs"), "path": list(line["attrPath"])}
+
+
+def _refusal(error: NixError, root: Path) -> NixError:
+    if "restricted mode" in str(error) or "import from derivation" in str(error):
+        error.args = (f"evaluation of {root} refused: {error_summary(error.stderr)}",)
+        error.tip = (
+            "the evaluated tree may read only itself: no paths outside it, no network, no import-from-derivation"
+        )
+    return error
+
+
+def _run_jobs(
+    nix: Nix,
+    root: Path,
+    args: Mapping[str, Any],
+    limits: Limits,
+    on_job: Callable[[int], None] | None,
+    processes: list[EvalProcess],
+    label: str,
+) -> list[dict[str, Any]]:
+    """One nix-instantiate of jobs.nix with `args` (given as JSON, never spliced into Nix code)."""
+    import time
+
     count = 0
+    last: list[str] = []
+    process = EvalProcess(label)
 
     def on_line(line: str) -> bool:
         nonlocal count
-        if line.startswith(JOB_TRACE):
-            count += 1
-            if on_job is not None:
-                on_job(count)
+        if line.startswith("trace: impact-"):
+            if line.startswith(JOB_TRACE):
+                count += 1
+                if on_job is not None:
+                    on_job(count)
+            last[:] = [line]
             return True
         return False
+
+    def on_finish(peak: int) -> None:
+        process.peak_rss = peak
 
     limited = Nix(
         store=nix.store,
         env={**nix.env, "NIX_PATH": ""},
-        runner=limited_runner(limits, on_line),
+        runner=limited_runner(limits, on_line, on_finish=on_finish),
         store_root=nix.store_root,
     )
-    root = Path(checkout).resolve()
+    expr = f"{{ argsJson }}: ({jobs_expression()}) (builtins.fromJSON argsJson // {{ nixpkgs = <nixpkgs>; }})"
+    started = time.monotonic()
     try:
         out = limited.run(
             "nix-instantiate",
@@ -426,6 +679,7 @@ def eval_release(
             "--strict",
             "--json",
             "--read-write-mode",
+            "--show-trace",
             "--option",
             "restrict-eval",
             "true",
@@ -434,16 +688,19 @@ def eval_release(
             "false",
             "-I",
             f"nixpkgs={root}",
+            "--argstr",
+            "argsJson",
+            json.dumps(dict(args)),
             "-E",
             expr,
         )
     except NixError as e:
-        if "restricted mode" in str(e) or "import from derivation" in str(e):
-            e.args = (f"evaluation of {root} refused: {error_summary(e.stderr)}",)
-            e.tip = (
-                "the evaluated tree may read only itself: no paths outside it, no network, no import-from-derivation"
-            )
-        raise
+        if "over the time limit" in str(e) or "over the memory limit" in str(e):
+            raise
+        raise _Stopped(e, _traced_place(last[0]) if last else None) from None
+    finally:
+        process.seconds = time.monotonic() - started
+        processes.append(process)
     try:
         lines = json.loads(out)
     except json.JSONDecodeError as e:
@@ -451,6 +708,22 @@ def eval_release(
     if not isinstance(lines, list):
         raise NixError(["nix-instantiate"], "", "jobs.nix did not return a list")
     return lines
+
+
+def _traced_place(line: str) -> dict[str, Any] | None:
+    try:
+        place = json.loads(line.split(" ", 2)[2])
+    except (IndexError, json.JSONDecodeError):
+        return None
+    if (
+        isinstance(place, dict)
+        and isinstance(place.get("jobset"), str)
+        and isinstance(place.get("path"), list)
+        and place["path"]
+        and all(isinstance(n, str) for n in place["path"])
+    ):
+        return {"jobset": place["jobset"], "path": place["path"]}
+    return None
 
 
 def _release_call(file: str, systems: Sequence[str]) -> str:
@@ -481,9 +754,7 @@ def eval_release_with_eval_jobs(
     past `--max-memory-size` (set from `limits.memory`; RLIMIT_AS still bounds every process). The store is
     passed as the `store` setting, which every Nix tool reads.
     """
-    for s in [*systems, *(nixos_systems or ())]:
-        if not _SYSTEM.match(s):
-            raise NixError([], "", f"{s!r} is not a system name (e.g. x86_64-linux)")
+    _checked_systems(systems, nixos_systems)
     root = Path(checkout).resolve()
     count = 0
 
@@ -523,10 +794,7 @@ def eval_release_with_eval_jobs(
             try:
                 out = plain.run(tool, *args)
             except NixError as e:
-                if "restricted mode" in str(e) or "import from derivation" in str(e):
-                    e.args = (f"evaluation of {root} refused: {error_summary(e.stderr)}",)
-                    e.tip = "the evaluated tree may read only itself: no paths outside it, no network, no import-from-derivation"
-                raise
+                raise _refusal(e, root) from None
             for number, text in enumerate(out.splitlines(), 1):
                 if not text.strip():
                     continue

@@ -32,6 +32,7 @@ COMMANDS = [
     ["snapshot", "import"],
     ["snapshot", "info"],
     ["snapshot", "list"],
+    ["snapshot", "merge"],
     ["hydra-compare"],
 ]
 ERRORS = {

@@ -15,6 +15,7 @@ from impact.cli._app import JsonOption, app, emit
 from impact.errors import InputError
 
 if TYPE_CHECKING:
+    from impact.evaluate import EvalSummary
     from impact.nix import Limits, Nix
 
 SystemOption = Annotated[
@@ -28,7 +29,8 @@ StoreOption = Annotated[
     str | None,
     typer.Option(
         "--store",
-        help="The Nix store to write .drv files to: a URI, or 'auto' for Nix's default. Default: a private chroot store under ~/.cache/impact/nix.",
+        help="The Nix store to write .drv files to: a URI, or 'auto' for Nix's default. "
+        "Default: a private chroot store under ~/.cache/impact/nix, collected after each evaluation.",
         show_default=False,
     ),
 ]
@@ -89,6 +91,37 @@ class Progress:
             sys.stderr.flush()
 
 
+ChunksOption = Annotated[
+    int, typer.Option("--chunks", help="Cut the jobs into N stable slices (by a hash of jobset and attribute path).")
+]
+ChunkOption = Annotated[
+    int | None,
+    typer.Option(
+        "--chunk", help="Evaluate only slice K (0…N-1) of --chunks N. Default: all slices.", show_default=False
+    ),
+]
+JobsOption = Annotated[int, typer.Option("--jobs", "-j", help="Nix processes at a time (slices in parallel).")]
+SkipOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skip",
+        help="A top-level job name to leave out of both jobsets (repeatable; NAME* is a prefix).",
+        show_default=False,
+    ),
+]
+ExplainOption = Annotated[
+    int, typer.Option("--explain-errors", help="Read Nix's message for at most this many throw/assert errors.")
+]
+GcOption = Annotated[
+    bool,
+    typer.Option(
+        "--gc/--no-gc",
+        help="Garbage-collect impact's private store afterwards (default; a --store given is never collected).",
+        show_default=False,
+    ),
+]
+
+
 @app.command("eval")
 def eval_(
     checkout: Annotated[Path, typer.Argument(help="A nixpkgs checkout (with pkgs/top-level/release.nix).")],
@@ -107,6 +140,12 @@ def eval_(
         ),
     ] = "nix-instantiate",
     workers: Annotated[int, typer.Option("--workers", help="Parallel evaluators with --evaluator nix-eval-jobs.")] = 1,
+    chunks: ChunksOption = 0,
+    chunk: ChunkOption = None,
+    jobs: JobsOption = 1,
+    skip: SkipOption = None,
+    explain_errors: ExplainOption = 25,
+    gc: GcOption = True,
     json: JsonOption = False,
 ) -> None:
     """Evaluate a nixpkgs checkout's Hydra jobs with Nix (restricted, no IFD, time and memory limits)."""
@@ -125,11 +164,37 @@ def eval_(
             on_job=progress,
             evaluator=evaluator,
             workers=workers,
+            chunks=chunks or jobs,
+            chunk=chunk,
+            jobs=jobs,
+            skip=skip or (),
+            explain=explain_errors,
+            gc=bool(gc),
         )
     finally:
         progress.done()
-    if json:
-        emit(dumps(summary.to_dict()))
-        return
+    emit(dumps(summary.to_dict()) if json else summary_text(summary))
+
+
+def summary_text(summary: EvalSummary) -> str:
+    """The summary of `impact eval` for a terminal: what was written, each Nix process's time and peak memory."""
     jobs = ", ".join(f"{n:,} {js}" for js, n in summary.jobs.items())
-    emit(f"wrote {output}: {jobs} jobs, {summary.errors:,} evaluation errors, {summary.derivations:,} derivations")
+    part = f" (slices {', '.join(map(str, summary.slices))} of {summary.chunks})" if summary.chunks > 1 else ""
+    lines = [
+        f"wrote {summary.output}{part}: {jobs} jobs, {summary.errors:,} evaluation errors, "
+        f"{summary.derivations:,} derivations in {summary.seconds:,.0f} s"
+    ]
+    explained = [p for p in summary.processes if p.label.startswith("job ")]
+    lines += [
+        f"  {p.label}: {p.seconds:,.0f} s, peak {p.peak_rss / 2**20:,.0f} MiB"
+        for p in summary.processes
+        if p not in explained
+    ]
+    if explained:
+        lines.append(
+            f"  {len(explained)} errors explained, one job a process: {sum(p.seconds for p in explained):,.0f} s, "
+            f"peak {max(p.peak_rss for p in explained) / 2**20:,.0f} MiB"
+        )
+    if summary.store_freed is not None:
+        lines.append(f"  private store collected: {summary.store_freed / 2**20:,.1f} MiB freed")
+    return "\n".join(lines)

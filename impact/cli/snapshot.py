@@ -78,3 +78,25 @@ def info(
         raise UnknownNameError("give the snapshot once: as NAME|PATH or with --snapshot, not both")
     described = describe(load_snapshot(name if name is not None else snapshot))
     emit(info_json(described) if json else info_text(described))
+
+
+@snapshot_app.command("merge")
+def merge(
+    slices: Annotated[list[Path], typer.Argument(help="Snapshot folders written by impact eval --chunks N --chunk K.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The snapshot folder to write.")],
+    json: JsonOption = False,
+) -> None:
+    """Join the slices of one chunked evaluation into one snapshot folder (refusing overlaps and mismatches)."""
+    from impact.loaders.merge import merge_slices
+    from impact.render.json import dumps
+
+    summary = merge_slices(slices, output)
+    if json:
+        emit(dumps(summary.to_dict()))
+        return
+    missing = sorted(set(range(summary.chunks)) - set(summary.slices))
+    note = f"; slices {', '.join(map(str, missing))} missing" if missing else ""
+    emit(
+        f"wrote {output}: slices {', '.join(map(str, summary.slices))} of {summary.chunks}{note}: "
+        f"{summary.jobs:,} jobs, {summary.errors:,} evaluation errors, {summary.derivations:,} derivations"
+    )
