@@ -280,14 +280,16 @@ def levels_table(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def _batches(
-    levels: _Levels, reach: np.ndarray, local: np.ndarray, max_edges: int
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(inputs, reduceat offsets, consumers) per batch, as rows of the chunk (`local`), level by level.
+    levels: _Levels, reach: np.ndarray, max_edges: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(inputs, run offsets, run lengths, consumers) per batch, level by level.
 
-    Only edges between derivations in `reach` are kept (an input outside it carries no bit); a level is cut
-    into pieces of at most `max_edges` edges, never inside one consumer's run of edges.
+    Only edges between derivations in `reach` are kept (an input outside it carries no bit); a level is cut into
+    pieces of at most `max_edges` edges, never inside one consumer's run of edges. Within a batch the runs are
+    ordered longest first, so that the runs still going at each position are a prefix.
     """
-    keep = reach[levels.inputs] & reach[levels.consumers]
+    keep = reach[levels.consumers]
+    keep &= reach[levels.inputs]
     inputs, consumers = levels.inputs[keep], levels.consumers[keep]
     if inputs.size == 0:
         return []
@@ -305,7 +307,16 @@ def _batches(
             piece_hi = piece_lo + int(np.searchsorted(edge_end[piece_lo:hi], limit, side="right"))
             piece_hi = max(piece_hi, piece_lo + 1)
             e0, e1 = starts[piece_lo], edge_end[piece_hi - 1]
-            batches.append((local[inputs[e0:e1]], starts[piece_lo:piece_hi] - e0, local[cons[piece_lo:piece_hi]]))
+            lengths = edge_end[piece_lo:piece_hi] - starts[piece_lo:piece_hi]
+            longest_first = np.argsort(-lengths, kind="stable")
+            batches.append(
+                (
+                    inputs[e0:e1],
+                    (starts[piece_lo:piece_hi] - e0)[longest_first],
+                    lengths[longest_first],
+                    cons[piece_lo:piece_hi][longest_first],
+                )
+            )
             piece_lo = piece_hi
         lo = hi
     return batches
@@ -321,7 +332,7 @@ def _reachable(graph: DerivationGraph, seeds: np.ndarray) -> np.ndarray:
 
 
 def _column_counts(bits: np.ndarray, rows: np.ndarray | None, width: int) -> np.ndarray:
-    """How many of `rows` (all when None, repeats counted) have each bit set: one count per column."""
+    """How many of `rows` (all when None) have each bit set: one count per column."""
     columns = bits.shape[1] * 64
     counts = np.zeros(columns, dtype=np.int64)
     total = bits.shape[0] if rows is None else rows.size
@@ -331,7 +342,7 @@ def _column_counts(bits: np.ndarray, rows: np.ndarray | None, width: int) -> np.
     step = group * max(1, (1 << 24) // (columns * group))
     for lo in range(0, total, step):
         block = bits[lo : lo + step] if rows is None else bits[rows[lo : lo + step]]
-        unpacked = np.unpackbits(np.ascontiguousarray(block).view(np.uint8), axis=1, bitorder="little")
+        unpacked = np.unpackbits(block.view(np.uint8), axis=1, bitorder="little")
         full = unpacked.shape[0] // group * group
         if full:
             counts += (
@@ -341,21 +352,18 @@ def _column_counts(bits: np.ndarray, rows: np.ndarray | None, width: int) -> np.
     return counts[:width]
 
 
-def _or_runs(bits: np.ndarray, inputs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """For each run of edges (starting at `offsets`), the OR of the bit rows of its `inputs`.
+def _or_runs(bits: np.ndarray, inputs: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """For each run of edges (starting at `offsets`, runs longest first), the OR of the bit rows of its `inputs`.
 
     Done by position within the runs (every run's first input, then the second of the runs that have one, …):
     whole rows are gathered and OR-ed in place, several times faster than `np.bitwise_or.reduceat` along
-    axis 0 of a 2-D array, which walks it column by column.
+    axis 0 of a 2-D array, which walks it column by column. The runs that have a k-th input are a prefix.
     """
-    lengths = np.diff(np.append(offsets, inputs.size))
     out = bits[inputs[offsets]]
-    longer = np.flatnonzero(lengths > 1)
-    position = 1
-    while longer.size:
-        out[longer] |= bits[inputs[offsets[longer] + position]]
-        position += 1
-        longer = longer[lengths[longer] > position]
+    # going[k]: how many runs have more than k inputs (lengths are sorted longest first).
+    going = np.searchsorted(-lengths, -np.arange(1, int(lengths[0]) if lengths.size else 1), side="left")
+    for position, m in enumerate(going.tolist(), start=1):
+        out[:m] |= bits[inputs[offsets[:m] + position]]
     return out
 
 
@@ -373,6 +381,45 @@ def _set_bits(bits: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> None:
     flat[cells[starts]] |= np.bitwise_or.reduceat(masks, starts)
 
 
+def _target_kinds(targets: Mapping[str, np.ndarray | None], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every derivation's weight in each target (how many times the target lists it), as a kind per derivation
+    and the distinct weight vectors: (kind of each row, weights of each kind as a kinds × targets array)."""
+    weights = np.empty((n, len(targets)), dtype=np.int64)
+    for t, rows in enumerate(targets.values()):
+        weights[:, t] = 1 if rows is None else np.bincount(np.asarray(rows, dtype=np.int64), minlength=n)[:n]
+    span = weights.max(axis=0) + 1
+    if float(np.prod(span.astype(float))) < 2.0**62:
+        radix = np.concatenate([np.cumprod(span[::-1])[::-1][1:], [1]]).astype(np.int64)
+        _, first, kind = np.unique(weights @ radix, return_index=True, return_inverse=True)
+        return kind.reshape(-1), weights[first]
+    vectors, kind = np.unique(weights, axis=0, return_inverse=True)
+    return kind.reshape(-1), vectors
+
+
+def _chunk_counts(bits: np.ndarray, kinds: np.ndarray, kind_weights: np.ndarray, width: int) -> np.ndarray:
+    """Per column of `bits`, the weighted count in each target (columns × targets), given each row's kind.
+
+    The most common kind is counted as all rows less the others, so that its rows need no gathering.
+    """
+    per_kind = np.bincount(kinds, minlength=kind_weights.shape[0])
+    counted = kind_weights.any(axis=1)
+    main = int(np.argmax(per_kind))
+    out = np.zeros((width, kind_weights.shape[1]), dtype=np.int64)
+    rest = _column_counts(bits, None, width) if counted[main] else None
+    order = np.argsort(kinds, kind="stable")
+    ends = np.cumsum(per_kind)
+    for k in np.flatnonzero(per_kind).tolist():
+        if k == main or not (counted[k] or counted[main]):
+            continue
+        counts = _column_counts(bits, order[ends[k] - per_kind[k] : ends[k]], width)
+        out += counts[:, None] * kind_weights[k]
+        if rest is not None:
+            rest -= counts
+    if rest is not None:
+        out += rest[:, None] * kind_weights[main]
+    return out
+
+
 def reach_counts(
     graph: DerivationGraph,
     root_sets: Sequence[np.ndarray],
@@ -387,46 +434,68 @@ def reach_counts(
     """
     n = len(graph)
     count = len(root_sets)
-    out = {name: np.zeros(count, dtype=np.int64) for name in targets}
+    names = list(targets)
+    totals = np.zeros((count, len(names)), dtype=np.int64)
     if count == 0 or n == 0:
-        return out
-    levels = _levels(graph)
-    # Smallest estimated closures first, so that packages near the leaves share chunks and each chunk walks
-    # few derivations. The estimate: consumers within two steps of each root (with repeats), summed.
+        return {name: totals[:, t].copy() for t, name in enumerate(names)}
+    kind, kind_weights = _target_kinds(targets, n)
+    sizes = np.array([r.size for r in root_sets], dtype=np.int64)
+    seeds = np.concatenate(root_sets).astype(np.int64) if sizes.sum() else np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(count), sizes)
     indptr, indices = propagation_csr(graph)
     fan_out = np.diff(indptr)
+
+    # A root set that passes its change to no consumer rebuilds its roots alone: counted without bitsets.
+    spreads = np.bincount(owner, weights=fan_out[seeds], minlength=count) > 0
+    alone = ~spreads[owner]
+    if alone.any():
+        cell = np.unique(owner[alone] * n + seeds[alone])
+        own, row = cell // n, cell % n
+        for t in range(len(names)):
+            totals[:, t] += np.bincount(own, weights=kind_weights[kind[row], t], minlength=count).astype(np.int64)
+
+    # Smallest estimated closures first, so that packages near the leaves share chunks and each chunk walks
+    # few derivations. The estimate: consumers within two steps of each root (with repeats), summed.
     two_steps = fan_out + np.bincount(np.repeat(np.arange(n), fan_out), weights=fan_out[indices], minlength=n)
-    sizes = np.array([r.size for r in root_sets], dtype=np.int64)
-    estimate = np.zeros(count)
-    if sizes.any():
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        summed = np.add.reduceat(two_steps[np.concatenate(root_sets).astype(np.int64)], starts[sizes > 0])
-        estimate[sizes > 0] = summed
-    order = np.argsort(estimate, kind="stable")
-    words_total = (count + 63) // 64
-    words = int(max(1, min(words_total, memory // (8 * 2 * n))))
-    max_edges = n
-    targets_arr = {name: (None if rows is None else np.asarray(rows, dtype=np.int64)) for name, rows in targets.items()}
-    for chunk_lo in range(0, count, words * 64):
+    estimate = np.bincount(owner, weights=two_steps[seeds], minlength=count)
+    spreading = np.flatnonzero(spreads)
+    order = spreading[np.argsort(estimate[spreading], kind="stable")]
+    words = int(max(1, min((order.size + 63) // 64, memory // (8 * 2 * n))))
+    levels = _levels(graph) if order.size else None
+    for chunk_lo in range(0, order.size, words * 64):
         members = order[chunk_lo : chunk_lo + words * 64]
         width = members.size
-        w = (width + 63) // 64
         seed_rows = np.concatenate([root_sets[m] for m in members]).astype(np.int64)
-        seed_cols = np.repeat(np.arange(width), [root_sets[m].size for m in members])
+        seed_cols = np.repeat(np.arange(width), sizes[members])
         reach = _reachable(graph, seed_rows)
-        # The chunk's bitsets hold only the derivations its roots reach, renumbered by `local`.
+        batches = _batches(levels, reach, n)
+        # The chunk's bitsets hold only the derivations its roots reach, renumbered by `local`: first those that
+        # are no consumer in the chunk (its roots), then each batch's consumers in order, so that a batch writes
+        # one contiguous block of rows.
         reached = np.flatnonzero(reach)
+        consumer_rows = np.concatenate([b[3] for b in batches]) if batches else reached[:0]
+        is_consumer = np.zeros(n, dtype=bool)
+        is_consumer[consumer_rows] = True
+        chunk_rows = np.concatenate([reached[~is_consumer[reached]], consumer_rows])
         local = np.zeros(n, dtype=np.int64)
-        local[reached] = np.arange(reached.size)
-        bits = np.zeros((reached.size, w), dtype=np.uint64)
+        local[chunk_rows] = np.arange(chunk_rows.size)
+        bits = np.zeros((chunk_rows.size, (width + 63) // 64), dtype=np.uint64)
         _set_bits(bits, local[seed_rows], seed_cols)
-        for inputs, offsets, consumers in _batches(levels, reach, local, max_edges):
-            bits[consumers] |= _or_runs(bits, inputs, offsets)
-        for name, rows in targets_arr.items():
-            rows_in = None if rows is None else local[rows[reach[rows]]]
-            out[name][members] = _column_counts(bits, rows_in, width)
+        seeded = np.zeros(chunk_rows.size, dtype=bool)
+        seeded[local[seed_rows]] = True
+        lo = chunk_rows.size - consumer_rows.size
+        for inputs, offsets, lengths, consumers in batches:
+            hi = lo + consumers.size
+            runs = _or_runs(bits, local[inputs], offsets, lengths)
+            # Each consumer has one run, so before this its row holds only its own seed bits, if any.
+            own = seeded[lo:hi]
+            if own.any():
+                runs[own] |= bits[lo:hi][own]
+            bits[lo:hi] = runs
+            lo = hi
+        totals[members] += _chunk_counts(bits, kind[chunk_rows], kind_weights, width)
         del bits
-    return out
+    return {name: totals[:, t].copy() for t, name in enumerate(names)}
 
 
 def rank(
