@@ -40,7 +40,7 @@ import numpy as np
 from impact.analysis.change import package_name, variants_of
 from impact.analysis.rebuild import propagation_csr
 from impact.errors import InputError
-from impact.model import DerivationGraph, csr_edge_ids, register_table
+from impact.model import DerivationGraph, coded, csr_edge_ids, register_table
 
 #: The kernels jobs are counted by: a system `x86_64-linux` has kernel `linux`.
 KERNELS = ("linux", "darwin")
@@ -192,35 +192,61 @@ def alias_groups(
 ) -> list[tuple[str, tuple[str, ...]]]:
     """Packages grouped when they are one change: their jobs share a derivation, or their roots are the same.
 
-    Returns (package, aliases) pairs; the package is the name its derivation carries (`bison` for
-    `bison-3.0.4`), else the shortest. Aliases such as `perl522 = perl` or `yacc = bison` then take one row.
+    Returns (package, aliases) pairs, in the order of each group's first package in `roots`; the package is the
+    name its derivation carries (`bison` for `bison-3.0.4`), else the shortest. Aliases such as `perl522 = perl`
+    or `yacc = bison` then take one row.
     """
-    parent = {p: p for p in roots}
+    packages = list(roots)
+    group = _alias_components(graph, packages, [roots[p] for p in packages], jobset)
+    order = np.argsort(group, kind="stable")
+    sorted_group = group[order]
+    bounds = np.flatnonzero(np.concatenate([[True], sorted_group[1:] != sorted_group[:-1], [True]]))
+    out: dict[int, tuple[str, tuple[str, ...]]] = {}
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        members = [packages[i] for i in order[lo:hi].tolist()]
+        if len(members) == 1:
+            out[int(sorted_group[lo])] = (members[0], ())
+            continue
+        own_name = {p: package_name(graph.names[int(roots[p][0])]) if roots[p].size else "" for p in members}
+        primary = min(members, key=lambda p: (p != own_name[p], len(p), p))
+        out[int(sorted_group[lo])] = (primary, tuple(sorted(m for m in members if m != primary)))
+    return [out[g] for g in sorted(out)]
 
-    def find(p: str) -> str:
-        while parent[p] != p:
-            parent[p] = parent[parent[p]]
-            p = parent[p]
-        return p
 
-    def union(a: str, b: str) -> None:
-        parent[find(a)] = find(b)
-
-    first: dict[object, str] = {}
-    for package, rows in roots.items():
-        union(package, first.setdefault(rows.tobytes(), package))
-    for k, (package, js) in enumerate(zip(graph.job_packages, graph.job_jobsets)):
-        if js == jobset and package in parent:
-            union(package, first.setdefault(int(graph.job_drv[k]), package))
-    members: dict[str, list[str]] = {}
-    for package in roots:
-        members.setdefault(find(package), []).append(package)
-    own_name = {p: package_name(graph.names[int(r[0])]) if r.size else "" for p, r in roots.items()}
-    groups = []
-    for names in members.values():
-        primary = min(names, key=lambda p: (p != own_name[p], len(p), p))
-        groups.append((primary, tuple(sorted(n for n in names if n != primary))))
-    return groups
+def _alias_components(
+    graph: DerivationGraph, packages: list[str], root_sets: list[np.ndarray], jobset: str
+) -> np.ndarray:
+    """For each package, the index of the first package of its alias group (connected by equal root sets or by
+    jobs of `jobset` on one derivation)."""
+    count = len(packages)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    same_roots: dict[bytes, int] = {}
+    roots_key = np.array([same_roots.setdefault(r.tobytes(), len(same_roots)) for r in root_sets], dtype=np.int64)
+    index = {p: i for i, p in enumerate(packages)}
+    jobsets_values, jobset_codes = coded(graph.job_jobsets)
+    in_jobset = jobset_codes == (jobsets_values.index(jobset) if jobset in jobsets_values else -1)
+    job_rows = np.flatnonzero(in_jobset)
+    job_packages = graph.job_packages
+    owner = np.array([index.get(job_packages[k], -1) for k in job_rows.tolist()], dtype=np.int64)
+    known = owner >= 0
+    # Keys: equal root sets first, then the derivation of each job (shifted past the root-set keys).
+    member = np.concatenate([np.arange(count), owner[known]])
+    key = np.concatenate([roots_key, len(same_roots) + graph.job_drv[job_rows[known]].astype(np.int64)])
+    label = np.arange(count, dtype=np.int64)
+    while True:
+        lowest = np.full(int(key.max()) + 1, count, dtype=np.int64)
+        np.minimum.at(lowest, key, label[member])
+        joined = label.copy()
+        np.minimum.at(joined, member, lowest[key])
+        while True:
+            jumped = joined[joined]
+            if np.array_equal(jumped, joined):
+                break
+            joined = jumped
+        if np.array_equal(joined, label):
+            return label
+        label = joined
 
 
 # -- the propagation --------------------------------------------------------------------------------------
@@ -517,38 +543,51 @@ def rank(
             tip=f"jobsets present: {', '.join(graph.jobsets)}",
         )
     groups = alias_groups(graph, roots, jobset)
-    union_roots = {p: np.unique(np.concatenate([roots[p], *(roots[a] for a in aliases)])) for p, aliases in groups}
-    packages = [p for p, _ in groups]
-    aliases_of = dict(groups)
-    roots = union_roots
+    root_sets = [
+        np.unique(np.concatenate([roots[p], *(roots[a] for a in aliases)])) if aliases else roots[p]
+        for p, aliases in groups
+    ]
     job_drv = graph.job_drv.astype(np.int64)
-    kernels = np.array([kernel_of(s) for s in graph.job_systems])
-    jobsets = np.array(graph.job_jobsets)
-    targets: dict[str, np.ndarray | None] = {"derivations": None, "jobs": job_drv, "nixos": job_drv[jobsets == "nixos"]}
+    systems, system_codes = coded(graph.job_systems)
+    kernels = np.array([kernel_of(s) for s in systems] or [""])[system_codes]
+    jobsets, jobset_codes = coded(graph.job_jobsets)
+    nixos = jobset_codes == (jobsets.index("nixos") if "nixos" in jobsets else -1)
+    targets: dict[str, np.ndarray | None] = {"derivations": None, "jobs": job_drv, "nixos": job_drv[nixos]}
     for k in KERNELS:
         targets[k] = job_drv[kernels == k]
-    counts = reach_counts(graph, [roots[p] for p in packages], targets, memory=memory)
-    rows = [
-        RankRow(
-            package=p,
-            jobs_linux=int(counts["linux"][i]),
-            jobs_darwin=int(counts["darwin"][i]),
-            jobs_total=int(counts["jobs"][i]),
-            nixos_jobs=int(counts["nixos"][i]),
-            derivations_to_build=int(counts["derivations"][i]),
-            roots=int(roots[p].size),
-            aliases=aliases_of[p],
-        )
-        for i, p in enumerate(packages)
-    ]
+    counts = reach_counts(graph, root_sets, targets, memory=memory)
     key = f"jobs_{kernel}" if kernel else "jobs_total"
-    rows.sort(key=lambda r: (-getattr(r, key), -r.derivations_to_build, r.package))
+    by_field = {
+        "jobs_linux": counts["linux"],
+        "jobs_darwin": counts["darwin"],
+        "jobs_total": counts["jobs"],
+        "nixos_jobs": counts["nixos"],
+        "derivations_to_build": counts["derivations"],
+        "roots": np.array([r.size for r in root_sets], dtype=np.int64),
+    }
+    names = [p for p, _ in groups]
+    by_name = np.empty(len(names), dtype=np.int64)
+    by_name[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    order = np.lexsort((by_name, -by_field["derivations_to_build"], -by_field[key])).tolist()
+    columns = {f: v[order].tolist() for f, v in by_field.items()}
+    rows = tuple(
+        RankRow(names[i], *values, aliases=groups[i][1])
+        for i, *values in zip(
+            order,
+            columns["jobs_linux"],
+            columns["jobs_darwin"],
+            columns["jobs_total"],
+            columns["nixos_jobs"],
+            columns["derivations_to_build"],
+            columns["roots"],
+        )
+    )
     in_snapshot = {k: int((kernels == k).sum()) for k in KERNELS}
     in_snapshot["total"] = graph.job_count
     return Ranking(
         jobset=jobset,
         kernel=kernel,
-        rows=tuple(rows),
+        rows=rows,
         jobs_in_snapshot=in_snapshot,
         derivations_in_snapshot=len(graph),
         excluded=EXCLUDED,
