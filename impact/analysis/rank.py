@@ -379,19 +379,25 @@ def _column_counts(bits: np.ndarray, rows: np.ndarray | None, width: int) -> np.
     return counts[:width]
 
 
-def _or_runs(bits: np.ndarray, inputs: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """For each run of edges (starting at `offsets`, runs longest first), the OR of the bit rows of its `inputs`.
+def _or_runs(
+    bits: np.ndarray, lo: int, inputs: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, scratch: np.ndarray
+) -> None:
+    """Write into rows `lo, lo + 1, …` of `bits`, for each run of edges (starting at `offsets`, runs longest
+    first), the OR of the bit rows of its `inputs` (rows before `lo`).
 
     Done by position within the runs (every run's first input, then the second of the runs that have one, …):
     whole rows are gathered and OR-ed in place, several times faster than `np.bitwise_or.reduceat` along
     axis 0 of a 2-D array, which walks it column by column. The runs that have a k-th input are a prefix.
+    `scratch` (at least as many rows as runs) holds each gathered block, so no array is allocated per step.
     """
-    out = np.take(bits, inputs[offsets], axis=0)
+    out = bits[lo : lo + offsets.size]
+    # mode="wrap" (the rows are in range anyway) lets numpy gather straight into `out`, unbuffered.
+    np.take(bits, inputs[offsets], axis=0, out=out, mode="wrap")
     # going[k]: how many runs have more than k inputs (lengths are sorted longest first).
     going = np.searchsorted(-lengths, -np.arange(1, int(lengths[0]) if lengths.size else 1), side="left")
     for position, m in enumerate(going.tolist(), start=1):
-        out[:m] |= np.take(bits, inputs[offsets[:m] + position], axis=0)
-    return out
+        gathered = np.take(bits, inputs[offsets[:m] + position], axis=0, out=scratch[:m], mode="wrap")
+        np.bitwise_or(out[:m], gathered, out=out[:m])
 
 
 def _set_bits(bits: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> None:
@@ -489,6 +495,7 @@ def reach_counts(
     order = spreading[np.argsort(estimate[spreading], kind="stable")]
     words = int(max(1, min((order.size + 63) // 64, memory // (8 * 2 * n))))
     levels = _levels(graph) if order.size else None
+    buffer = np.empty(0, dtype=np.uint64)
     for chunk_lo in range(0, order.size, words * 64):
         members = order[chunk_lo : chunk_lo + words * 64]
         width = members.size
@@ -506,22 +513,31 @@ def reach_counts(
         chunk_rows = np.concatenate([reached[~is_consumer[reached]], consumer_rows])
         local = np.zeros(n, dtype=np.int64)
         local[chunk_rows] = np.arange(chunk_rows.size)
-        bits = np.zeros((chunk_rows.size, (width + 63) // 64), dtype=np.uint64)
-        _set_bits(bits, local[seed_rows], seed_cols)
+        w = (width + 63) // 64
+        # One buffer for every chunk: fresh pages cost a fault each on first touch, so they are touched once.
+        if buffer.size < chunk_rows.size * w:
+            buffer = np.empty(max(chunk_rows.size * w, min(2 * buffer.size, n * words)), dtype=np.uint64)
+        bits = buffer[: chunk_rows.size * w].reshape(chunk_rows.size, w)
+        first = chunk_rows.size - consumer_rows.size
         seeded = np.zeros(chunk_rows.size, dtype=bool)
         seeded[local[seed_rows]] = True
-        lo = chunk_rows.size - consumer_rows.size
+        # Consumer rows are written whole by their batch; only the rows holding seed bits start from zero.
+        bits[:first] = 0
+        seeded_consumers = first + np.flatnonzero(seeded[first:])
+        bits[seeded_consumers] = 0
+        _set_bits(bits, local[seed_rows], seed_cols)
+        widest = max((b[1].size for b in batches), default=0)
+        scratch = np.empty((widest, w), dtype=np.uint64)
+        lo = first
         for inputs, offsets, lengths, consumers in batches:
             hi = lo + consumers.size
-            runs = _or_runs(bits, local[inputs], offsets, lengths)
-            # Each consumer has one run, so before this its row holds only its own seed bits, if any.
-            own = seeded[lo:hi]
-            if own.any():
-                runs[own] |= bits[lo:hi][own]
-            bits[lo:hi] = runs
+            # Each consumer has one run, so before its batch its row holds only its own seed bits, if any.
+            own = lo + np.flatnonzero(seeded[lo:hi])
+            saved = bits[own]
+            _or_runs(bits, lo, local[inputs], offsets, lengths, scratch)
+            bits[own] |= saved
             lo = hi
         totals[members] += _chunk_counts(bits, kind[chunk_rows], kind_weights, width)
-        del bits
     return {name: totals[:, t].copy() for t, name in enumerate(names)}
 
 
