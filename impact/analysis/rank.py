@@ -40,7 +40,7 @@ import numpy as np
 from impact.analysis.change import package_name, variants_of
 from impact.analysis.rebuild import propagation_csr
 from impact.errors import InputError
-from impact.model import DerivationGraph, coded, csr_edge_ids, register_table
+from impact.model import DerivationGraph, coded, csr_edge_ids, job_package, register_table, take
 
 #: The kernels jobs are counted by: a system `x86_64-linux` has kernel `linux`.
 KERNELS = ("linux", "darwin")
@@ -149,10 +149,15 @@ def package_roots(graph: DerivationGraph, jobset: str = "nixpkgs") -> dict[str, 
         first_job, indptr, rows = graph.derived("package_roots", package_roots_table)
     else:
         first_job, indptr, rows = _package_roots_table(graph, jobset)
-    packages = graph.job_packages if first_job.size else []
-    return {
-        packages[k]: rows[lo:hi] for k, lo, hi in zip(first_job.tolist(), indptr[:-1].tolist(), indptr[1:].tolist())
-    }
+    packages = _job_packages(graph, first_job)
+    return {p: rows[lo:hi] for p, lo, hi in zip(packages, indptr[:-1].tolist(), indptr[1:].tolist())}
+
+
+def _job_packages(graph: DerivationGraph, jobs: np.ndarray) -> list[str]:
+    """The package (attribute without its system) of each of `jobs`, made for those jobs only."""
+    rows = jobs.tolist()
+    systems, codes = coded(graph.job_systems)
+    return [job_package(a, systems[c]) for a, c in zip(take(graph.job_attrs, rows), codes[jobs].tolist())]
 
 
 def package_roots_table(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -198,19 +203,18 @@ def alias_groups(
     """
     packages = list(roots)
     group = _alias_components(graph, packages, [roots[p] for p in packages], jobset)
-    order = np.argsort(group, kind="stable")
-    sorted_group = group[order]
-    bounds = np.flatnonzero(np.concatenate([[True], sorted_group[1:] != sorted_group[:-1], [True]]))
-    out: dict[int, tuple[str, tuple[str, ...]]] = {}
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        members = [packages[i] for i in order[lo:hi].tolist()]
-        if len(members) == 1:
-            out[int(sorted_group[lo])] = (members[0], ())
-            continue
-        own_name = {p: package_name(graph.names[int(roots[p][0])]) if roots[p].size else "" for p in members}
-        primary = min(members, key=lambda p: (p != own_name[p], len(p), p))
-        out[int(sorted_group[lo])] = (primary, tuple(sorted(m for m in members if m != primary)))
-    return [out[g] for g in sorted(out)]
+    # `group` is the first member of each package's group, so groups come out in order of their first member.
+    size = np.bincount(group, minlength=len(packages))
+    out: list[tuple[str, tuple[str, ...]]] = [(p, ()) for p in packages]
+    shared = np.flatnonzero(size[group] > 1)
+    members: dict[int, list[str]] = {}
+    for i, g in zip(shared.tolist(), group[shared].tolist()):
+        members.setdefault(g, []).append(packages[i])
+    for g, names in members.items():
+        own_name = {p: package_name(graph.names[int(roots[p][0])]) if roots[p].size else "" for p in names}
+        primary = min(names, key=lambda p: (p != own_name[p], len(p), p))
+        out[g] = (primary, tuple(sorted(m for m in names if m != primary)))
+    return [out[i] for i in np.flatnonzero(group == np.arange(len(packages))).tolist()]
 
 
 def _alias_components(
@@ -227,8 +231,15 @@ def _alias_components(
     jobsets_values, jobset_codes = coded(graph.job_jobsets)
     in_jobset = jobset_codes == (jobsets_values.index(jobset) if jobset in jobsets_values else -1)
     job_rows = np.flatnonzero(in_jobset)
-    job_packages = graph.job_packages
-    owner = np.array([index.get(job_packages[k], -1) for k in job_rows.tolist()], dtype=np.int64)
+    # Only jobs whose derivation another job of the jobset shares can join packages: name those alone.
+    drv = graph.job_drv[job_rows]
+    by_drv = np.argsort(drv, kind="stable")
+    same = drv[by_drv][1:] == drv[by_drv][:-1]
+    shared = np.zeros(job_rows.size, dtype=bool)
+    shared[by_drv[1:][same]] = True
+    shared[by_drv[:-1][same]] = True
+    job_rows = job_rows[shared]
+    owner = np.array([index.get(p, -1) for p in _job_packages(graph, job_rows)], dtype=np.int64)
     known = owner >= 0
     # Keys: equal root sets first, then the derivation of each job (shifted past the root-set keys).
     member = np.concatenate([np.arange(count), owner[known]])
@@ -421,10 +432,16 @@ def _target_kinds(targets: Mapping[str, np.ndarray | None], n: int) -> tuple[np.
     for t, rows in enumerate(targets.values()):
         weights[:, t] = 1 if rows is None else np.bincount(np.asarray(rows, dtype=np.int64), minlength=n)[:n]
     span = weights.max(axis=0) + 1
-    if float(np.prod(span.astype(float))) < 2.0**62:
+    if float(np.prod(span.astype(float))) < 2.0**22:
+        # Few possible vectors: number them through a table rather than by sorting every row.
         radix = np.concatenate([np.cumprod(span[::-1])[::-1][1:], [1]]).astype(np.int64)
-        _, first, kind = np.unique(weights @ radix, return_index=True, return_inverse=True)
-        return kind.reshape(-1), weights[first]
+        code = weights @ radix
+        present = np.bincount(code)
+        number = np.cumsum(present > 0) - 1
+        kind = number[code]
+        first = np.full(int(number[-1]) + 1, n, dtype=np.int64)
+        np.minimum.at(first, kind, np.arange(n))
+        return kind, weights[first]
     vectors, kind = np.unique(weights, axis=0, return_inverse=True)
     return kind.reshape(-1), vectors
 
@@ -469,7 +486,7 @@ def reach_counts(
     count = len(root_sets)
     names = list(targets)
     totals = np.zeros((count, len(names)), dtype=np.int64)
-    if count == 0 or n == 0:
+    if count == 0 or n == 0 or not names:
         return {name: totals[:, t].copy() for t, name in enumerate(names)}
     kind, kind_weights = _target_kinds(targets, n)
     sizes = np.array([r.size for r in root_sets], dtype=np.int64)
