@@ -16,17 +16,21 @@ bit over all derivations and its changed jobs the count over the jobs' derivatio
 roots (variants, several systems) has one bit set on all of them, so its closure is the union of theirs,
 not a sum.
 
-Cost: O(E · P / 64) word operations for E propagation edges and P packages, done level by level with
-`numpy.bitwise_or.reduceat` (one gather and one reduction per topological level, in C), plus
-O(N · P / 8) bytes unpacked to count. Memory is bounded by doing P in column chunks: a chunk of W 64-bit
-words costs 8 · W · (N + the widest batch of edges) bytes. Each chunk only walks the derivations its roots
-can reach, and packages are ordered by an estimate of their closure (consumers within two steps) so that
-packages with small closures share chunks and walk little. On the 2016 master snapshot (50,775 derivations,
-354,361 inputs, 6,701 packages) the whole ranking fits in one chunk of about 40 MB; on a 1,000,000-derivation
-synthetic graph (75,349 packages) it takes 18 chunks of 1 GB (see docs/performance.md). Bitsets rather than
-one breadth-first search per package: a search per package costs O(P · E) in the worst case and P calls of
-setup; the bitsets touch each edge once per 64 packages. The topological levels and every `nixpkgs` package's
-roots are per-graph tables (`levels_table`, `package_roots_table`) that a version-2 snapshot stores.
+Cost: O(E · P / 64) word operations for E propagation edges and P packages, done level by level in numpy
+(each batch of consumers gathers its inputs' rows by position within the runs of edges and ORs them, writing
+one contiguous block of rows), plus O(N · P / 8) bytes unpacked to count. Counting unpacks each derivation's
+row once: a derivation's weight in every target (all derivations, the jobs, the NixOS jobs, each kernel's
+jobs) is a small vector, and rows of one vector are counted together. Memory is bounded by doing P in column
+chunks: a chunk of W 64-bit words costs 8 · W · (N + the widest batch of edges) bytes. Each chunk only walks
+the derivations its roots can reach, and packages are ordered by an estimate of their closure (consumers
+within two steps) so that packages with small closures share chunks and walk little; a package whose roots
+have no consumers rebuilds its roots alone and is counted without bitsets. On the 2016 master snapshot (50,775
+derivations, 354,361 inputs, 6,701 packages) the whole ranking fits in one chunk of about 40 MB; on a
+1,000,000-derivation synthetic graph (75,349 packages) it takes 12 chunks of at most 1 GB (see
+docs/performance.md). Bitsets rather than one breadth-first search per package: a search per package costs
+O(P · E) in the worst case and P calls of setup; the bitsets touch each edge once per 64 packages. The
+topological levels and every `nixpkgs` package's roots are per-graph tables (`levels_table`,
+`package_roots_table`) that a version-2 snapshot stores.
 """
 
 from __future__ import annotations
