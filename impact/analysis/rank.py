@@ -456,7 +456,7 @@ def _chunk_counts(bits: np.ndarray, kinds: np.ndarray, kind_weights: np.ndarray,
     The most common kind is counted as all rows less the others, so that its rows need no gathering.
     """
     per_kind = np.bincount(kinds, minlength=kind_weights.shape[0])
-    counted = kind_weights.any(axis=1)
+    counted = np.asarray(kind_weights.any(axis=1), dtype=bool)
     main = int(np.argmax(per_kind))
     out = np.zeros((width, kind_weights.shape[1]), dtype=np.int64)
     rest = _column_counts(bits, None, width) if counted[main] else None
@@ -515,7 +515,7 @@ def reach_counts(
     spreading = np.flatnonzero(spreads)
     order = spreading[np.argsort(estimate[spreading], kind="stable")]
     words = int(max(1, min((order.size + 63) // 64, memory // (8 * 2 * n))))
-    levels = _levels(graph) if order.size else None
+    levels = _levels(graph) if order.size else _Levels(*(np.zeros(0, dtype=np.int64),) * 4)
     buffer = np.empty(0, dtype=np.uint64)
     for chunk_lo in range(0, order.size, words * 64):
         members = order[chunk_lo : chunk_lo + words * 64]
@@ -609,8 +609,8 @@ def rank(
     order = np.lexsort((by_name, -by_field["derivations_to_build"], -by_field[key])).tolist()
     columns = {f: v[order].tolist() for f, v in by_field.items()}
     rows = tuple(
-        RankRow(names[i], *values, aliases=groups[i][1])
-        for i, *values in zip(
+        RankRow(names[i], linux, darwin, total, nixos, derivations, root_count, groups[i][1])
+        for i, linux, darwin, total, nixos, derivations, root_count in zip(
             order,
             columns["jobs_linux"],
             columns["jobs_darwin"],

@@ -186,21 +186,23 @@ def _every_commit_rows(graph: DerivationGraph, tree_rows: Sequence[int]) -> np.n
     """`rebuilt_rows` of the source-tree roots, kept per graph."""
     memo = _kept(graph, "every_commit_rows")
     key = tuple(sorted(set(tree_rows)))
-    if key not in memo:
-        memo[key] = rebuilt_rows(graph, tree_rows)
-        memo[key].flags.writeable = False
-    return memo[key]  # type: ignore[no-any-return]
+    rows = memo.get(key)
+    if rows is None:
+        rows = memo[key] = rebuilt_rows(graph, tree_rows)
+        rows.flags.writeable = False
+    return rows  # type: ignore[no-any-return]
 
 
 def _every_commit_share(graph: DerivationGraph, every_commit: np.ndarray) -> tuple[dict[str, tuple[str, ...]], int]:
     """(jobset → the jobs any commit changes, derivations Hydra builds for them), kept per graph."""
     memo = _kept(graph, "every_commit_share")
     key = every_commit.tobytes()
-    if key not in memo:
+    found = memo.get(key)
+    if found is None:
         mask = _changed_job_mask(graph, every_commit)
         built, _ = hydra_builds(graph, every_commit, mask)
-        memo[key] = (_by_jobset(graph, mask), int(built.size))
-    jobs, built_count = memo[key]
+        found = memo[key] = (_by_jobset(graph, mask), int(built.size))
+    jobs, built_count = found
     return dict(jobs), built_count
 
 
