@@ -167,6 +167,32 @@ def test_rank_by_hand() -> None:
     assert [r.package for r in rank(_small_graph()).rows] == ["lib", "tool", "app", "curl"]
 
 
+def test_reach_counts_by_hand_with_repeats_and_sets_that_reach_nothing() -> None:
+    graph = _small_graph()
+    row = {graph.names[i]: i for i in range(len(graph))}
+    sets = [
+        np.array([row["lib-1"], row["lib-1"], row["lib-1d"]]),  # repeated root: counted once
+        np.array([row["app-1"]]),  # no consumers: its roots alone, without bitsets
+        np.array([row["app-1"], row["app-1"], row["tool-1d"]]),  # the same, with a repeat
+        np.array([], dtype=np.int64),  # no roots: nothing
+        np.array([row["curl-1"]]),  # stops at the fixed-output src
+    ]
+    jobs = graph.job_drv.astype(np.int64)
+    twice = np.array([row["app-1"], row["app-1"], row["tool-1"]])  # a target that lists a row twice
+    counts = reach_counts(graph, sets, {"derivations": None, "jobs": jobs, "twice": twice, "none": jobs[:0]})
+    for k, roots in enumerate(sets):
+        rebuilt = reference_rebuilt(graph, roots.tolist())
+        assert counts["derivations"][k] == len(rebuilt)
+        assert counts["jobs"][k] == sum(int(d) in rebuilt for d in jobs)
+        assert counts["twice"][k] == sum(int(d) in rebuilt for d in twice)
+        assert counts["none"][k] == 0
+    assert counts["derivations"].tolist() == [5, 1, 2, 0, 1]
+    assert counts["twice"].tolist() == [3, 2, 2, 0, 0]
+    # Only targets given: no derivation is counted without a target, and no target means no counts.
+    assert reach_counts(graph, sets, {"twice": twice})["twice"].tolist() == [3, 2, 2, 0, 0]
+    assert reach_counts(graph, sets, {}) == {}
+
+
 def test_rank_refuses_a_cycle() -> None:
     a = _drv("a-1", inputs=("b-1",))
     b = _drv("b-1", inputs=("a-1",))

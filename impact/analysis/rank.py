@@ -16,17 +16,21 @@ bit over all derivations and its changed jobs the count over the jobs' derivatio
 roots (variants, several systems) has one bit set on all of them, so its closure is the union of theirs,
 not a sum.
 
-Cost: O(E · P / 64) word operations for E propagation edges and P packages, done level by level with
-`numpy.bitwise_or.reduceat` (one gather and one reduction per topological level, in C), plus
-O(N · P / 8) bytes unpacked to count. Memory is bounded by doing P in column chunks: a chunk of W 64-bit
-words costs 8 · W · (N + the widest batch of edges) bytes. Each chunk only walks the derivations its roots
-can reach, and packages are ordered by an estimate of their closure (consumers within two steps) so that
-packages with small closures share chunks and walk little. On the 2016 master snapshot (50,775 derivations,
-354,361 inputs, 6,701 packages) the whole ranking fits in one chunk of about 40 MB; on a 1,000,000-derivation
-synthetic graph (75,349 packages) it takes 18 chunks of 1 GB (see docs/performance.md). Bitsets rather than
-one breadth-first search per package: a search per package costs O(P · E) in the worst case and P calls of
-setup; the bitsets touch each edge once per 64 packages. The topological levels and every `nixpkgs` package's
-roots are per-graph tables (`levels_table`, `package_roots_table`) that a version-2 snapshot stores.
+Cost: O(E · P / 64) word operations for E propagation edges and P packages, done level by level in numpy
+(each batch of consumers gathers its inputs' rows by position within the runs of edges and ORs them, writing
+one contiguous block of rows), plus O(N · P / 8) bytes unpacked to count. Counting unpacks each derivation's
+row once: a derivation's weight in every target (all derivations, the jobs, the NixOS jobs, each kernel's
+jobs) is a small vector, and rows of one vector are counted together. Memory is bounded by doing P in column
+chunks: a chunk of W 64-bit words costs 8 · W · (N + the widest batch of edges) bytes. Each chunk only walks
+the derivations its roots can reach, and packages are ordered by an estimate of their closure (consumers
+within two steps) so that packages with small closures share chunks and walk little; a package whose roots
+have no consumers rebuilds its roots alone and is counted without bitsets. On the 2016 master snapshot (50,775
+derivations, 354,361 inputs, 6,701 packages) the whole ranking fits in one chunk of about 40 MB; on a
+1,000,000-derivation synthetic graph (75,349 packages) it takes 12 chunks of at most 1 GB (see
+docs/performance.md). Bitsets rather than one breadth-first search per package: a search per package costs
+O(P · E) in the worst case and P calls of setup; the bitsets touch each edge once per 64 packages. The
+topological levels and every `nixpkgs` package's roots are per-graph tables (`levels_table`,
+`package_roots_table`) that a version-2 snapshot stores.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import numpy as np
 from impact.analysis.change import package_name, variants_of
 from impact.analysis.rebuild import propagation_csr
 from impact.errors import InputError
-from impact.model import DerivationGraph, csr_edge_ids, register_table
+from impact.model import DerivationGraph, coded, csr_edge_ids, job_package, register_table, take
 
 #: The kernels jobs are counted by: a system `x86_64-linux` has kernel `linux`.
 KERNELS = ("linux", "darwin")
@@ -149,10 +153,15 @@ def package_roots(graph: DerivationGraph, jobset: str = "nixpkgs") -> dict[str, 
         first_job, indptr, rows = graph.derived("package_roots", package_roots_table)
     else:
         first_job, indptr, rows = _package_roots_table(graph, jobset)
-    packages = graph.job_packages if first_job.size else []
-    return {
-        packages[k]: rows[lo:hi] for k, lo, hi in zip(first_job.tolist(), indptr[:-1].tolist(), indptr[1:].tolist())
-    }
+    packages = _job_packages(graph, first_job)
+    return {p: rows[lo:hi] for p, lo, hi in zip(packages, indptr[:-1].tolist(), indptr[1:].tolist())}
+
+
+def _job_packages(graph: DerivationGraph, jobs: np.ndarray) -> list[str]:
+    """The package (attribute without its system) of each of `jobs`, made for those jobs only."""
+    rows = jobs.tolist()
+    systems, codes = coded(graph.job_systems)
+    return [job_package(a, systems[c]) for a, c in zip(take(graph.job_attrs, rows), codes[jobs].tolist())]
 
 
 def package_roots_table(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -192,35 +201,67 @@ def alias_groups(
 ) -> list[tuple[str, tuple[str, ...]]]:
     """Packages grouped when they are one change: their jobs share a derivation, or their roots are the same.
 
-    Returns (package, aliases) pairs; the package is the name its derivation carries (`bison` for
-    `bison-3.0.4`), else the shortest. Aliases such as `perl522 = perl` or `yacc = bison` then take one row.
+    Returns (package, aliases) pairs, in the order of each group's first package in `roots`; the package is the
+    name its derivation carries (`bison` for `bison-3.0.4`), else the shortest. Aliases such as `perl522 = perl`
+    or `yacc = bison` then take one row.
     """
-    parent = {p: p for p in roots}
-
-    def find(p: str) -> str:
-        while parent[p] != p:
-            parent[p] = parent[parent[p]]
-            p = parent[p]
-        return p
-
-    def union(a: str, b: str) -> None:
-        parent[find(a)] = find(b)
-
-    first: dict[object, str] = {}
-    for package, rows in roots.items():
-        union(package, first.setdefault(rows.tobytes(), package))
-    for k, (package, js) in enumerate(zip(graph.job_packages, graph.job_jobsets)):
-        if js == jobset and package in parent:
-            union(package, first.setdefault(int(graph.job_drv[k]), package))
-    members: dict[str, list[str]] = {}
-    for package in roots:
-        members.setdefault(find(package), []).append(package)
-    own_name = {p: package_name(graph.names[int(r[0])]) if r.size else "" for p, r in roots.items()}
-    groups = []
-    for names in members.values():
+    packages = list(roots)
+    group = _alias_components(graph, packages, [roots[p] for p in packages], jobset)
+    # `group` is the first member of each package's group, so groups come out in order of their first member.
+    size = np.bincount(group, minlength=len(packages))
+    out: list[tuple[str, tuple[str, ...]]] = [(p, ()) for p in packages]
+    shared = np.flatnonzero(size[group] > 1)
+    members: dict[int, list[str]] = {}
+    for i, g in zip(shared.tolist(), group[shared].tolist()):
+        members.setdefault(g, []).append(packages[i])
+    for g, names in members.items():
+        own_name = {p: package_name(graph.names[int(roots[p][0])]) if roots[p].size else "" for p in names}
         primary = min(names, key=lambda p: (p != own_name[p], len(p), p))
-        groups.append((primary, tuple(sorted(n for n in names if n != primary))))
-    return groups
+        out[g] = (primary, tuple(sorted(m for m in names if m != primary)))
+    return [out[i] for i in np.flatnonzero(group == np.arange(len(packages))).tolist()]
+
+
+def _alias_components(
+    graph: DerivationGraph, packages: list[str], root_sets: list[np.ndarray], jobset: str
+) -> np.ndarray:
+    """For each package, the index of the first package of its alias group (connected by equal root sets or by
+    jobs of `jobset` on one derivation)."""
+    count = len(packages)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    same_roots: dict[bytes, int] = {}
+    roots_key = np.array([same_roots.setdefault(r.tobytes(), len(same_roots)) for r in root_sets], dtype=np.int64)
+    index = {p: i for i, p in enumerate(packages)}
+    jobsets_values, jobset_codes = coded(graph.job_jobsets)
+    in_jobset = jobset_codes == (jobsets_values.index(jobset) if jobset in jobsets_values else -1)
+    job_rows = np.flatnonzero(in_jobset)
+    # Only jobs whose derivation another job of the jobset shares can join packages: name those alone.
+    drv = graph.job_drv[job_rows]
+    by_drv = np.argsort(drv, kind="stable")
+    same = drv[by_drv][1:] == drv[by_drv][:-1]
+    shared = np.zeros(job_rows.size, dtype=bool)
+    shared[by_drv[1:][same]] = True
+    shared[by_drv[:-1][same]] = True
+    job_rows = job_rows[shared]
+    owner = np.array([index.get(p, -1) for p in _job_packages(graph, job_rows)], dtype=np.int64)
+    known = owner >= 0
+    # Keys: equal root sets first, then the derivation of each job (shifted past the root-set keys).
+    member = np.concatenate([np.arange(count), owner[known]])
+    key = np.concatenate([roots_key, len(same_roots) + graph.job_drv[job_rows[known]].astype(np.int64)])
+    label = np.arange(count, dtype=np.int64)
+    while True:
+        lowest = np.full(int(key.max()) + 1, count, dtype=np.int64)
+        np.minimum.at(lowest, key, label[member])
+        joined = label.copy()
+        np.minimum.at(joined, member, lowest[key])
+        while True:
+            jumped = joined[joined]
+            if np.array_equal(jumped, joined):
+                break
+            joined = jumped
+        if np.array_equal(joined, label):
+            return label
+        label = joined
 
 
 # -- the propagation --------------------------------------------------------------------------------------
@@ -280,14 +321,16 @@ def levels_table(graph: DerivationGraph) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def _batches(
-    levels: _Levels, reach: np.ndarray, local: np.ndarray, max_edges: int
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(inputs, reduceat offsets, consumers) per batch, as rows of the chunk (`local`), level by level.
+    levels: _Levels, reach: np.ndarray, max_edges: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(inputs, run offsets, run lengths, consumers) per batch, level by level.
 
-    Only edges between derivations in `reach` are kept (an input outside it carries no bit); a level is cut
-    into pieces of at most `max_edges` edges, never inside one consumer's run of edges.
+    Only edges between derivations in `reach` are kept (an input outside it carries no bit); a level is cut into
+    pieces of at most `max_edges` edges, never inside one consumer's run of edges. Within a batch the runs are
+    ordered longest first, so that the runs still going at each position are a prefix.
     """
-    keep = reach[levels.inputs] & reach[levels.consumers]
+    keep = reach[levels.consumers]
+    keep &= reach[levels.inputs]
     inputs, consumers = levels.inputs[keep], levels.consumers[keep]
     if inputs.size == 0:
         return []
@@ -305,7 +348,16 @@ def _batches(
             piece_hi = piece_lo + int(np.searchsorted(edge_end[piece_lo:hi], limit, side="right"))
             piece_hi = max(piece_hi, piece_lo + 1)
             e0, e1 = starts[piece_lo], edge_end[piece_hi - 1]
-            batches.append((local[inputs[e0:e1]], starts[piece_lo:piece_hi] - e0, local[cons[piece_lo:piece_hi]]))
+            lengths = edge_end[piece_lo:piece_hi] - starts[piece_lo:piece_hi]
+            longest_first = np.argsort(-lengths, kind="stable")
+            batches.append(
+                (
+                    inputs[e0:e1],
+                    (starts[piece_lo:piece_hi] - e0)[longest_first],
+                    lengths[longest_first],
+                    cons[piece_lo:piece_hi][longest_first],
+                )
+            )
             piece_lo = piece_hi
         lo = hi
     return batches
@@ -321,17 +373,18 @@ def _reachable(graph: DerivationGraph, seeds: np.ndarray) -> np.ndarray:
 
 
 def _column_counts(bits: np.ndarray, rows: np.ndarray | None, width: int) -> np.ndarray:
-    """How many of `rows` (all when None, repeats counted) have each bit set: one count per column."""
+    """How many of `rows` (all when None) have each bit set: one count per column."""
     columns = bits.shape[1] * 64
     counts = np.zeros(columns, dtype=np.int64)
     total = bits.shape[0] if rows is None else rows.size
     # Blocks of 255-row groups: each group is summed in uint8 (it cannot overflow), which is several times
     # faster than widening every unpacked bit to int64.
     group = 255
-    step = group * max(1, (1 << 24) // (columns * group))
+    # Blocks of about 4 MB unpacked stay in cache; unpacking the flat bytes is faster than along axis 1.
+    step = group * max(1, (1 << 22) // (columns * group))
     for lo in range(0, total, step):
-        block = bits[lo : lo + step] if rows is None else bits[rows[lo : lo + step]]
-        unpacked = np.unpackbits(np.ascontiguousarray(block).view(np.uint8), axis=1, bitorder="little")
+        block = bits[lo : lo + step] if rows is None else np.take(bits, rows[lo : lo + step], axis=0)
+        unpacked = np.unpackbits(block.reshape(-1).view(np.uint8), bitorder="little").reshape(-1, columns)
         full = unpacked.shape[0] // group * group
         if full:
             counts += (
@@ -341,22 +394,25 @@ def _column_counts(bits: np.ndarray, rows: np.ndarray | None, width: int) -> np.
     return counts[:width]
 
 
-def _or_runs(bits: np.ndarray, inputs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """For each run of edges (starting at `offsets`), the OR of the bit rows of its `inputs`.
+def _or_runs(
+    bits: np.ndarray, lo: int, inputs: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, scratch: np.ndarray
+) -> None:
+    """Write into rows `lo, lo + 1, …` of `bits`, for each run of edges (starting at `offsets`, runs longest
+    first), the OR of the bit rows of its `inputs` (rows before `lo`).
 
     Done by position within the runs (every run's first input, then the second of the runs that have one, …):
     whole rows are gathered and OR-ed in place, several times faster than `np.bitwise_or.reduceat` along
-    axis 0 of a 2-D array, which walks it column by column.
+    axis 0 of a 2-D array, which walks it column by column. The runs that have a k-th input are a prefix.
+    `scratch` (at least as many rows as runs) holds each gathered block, so no array is allocated per step.
     """
-    lengths = np.diff(np.append(offsets, inputs.size))
-    out = bits[inputs[offsets]]
-    longer = np.flatnonzero(lengths > 1)
-    position = 1
-    while longer.size:
-        out[longer] |= bits[inputs[offsets[longer] + position]]
-        position += 1
-        longer = longer[lengths[longer] > position]
-    return out
+    out = bits[lo : lo + offsets.size]
+    # mode="wrap" (the rows are in range anyway) lets numpy gather straight into `out`, unbuffered.
+    np.take(bits, inputs[offsets], axis=0, out=out, mode="wrap")
+    # going[k]: how many runs have more than k inputs (lengths are sorted longest first).
+    going = np.searchsorted(-lengths, -np.arange(1, int(lengths[0]) if lengths.size else 1), side="left")
+    for position, m in enumerate(going.tolist(), start=1):
+        gathered = np.take(bits, inputs[offsets[:m] + position], axis=0, out=scratch[:m], mode="wrap")
+        np.bitwise_or(out[:m], gathered, out=out[:m])
 
 
 def _set_bits(bits: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> None:
@@ -373,6 +429,51 @@ def _set_bits(bits: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> None:
     flat[cells[starts]] |= np.bitwise_or.reduceat(masks, starts)
 
 
+def _target_kinds(targets: Mapping[str, np.ndarray | None], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every derivation's weight in each target (how many times the target lists it), as a kind per derivation
+    and the distinct weight vectors: (kind of each row, weights of each kind as a kinds × targets array)."""
+    weights = np.empty((n, len(targets)), dtype=np.int64)
+    for t, rows in enumerate(targets.values()):
+        weights[:, t] = 1 if rows is None else np.bincount(np.asarray(rows, dtype=np.int64), minlength=n)[:n]
+    span = weights.max(axis=0) + 1
+    if float(np.prod(span.astype(float))) < 2.0**22:
+        # Few possible vectors: number them through a table rather than by sorting every row.
+        radix = np.concatenate([np.cumprod(span[::-1])[::-1][1:], [1]]).astype(np.int64)
+        code = weights @ radix
+        present = np.bincount(code)
+        number = np.cumsum(present > 0) - 1
+        kind = number[code]
+        first = np.full(int(number[-1]) + 1, n, dtype=np.int64)
+        np.minimum.at(first, kind, np.arange(n))
+        return kind, weights[first]
+    vectors, kind = np.unique(weights, axis=0, return_inverse=True)
+    return kind.reshape(-1), vectors
+
+
+def _chunk_counts(bits: np.ndarray, kinds: np.ndarray, kind_weights: np.ndarray, width: int) -> np.ndarray:
+    """Per column of `bits`, the weighted count in each target (columns × targets), given each row's kind.
+
+    The most common kind is counted as all rows less the others, so that its rows need no gathering.
+    """
+    per_kind = np.bincount(kinds, minlength=kind_weights.shape[0])
+    counted = np.asarray(kind_weights.any(axis=1), dtype=bool)
+    main = int(np.argmax(per_kind))
+    out = np.zeros((width, kind_weights.shape[1]), dtype=np.int64)
+    rest = _column_counts(bits, None, width) if counted[main] else None
+    order = np.argsort(kinds, kind="stable")
+    ends = np.cumsum(per_kind)
+    for k in np.flatnonzero(per_kind).tolist():
+        if k == main or not (counted[k] or counted[main]):
+            continue
+        counts = _column_counts(bits, order[ends[k] - per_kind[k] : ends[k]], width)
+        out += counts[:, None] * kind_weights[k]
+        if rest is not None:
+            rest -= counts
+    if rest is not None:
+        out += rest[:, None] * kind_weights[main]
+    return out
+
+
 def reach_counts(
     graph: DerivationGraph,
     root_sets: Sequence[np.ndarray],
@@ -387,46 +488,78 @@ def reach_counts(
     """
     n = len(graph)
     count = len(root_sets)
-    out = {name: np.zeros(count, dtype=np.int64) for name in targets}
-    if count == 0 or n == 0:
-        return out
-    levels = _levels(graph)
-    # Smallest estimated closures first, so that packages near the leaves share chunks and each chunk walks
-    # few derivations. The estimate: consumers within two steps of each root (with repeats), summed.
+    names = list(targets)
+    totals = np.zeros((count, len(names)), dtype=np.int64)
+    if count == 0 or n == 0 or not names:
+        return {name: totals[:, t].copy() for t, name in enumerate(names)}
+    kind, kind_weights = _target_kinds(targets, n)
+    sizes = np.array([r.size for r in root_sets], dtype=np.int64)
+    seeds = np.concatenate(root_sets).astype(np.int64) if sizes.sum() else np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(count), sizes)
     indptr, indices = propagation_csr(graph)
     fan_out = np.diff(indptr)
+
+    # A root set that passes its change to no consumer rebuilds its roots alone: counted without bitsets.
+    spreads = np.bincount(owner, weights=fan_out[seeds], minlength=count) > 0
+    alone = ~spreads[owner]
+    if alone.any():
+        cell = np.unique(owner[alone] * n + seeds[alone])
+        own, row = cell // n, cell % n
+        for t in range(len(names)):
+            totals[:, t] += np.bincount(own, weights=kind_weights[kind[row], t], minlength=count).astype(np.int64)
+
+    # Smallest estimated closures first, so that packages near the leaves share chunks and each chunk walks
+    # few derivations. The estimate: consumers within two steps of each root (with repeats), summed.
     two_steps = fan_out + np.bincount(np.repeat(np.arange(n), fan_out), weights=fan_out[indices], minlength=n)
-    sizes = np.array([r.size for r in root_sets], dtype=np.int64)
-    estimate = np.zeros(count)
-    if sizes.any():
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        summed = np.add.reduceat(two_steps[np.concatenate(root_sets).astype(np.int64)], starts[sizes > 0])
-        estimate[sizes > 0] = summed
-    order = np.argsort(estimate, kind="stable")
-    words_total = (count + 63) // 64
-    words = int(max(1, min(words_total, memory // (8 * 2 * n))))
-    max_edges = n
-    targets_arr = {name: (None if rows is None else np.asarray(rows, dtype=np.int64)) for name, rows in targets.items()}
-    for chunk_lo in range(0, count, words * 64):
+    estimate = np.bincount(owner, weights=two_steps[seeds], minlength=count)
+    spreading = np.flatnonzero(spreads)
+    order = spreading[np.argsort(estimate[spreading], kind="stable")]
+    words = int(max(1, min((order.size + 63) // 64, memory // (8 * 2 * n))))
+    levels = _levels(graph) if order.size else _Levels(*(np.zeros(0, dtype=np.int64),) * 4)
+    buffer = np.empty(0, dtype=np.uint64)
+    for chunk_lo in range(0, order.size, words * 64):
         members = order[chunk_lo : chunk_lo + words * 64]
         width = members.size
-        w = (width + 63) // 64
         seed_rows = np.concatenate([root_sets[m] for m in members]).astype(np.int64)
-        seed_cols = np.repeat(np.arange(width), [root_sets[m].size for m in members])
+        seed_cols = np.repeat(np.arange(width), sizes[members])
         reach = _reachable(graph, seed_rows)
-        # The chunk's bitsets hold only the derivations its roots reach, renumbered by `local`.
+        batches = _batches(levels, reach, n)
+        # The chunk's bitsets hold only the derivations its roots reach, renumbered by `local`: first those that
+        # are no consumer in the chunk (its roots), then each batch's consumers in order, so that a batch writes
+        # one contiguous block of rows.
         reached = np.flatnonzero(reach)
+        consumer_rows = np.concatenate([b[3] for b in batches]) if batches else reached[:0]
+        is_consumer = np.zeros(n, dtype=bool)
+        is_consumer[consumer_rows] = True
+        chunk_rows = np.concatenate([reached[~is_consumer[reached]], consumer_rows])
         local = np.zeros(n, dtype=np.int64)
-        local[reached] = np.arange(reached.size)
-        bits = np.zeros((reached.size, w), dtype=np.uint64)
+        local[chunk_rows] = np.arange(chunk_rows.size)
+        w = (width + 63) // 64
+        # One buffer for every chunk: fresh pages cost a fault each on first touch, so they are touched once.
+        if buffer.size < chunk_rows.size * w:
+            buffer = np.empty(max(chunk_rows.size * w, min(2 * buffer.size, n * words)), dtype=np.uint64)
+        bits = buffer[: chunk_rows.size * w].reshape(chunk_rows.size, w)
+        first = chunk_rows.size - consumer_rows.size
+        seeded = np.zeros(chunk_rows.size, dtype=bool)
+        seeded[local[seed_rows]] = True
+        # Consumer rows are written whole by their batch; only the rows holding seed bits start from zero.
+        bits[:first] = 0
+        seeded_consumers = first + np.flatnonzero(seeded[first:])
+        bits[seeded_consumers] = 0
         _set_bits(bits, local[seed_rows], seed_cols)
-        for inputs, offsets, consumers in _batches(levels, reach, local, max_edges):
-            bits[consumers] |= _or_runs(bits, inputs, offsets)
-        for name, rows in targets_arr.items():
-            rows_in = None if rows is None else local[rows[reach[rows]]]
-            out[name][members] = _column_counts(bits, rows_in, width)
-        del bits
-    return out
+        widest = max((b[1].size for b in batches), default=0)
+        scratch = np.empty((widest, w), dtype=np.uint64)
+        lo = first
+        for inputs, offsets, lengths, consumers in batches:
+            hi = lo + consumers.size
+            # Each consumer has one run, so before its batch its row holds only its own seed bits, if any.
+            own = lo + np.flatnonzero(seeded[lo:hi])
+            saved = bits[own]
+            _or_runs(bits, lo, local[inputs], offsets, lengths, scratch)
+            bits[own] |= saved
+            lo = hi
+        totals[members] += _chunk_counts(bits, kind[chunk_rows], kind_weights, width)
+    return {name: totals[:, t].copy() for t, name in enumerate(names)}
 
 
 def rank(
@@ -448,38 +581,51 @@ def rank(
             tip=f"jobsets present: {', '.join(graph.jobsets)}",
         )
     groups = alias_groups(graph, roots, jobset)
-    union_roots = {p: np.unique(np.concatenate([roots[p], *(roots[a] for a in aliases)])) for p, aliases in groups}
-    packages = [p for p, _ in groups]
-    aliases_of = dict(groups)
-    roots = union_roots
+    root_sets = [
+        np.unique(np.concatenate([roots[p], *(roots[a] for a in aliases)])) if aliases else roots[p]
+        for p, aliases in groups
+    ]
     job_drv = graph.job_drv.astype(np.int64)
-    kernels = np.array([kernel_of(s) for s in graph.job_systems])
-    jobsets = np.array(graph.job_jobsets)
-    targets: dict[str, np.ndarray | None] = {"derivations": None, "jobs": job_drv, "nixos": job_drv[jobsets == "nixos"]}
+    systems, system_codes = coded(graph.job_systems)
+    kernels = np.array([kernel_of(s) for s in systems] or [""])[system_codes]
+    jobsets, jobset_codes = coded(graph.job_jobsets)
+    nixos = jobset_codes == (jobsets.index("nixos") if "nixos" in jobsets else -1)
+    targets: dict[str, np.ndarray | None] = {"derivations": None, "jobs": job_drv, "nixos": job_drv[nixos]}
     for k in KERNELS:
         targets[k] = job_drv[kernels == k]
-    counts = reach_counts(graph, [roots[p] for p in packages], targets, memory=memory)
-    rows = [
-        RankRow(
-            package=p,
-            jobs_linux=int(counts["linux"][i]),
-            jobs_darwin=int(counts["darwin"][i]),
-            jobs_total=int(counts["jobs"][i]),
-            nixos_jobs=int(counts["nixos"][i]),
-            derivations_to_build=int(counts["derivations"][i]),
-            roots=int(roots[p].size),
-            aliases=aliases_of[p],
-        )
-        for i, p in enumerate(packages)
-    ]
+    counts = reach_counts(graph, root_sets, targets, memory=memory)
     key = f"jobs_{kernel}" if kernel else "jobs_total"
-    rows.sort(key=lambda r: (-getattr(r, key), -r.derivations_to_build, r.package))
+    by_field = {
+        "jobs_linux": counts["linux"],
+        "jobs_darwin": counts["darwin"],
+        "jobs_total": counts["jobs"],
+        "nixos_jobs": counts["nixos"],
+        "derivations_to_build": counts["derivations"],
+        "roots": np.array([r.size for r in root_sets], dtype=np.int64),
+    }
+    names = [p for p, _ in groups]
+    by_name = np.empty(len(names), dtype=np.int64)
+    by_name[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    order = np.lexsort((by_name, -by_field["derivations_to_build"], -by_field[key])).tolist()
+    columns = {f: v[order].tolist() for f, v in by_field.items()}
+    rows = tuple(
+        RankRow(names[i], linux, darwin, total, nixos, derivations, root_count, groups[i][1])
+        for i, linux, darwin, total, nixos, derivations, root_count in zip(
+            order,
+            columns["jobs_linux"],
+            columns["jobs_darwin"],
+            columns["jobs_total"],
+            columns["nixos_jobs"],
+            columns["derivations_to_build"],
+            columns["roots"],
+        )
+    )
     in_snapshot = {k: int((kernels == k).sum()) for k in KERNELS}
     in_snapshot["total"] = graph.job_count
     return Ranking(
         jobset=jobset,
         kernel=kernel,
-        rows=tuple(rows),
+        rows=rows,
         jobs_in_snapshot=in_snapshot,
         derivations_in_snapshot=len(graph),
         excluded=EXCLUDED,

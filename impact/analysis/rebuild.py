@@ -166,8 +166,44 @@ def estimate(graph: DerivationGraph, change: Change) -> RebuildEstimate:
     rows = np.array([index[p] for p in change.root_paths], dtype=np.int64)
     rebuilt = rebuilt_rows(graph, rows)
     tree_rows = [index[p] for p in change.source_tree_roots]
-    every_commit = rebuilt_rows(graph, tree_rows) if tree_rows else np.empty(0, dtype=np.int64)
+    every_commit = _every_commit_rows(graph, tree_rows) if tree_rows else np.empty(0, dtype=np.int64)
     return _summarise(graph, change, rebuilt, every_commit)
+
+
+#: How many distinct every-commit answers a graph keeps (there is one per set of source-tree roots, usually one).
+_KEPT = 8
+
+
+def _kept(graph: DerivationGraph, table: str) -> dict[Any, Any]:
+    """A small per-graph memo (cleared when full): every estimate on a graph asks the same every-commit share."""
+    memo: dict[Any, Any] = graph.derived(table, lambda g: {})
+    if len(memo) >= _KEPT:
+        memo.clear()
+    return memo
+
+
+def _every_commit_rows(graph: DerivationGraph, tree_rows: Sequence[int]) -> np.ndarray:
+    """`rebuilt_rows` of the source-tree roots, kept per graph."""
+    memo = _kept(graph, "every_commit_rows")
+    key = tuple(sorted(set(tree_rows)))
+    rows = memo.get(key)
+    if rows is None:
+        rows = memo[key] = rebuilt_rows(graph, tree_rows)
+        rows.flags.writeable = False
+    return rows  # type: ignore[no-any-return]
+
+
+def _every_commit_share(graph: DerivationGraph, every_commit: np.ndarray) -> tuple[dict[str, tuple[str, ...]], int]:
+    """(jobset → the jobs any commit changes, derivations Hydra builds for them), kept per graph."""
+    memo = _kept(graph, "every_commit_share")
+    key = every_commit.tobytes()
+    found = memo.get(key)
+    if found is None:
+        mask = _changed_job_mask(graph, every_commit)
+        built, _ = hydra_builds(graph, every_commit, mask)
+        found = memo[key] = (_by_jobset(graph, mask), int(built.size))
+    jobs, built_count = found
+    return dict(jobs), built_count
 
 
 class _JobTables:
@@ -214,8 +250,7 @@ def _summarise(
         for c, js in enumerate(t.jobsets)
     }
     built, by_jobset = hydra_builds(graph, rebuilt, changed_mask)
-    every_commit_mask = _changed_job_mask(graph, every_commit)
-    every_commit_built, _ = hydra_builds(graph, every_commit, every_commit_mask)
+    every_commit_jobs, every_commit_built = _every_commit_share(graph, every_commit)
     changed = _by_jobset(graph, changed_mask)
     not_built = np.setdiff1d(rebuilt, built, assume_unique=True)
     return RebuildEstimate(
@@ -224,8 +259,8 @@ def _summarise(
         changed_jobs_by_system=by_system,
         derivations_to_build=int(built.size),
         derivations_to_build_by_system=_count_by_system(graph, built),
-        every_commit_jobs=_by_jobset(graph, every_commit_mask),
-        every_commit_derivations=int(every_commit_built.size),
+        every_commit_jobs=every_commit_jobs,
+        every_commit_derivations=every_commit_built,
         nixos_tests=tuple(a for a in changed.get("nixos", ()) if a.startswith(NIXOS_TEST_PREFIX)),
         jobs_total=dict(t.totals),
         rebuilt=rebuilt,
