@@ -301,7 +301,8 @@ def export_ref(repo: Path, ref: str, dest: Path) -> str:
             except tarfile.FilterError as e:
                 member = getattr(e, "tarinfo", None)
                 raise InputError(
-                    f"{ref} ({commit[:7]}) of {repo}: {member.name if member else 'a file'} points outside the tree; refused",
+                    f"{ref} ({commit[:7]}) of {repo}: {member.name if member else 'a file'} points outside the tree;"
+                    " refused",
                     tip="the evaluated tree may hold no absolute links or links that leave it",
                 ) from None
     return commit

@@ -402,7 +402,10 @@ class DerivationGraph:
         return len(self.drv_paths)
 
     def __repr__(self) -> str:
-        return f"<DerivationGraph {len(self)} derivations, {self.edge_count} inputs, {self.job_count} jobs from {self.origin or '?'}>"
+        where = self.origin or "?"
+        return (
+            f"<DerivationGraph {len(self)} derivations, {self.edge_count} inputs, {self.job_count} jobs from {where}>"
+        )
 
     @property
     def edge_count(self) -> int:

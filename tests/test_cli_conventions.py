@@ -187,7 +187,10 @@ def test_tables_are_rich_on_a_terminal_and_plain_otherwise(monkeypatch: pytest.M
     with styled_tables():
         drawn = table(rows, ["", "x86_64-linux", "total"])
     assert "\x1b[" not in plain and "\x1b[" in drawn
-    cells = lambda text: re.sub(r"\x1b\[[0-9;]*m|[─\s]+", " ", text).split()
+
+    def cells(text: str) -> list[str]:
+        return re.sub(r"\x1b\[[0-9;]*m|[─\s]+", " ", text).split()
+
     assert cells(drawn) == cells(plain)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.delenv("NO_COLOR", raising=False)

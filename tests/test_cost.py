@@ -171,7 +171,10 @@ def test_cpu_hours_count_cores_held() -> None:
 @pytest.mark.shared
 def test_model_rules_on_master(master_graph) -> None:
     g = master_graph
-    rule = lambda drv: model_rule(g, g.derivation_index(drv))
+
+    def rule(drv: str) -> str:
+        return model_rule(g, g.derivation_index(drv))
+
     assert rule("/nix/store/icz2bbjadb4v17gpyq5r9mpmhqyypv5j-linux-4.4.13.drv") == "big-parallel"
     assert rule("/nix/store/5wwhfwf2m246g0m22wwsj794gz8h7p3r-linux-4.4.13.tar.xz.drv") == "download"
     assert rule("/nix/store/hfjp50nnf9p6jhvf3s0l7lq8xq23ijzm-vm-test-run-natStandalone.drv") == "nixos-test"

@@ -103,7 +103,7 @@ def test_rank_is_sorted_and_covers_every_nixpkgs_package(master_graph: Derivatio
 
 def test_package_roots_match_resolve_change(master_graph: DerivationGraph) -> None:
     roots = package_roots(master_graph)
-    for package in random.Random(3).sample(sorted(roots), 40) + ["qemu", "gcc-arm-embedded.x86_64-linux"]:
+    for package in [*random.Random(3).sample(sorted(roots), 40), "qemu", "gcc-arm-embedded.x86_64-linux"]:
         change = resolve_change(master_graph, names=[package], commit=False)
         assert roots[package].tolist() == sorted(master_graph.index[p] for p in change.root_paths), package
 

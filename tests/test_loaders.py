@@ -71,7 +71,7 @@ def test_show_derivation_wrong_shapes_are_input_errors() -> None:
         parse_derivations([1, 2], "x.json")
     with pytest.raises(InputError, match="has no `outputs`"):
         parse_derivations({"/nix/store/a-b.drv": {"env": {}}}, "x.json")
-    with pytest.raises(InputError, match="derivation /nix/store/a-b.drv: output out path is not a store path"):
+    with pytest.raises(InputError, match=r"derivation /nix/store/a-b\.drv: output out path is not a store path"):
         parse_derivations(
             {"/nix/store/a-b.drv": {"outputs": {"out": {"path": 3}}, "env": {"name": "b"}, "system": "s"}}, "x.json"
         )

@@ -57,7 +57,7 @@ def trace(pred: np.ndarray, row: int, n: int) -> list[int]:
     path = [row]
     while True:
         p = int(pred[path[-1]])
-        if p == n or p == NO_PREDECESSOR:
+        if p in (n, NO_PREDECESSOR):
             break
         path.append(p)
     return path[::-1]

@@ -143,7 +143,10 @@ def only_output(
     rows, cut = cutoff_rows(graph, change, output)
     tree = [graph.index[p] for p in change.source_tree_roots]
     every = rebuilt_rows(graph, tree) if tree else np.empty(0, dtype=np.int64)
-    label = lambda i: f"{graph.names[i]} {graph.system_of(i)}"
+
+    def label(i: int) -> str:
+        return f"{graph.names[i]} {graph.system_of(i)}"
+
     return OnlyOutputWhatIf(
         output=output,
         with_output=tuple(label(i) for i in has),
@@ -262,7 +265,10 @@ def split_output(
     rows = np.union1d(rebuilt_rows(graph, seeds), np.array(named, dtype=np.int64))
     tree = [graph.index[p] for p in change.source_tree_roots]
     every = rebuilt_rows(graph, tree) if tree else np.empty(0, dtype=np.int64)
-    label = lambda i: f"{graph.names[i]} {graph.system_of(i)}"
+
+    def label(i: int) -> str:
+        return f"{graph.names[i]} {graph.system_of(i)}"
+
     return SplitWhatIf(
         output=output,
         packages=tuple(label(i) for i in named),

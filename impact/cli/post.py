@@ -26,7 +26,8 @@ def post(
         Path | None,
         typer.Option(
             "--pr-file",
-            help="Read the pull request number from this file (a plain integer), e.g. report/pr-number from the eval job's artifact.",
+            help="Read the pull request number from this file (a plain integer), e.g. report/pr-number from the eval "
+            "job's artifact.",
             show_default=False,
         ),
     ] = None,
@@ -34,7 +35,8 @@ def post(
         str | None,
         typer.Option(
             "--head-sha",
-            help="Post only if the report's head-sha file and the pull request's head commit on GitHub are both this commit.",
+            help="Post only if the report's head-sha file and the pull request's head commit on GitHub are both this "
+            "commit.",
             show_default=False,
         ),
     ] = None,

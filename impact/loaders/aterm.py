@@ -28,7 +28,7 @@ from impact.loaders._io import read_text
 from impact.model import STORE_DIR, Derivation, DerivationGraph, EvalError, Job, path_name
 
 #: A parsed ATerm value: a string, a list `[...]` or a tuple `(...)`.
-Term = Union[str, list["Term"], tuple["Term", ...]]
+Term = Union[str, list["Term"], tuple["Term", ...]]  # noqa: UP007  (a runtime alias: | cannot take the forward refs)
 
 #: One token: a string (group 1), a bracket or comma (group 2), or any other non-blank character (group 3).
 _TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([\[\](),])|(\S)', re.S)
@@ -278,7 +278,8 @@ def load_store_dir(folder: str | Path) -> DerivationGraph:
     if not files:
         raise InputError(
             f"{folder}: no .drv files and not a snapshot folder",
-            tip="pass a store folder of .drv files, a snapshot folder (jobs.jsonl.gz + derivations.json.gz) or a .impact file",
+            tip="pass a store folder of .drv files, a snapshot folder (jobs.jsonl.gz + derivations.json.gz)"
+            " or a .impact file",
         )
     drvs = [parse_drv(read_text(f), f) for f in files]
     known = {d.path for d in drvs}
@@ -286,7 +287,8 @@ def load_store_dir(folder: str | Path) -> DerivationGraph:
         for input_path in d.inputs:
             if input_path not in known:
                 raise InputError(
-                    f"{folder}: {Path(d.path).name} names input derivation {Path(input_path).name}, which is not in the folder",
+                    f"{folder}: {Path(d.path).name} names input derivation {Path(input_path).name},"
+                    " which is not in the folder",
                     tip="copy the whole closure of .drv files into the folder",
                 )
     return check_acyclic(DerivationGraph.from_records(drvs, origin=str(folder)))

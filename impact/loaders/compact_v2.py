@@ -25,8 +25,8 @@ from __future__ import annotations
 import bisect
 import json
 import mmap
-import re
 import os
+import re
 import sys
 import typing
 import zlib

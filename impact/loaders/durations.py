@@ -299,7 +299,8 @@ def parse_durations(text: str, origin: str, *, job: str | None = None) -> Durati
         if not job:
             raise InputError(
                 f"{origin}: a build-times list does not name its job",
-                tip=f'save it as <job>{BUILD_TIMES_SUFFIX} (e.g. qemu.x86_64-linux{BUILD_TIMES_SUFFIX}) or wrap it as {{"job": …, "build-times": […]}}',
+                tip=f"save it as <job>{BUILD_TIMES_SUFFIX} (e.g. qemu.x86_64-linux{BUILD_TIMES_SUFFIX})"
+                ' or wrap it as {"job": …, "build-times": […]}',
             )
         return parse_hydra_build_times(value, job, origin)
     raise InputError(

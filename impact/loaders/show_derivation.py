@@ -1,7 +1,8 @@
 """Loader for `nix show-derivation -r` / `nix derivation show -r` JSON, in every shape Nix has printed.
 
 Shapes read:
-- Nix 2.8: `{drvPath: {outputs: {name: {path, hashAlgo?, hash?}}, inputSrcs, inputDrvs: {drv: [outputs]}, system, env}}`;
+- Nix 2.8: `{drvPath: {outputs: {name: {path, hashAlgo?, hash?}}, inputSrcs, inputDrvs: {drv: [outputs]},
+  system, env}}`;
 - Nix >= 2.18: `inputDrvs` values `{"outputs": [...], "dynamicOutputs": {}}`;
 - newest Nix: store paths without the `/nix/store/` prefix, `"inputs": {"srcs": [...], "drvs": {...}}`,
   content-addressed outputs `{"method", "hash"}` without a path, the whole wrapped in

@@ -14,7 +14,7 @@ from tests.integration.test_nix_rebuilds import Evaluation, base, roots_named  #
 
 
 def test_jobs_lines_snapshot_reads_the_chroot_store(
-    base: Evaluation,
+    base: Evaluation,  # noqa: F811  (the fixture imported above)
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -39,6 +39,6 @@ def test_jobs_lines_snapshot_reads_the_chroot_store(
     folder.mkdir()
     (folder / "jobs.jsonl").write_text(jobs_jsonl(base.lines))
     (folder / "derivations.json").write_text(json.dumps(base.derivations))
-    assert main(["estimate", "--snapshot", str(folder), "--json"] + argv[4:]) == 0
+    assert main(["estimate", "--snapshot", str(folder), "--json", *argv[4:]]) == 0
     assert json.loads(capsys.readouterr().out)["changed_jobs"]["nixpkgs"] == expected
     assert "zlib.x86_64-linux" in expected

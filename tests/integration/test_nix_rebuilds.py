@@ -138,9 +138,12 @@ def test_estimate_cli_on_a_snapshot_folder(
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     # By hand from pkgs.nix: zlib and everything taking any of its outputs, on each system where built.
-    expected = sorted(
-        f"{attr}.{system}" for attr in ("zlib", "openssl", "hello", "manview", "app-ssl") for system in SYSTEMS
-    ) + ["zlib-tool.x86_64-linux"]
+    expected = [
+        *sorted(
+            f"{attr}.{system}" for attr in ("zlib", "openssl", "hello", "manview", "app-ssl") for system in SYSTEMS
+        ),
+        "zlib-tool.x86_64-linux",
+    ]
     assert out["changed_jobs"]["nixpkgs"] == sorted(expected)
 
 
