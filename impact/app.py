@@ -10,7 +10,7 @@ each inside the function that needs it, so importing it (as every command does) 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from impact.analysis.report import Report
     from impact.analysis.whatif import EstimateSections
     from impact.analysis.why import WhyResult
+    from impact.evaluate import EvalSummary
+    from impact.github import PostResult
     from impact.model import DerivationGraph
     from impact.nix import Limits, Nix
 
@@ -42,9 +44,12 @@ __all__ = [
     "CostRequest",
     "EstimateAnswer",
     "EstimateRequest",
+    "EvalRequest",
     "EvaluationRequest",
     "OutputsAnswer",
     "OutputsRequest",
+    "PostAnswer",
+    "PostRequest",
     "PrRequest",
     "RankAnswer",
     "RankRequest",
@@ -56,7 +61,9 @@ __all__ = [
     "compare",
     "diff",
     "estimate",
+    "evaluate",
     "outputs",
+    "post",
     "pr",
     "rank",
     "reproduce_command",
@@ -598,3 +605,134 @@ def pr(request: PrRequest, nix: Callable[[], Nix], limits: Limits, progress: Cal
         )
     base, head = _sides(request.sides, nix, limits, progress)
     return pr_report(base, head, request.command(), base_branch=request.base_branch, hydra=hydra)
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """`impact eval`: evaluate one nixpkgs checkout's Hydra jobs into a snapshot folder."""
+
+    checkout: Path
+    output: Path
+    systems: tuple[str, ...] = ("x86_64-linux",)
+    nixos: bool = False
+    #: `nix-instantiate` (the shipped jobs.nix) or `nix-eval-jobs`, with `workers` evaluators in parallel.
+    evaluator: str = "nix-instantiate"
+    workers: int = 1
+    #: The jobs cut into `chunks` stable slices, only slice `chunk` evaluated when given, `jobs` Nix processes at
+    #: a time.
+    chunks: int = 1
+    chunk: int | None = None
+    jobs: int = 1
+    #: Top-level job names left out (NAME* is a prefix).
+    skip: tuple[str, ...] = ()
+    #: The most throw/assert errors whose message is read.
+    explain: int = 25
+    #: Garbage-collect impact's private store afterwards.
+    gc: bool = True
+
+
+def evaluate(request: EvalRequest, nix: Nix, limits: Limits, progress: Callable[[str], Progress]) -> EvalSummary:
+    """Evaluate the checkout with `nix` under `limits`, counting jobs on `progress`, and write the snapshot."""
+    from impact.evaluate import evaluate_checkout
+
+    on_job = progress(f"evaluating {request.checkout}")
+    try:
+        return evaluate_checkout(
+            request.checkout,
+            request.output,
+            nix,
+            systems=list(request.systems),
+            nixos=request.nixos,
+            limits=limits,
+            on_job=on_job,
+            evaluator=request.evaluator,
+            workers=request.workers,
+            chunks=request.chunks,
+            chunk=request.chunk,
+            jobs=request.jobs,
+            skip=request.skip,
+            explain=request.explain,
+            gc=request.gc,
+        )
+    finally:
+        on_job.done()
+
+
+@dataclass(frozen=True)
+class PostRequest:
+    """`impact post`: put a report made by `impact pr` on a GitHub pull request."""
+
+    #: The pull request: its number, or a file holding it (one of the two).
+    pr: int | None = None
+    #: The folder holding report.md and report.json, or a report.md.
+    report: Path = Path(".")
+    pr_file: Path | None = None
+    #: Post only if the report's head-sha file and the pull request's head commit are both this commit.
+    head_sha: str | None = None
+    #: owner/name (None: $GITHUB_REPOSITORY), and the API base URL (None: $GITHUB_API_URL, else GitHub's).
+    repo: str | None = None
+    api_url: str | None = None
+    #: The environment variable holding the token.
+    token_env: str = "GITHUB_TOKEN"
+    #: The labels to set (None: the labels in report.json).
+    labels: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PostAnswer:
+    """What `impact post` did, on which repository and pull request."""
+
+    repo: str
+    pr: int
+    result: PostResult
+
+
+def post(request: PostRequest, environ: Mapping[str, str]) -> PostAnswer:
+    """Check the token, the repository, the pull request and the report (an untrusted artifact's), then post it.
+
+    `environ` gives the token and the defaults ($GITHUB_REPOSITORY, $GITHUB_API_URL).
+    """
+    from impact.github import (
+        DEFAULT_API_URL,
+        REPO_NAME,
+        GitHub,
+        check_report_head,
+        check_token,
+        post_report,
+        read_pr_number,
+        report_labels,
+    )
+    from impact.writing import read_report
+
+    token = environ.get(request.token_env, "")
+    if not token:
+        raise InputError(
+            f"${request.token_env} is not set: no token to post with",
+            tip="in GitHub Actions, pass env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}",
+        )
+    check_token(token, f"${request.token_env}")
+    repo = request.repo or environ.get("GITHUB_REPOSITORY")
+    if not repo or not REPO_NAME.fullmatch(repo):
+        raise InputError(
+            f"no repository to post to ({repo[:100] if repo else 'none given'!r})",
+            tip="pass --repo owner/name or set $GITHUB_REPOSITORY",
+        )
+    if (request.pr is None) == (request.pr_file is None):
+        raise InputError(
+            "give the pull request as --pr N or as --pr-file FILE (one of them)",
+            tip="in a workflow_run workflow, pass --pr-file report/pr-number",
+        )
+    pr = read_pr_number(request.pr_file) if request.pr_file is not None else request.pr
+    assert pr is not None
+    md_file = request.report / "report.md" if request.report.is_dir() else request.report
+    if request.head_sha is not None:
+        check_report_head(md_file.with_name("head-sha"), request.head_sha)
+    markdown, data = read_report(request.report, need_json=True if request.labels is None else None)
+    labels = (
+        list(request.labels) if request.labels is not None else report_labels(data, md_file.with_name("report.json"))
+    )
+    api_url = request.api_url or environ.get("GITHUB_API_URL") or DEFAULT_API_URL
+    result = post_report(
+        GitHub(repo=repo, token=token, api_url=api_url), pr, markdown, labels, head_sha=request.head_sha
+    )
+    return PostAnswer(repo, pr, result)

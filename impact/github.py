@@ -29,6 +29,8 @@ import http.client
 import io
 import json
 import logging
+import os
+import re
 import socket
 import time
 import urllib.error
@@ -36,6 +38,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from impact.errors import ImpactError, InputError
@@ -476,3 +479,62 @@ def post_report(
         labels_added=added,
         labels_removed=removed,
     )
+
+
+# A report can come from a workflow that ran a fork's code (docs/pr-bot.md): what it says is checked, not trusted.
+_PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}\n?")
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/(?!\.\.?$)[A-Za-z0-9_.-]{1,100}")
+
+
+def _read_small(path: Path, what: str) -> str:
+    """The text of a file that must hold a few bytes of ASCII (an untrusted artifact's)."""
+    from impact.loaders._io import open_regular
+
+    try:
+        with os.fdopen(open_regular(path), "rb") as f:
+            raw = f.read(129)
+    except InputError as e:
+        raise InputError(f"cannot read {what}: {e}", tip="the eval job writes it into the report artifact") from None
+    if len(raw) > 128 or not raw.isascii():
+        raise InputError(f"{path}: not {what}", tip="the report artifact is damaged or forged; nothing posted")
+    return raw.decode("ascii")
+
+
+def read_pr_number(path: Path) -> int:
+    """The pull request number in `path`: a plain positive integer, at most one trailing newline."""
+    text = _read_small(path, "a pull request number")
+    if not _PR_NUMBER.fullmatch(text):
+        raise InputError(
+            f"{path}: {text.strip()[:40]!r} is not a pull request number",
+            tip="the file must hold a plain integer; nothing posted",
+        )
+    return int(text)
+
+
+def check_report_head(path: Path, head_sha: str) -> None:
+    """Refuse a report whose `head-sha` file is missing or names another commit than `head_sha`."""
+    if not _SHA.fullmatch(head_sha):
+        raise InputError(
+            f"--head-sha {head_sha[:80]!r} is not a commit SHA",
+            tip="pass the full hex SHA, e.g. ${{ github.event.workflow_run.head_sha }}",
+        )
+    text = _read_small(path, "a commit SHA").strip()
+    if text != head_sha:
+        raise InputError(
+            f"{path}: the report is for commit {text[:64]!r}, not {head_sha}; nothing posted",
+            tip="the artifact belongs to another run or was altered",
+        )
+
+
+def report_labels(data: object, path: Path) -> list[str]:
+    """The labels of report.json: only `10.rebuild-*` names, which is all `impact pr` writes."""
+    labels = data.get("labels", []) if isinstance(data, dict) else None
+    if not isinstance(labels, list) or not all(
+        isinstance(n, str) and n.startswith(REBUILD_LABEL_PREFIX) for n in labels
+    ):
+        raise InputError(
+            f"{path}: labels must be a list of {REBUILD_LABEL_PREFIX}* names",
+            tip="regenerate the report with `impact pr`, or pass --label",
+        )
+    return list(labels)

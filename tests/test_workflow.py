@@ -17,7 +17,7 @@ import typer
 import yaml
 
 from impact.cli import app
-from impact.cli.post import _check_report_head, _read_pr_number
+from impact.github import check_report_head, read_pr_number
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / ".github" / "workflows"
 EVAL = WORKFLOWS / "impact.yml"
@@ -126,8 +126,8 @@ def test_eval_writes_what_post_reads(tmp_path: Path) -> None:
         "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
     }
     subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, check=True)
-    assert _read_pr_number(tmp_path / "report" / "pr-number") == 12345
-    _check_report_head(tmp_path / "report" / "head-sha", sha)  # raises if it does not match
+    assert read_pr_number(tmp_path / "report" / "pr-number") == 12345
+    check_report_head(tmp_path / "report" / "head-sha", sha)  # raises if it does not match
     upload = next(s for s in steps(load(EVAL)) if str(s.get("uses", "")).startswith("actions/upload-artifact"))
     assert upload["with"]["path"] == "report/"
 

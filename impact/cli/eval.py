@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from impact import app as service
 from impact.cli._app import JsonOption, app, emit
 from impact.errors import InputError
+from impact.render.formats import Format, render_eval
 
 if TYPE_CHECKING:
-    from impact.evaluate import EvalSummary
     from impact.nix import Limits, Nix
 
 SystemOption = Annotated[
@@ -122,6 +123,15 @@ GcOption = Annotated[
 ]
 
 
+EvaluatorOption = Annotated[
+    str,
+    typer.Option(
+        "--evaluator", help="nix-instantiate (the shipped jobs.nix) or nix-eval-jobs (parallel, must be installed)."
+    ),
+]
+WorkersOption = Annotated[int, typer.Option("--workers", help="Parallel evaluators with --evaluator nix-eval-jobs.")]
+
+
 @app.command("eval")
 def eval_(
     checkout: Annotated[Path, typer.Argument(help="A nixpkgs checkout (with pkgs/top-level/release.nix).")],
@@ -133,13 +143,8 @@ def eval_(
     store: StoreOption = None,
     timeout: TimeoutOption = 3600.0,
     memory: MemoryOption = "8G",
-    evaluator: Annotated[
-        str,
-        typer.Option(
-            "--evaluator", help="nix-instantiate (the shipped jobs.nix) or nix-eval-jobs (parallel, must be installed)."
-        ),
-    ] = "nix-instantiate",
-    workers: Annotated[int, typer.Option("--workers", help="Parallel evaluators with --evaluator nix-eval-jobs.")] = 1,
+    evaluator: EvaluatorOption = "nix-instantiate",
+    workers: WorkersOption = 1,
     chunks: ChunksOption = 0,
     chunk: ChunkOption = None,
     jobs: JobsOption = 1,
@@ -149,52 +154,10 @@ def eval_(
     json: JsonOption = False,
 ) -> None:
     """Evaluate a nixpkgs checkout's Hydra jobs with Nix (restricted, no IFD, time and memory limits)."""
-    from impact.evaluate import evaluate_checkout
-    from impact.render.json import dumps
-
-    progress = Progress(f"evaluating {checkout}")
-    try:
-        summary = evaluate_checkout(
-            checkout,
-            output,
-            make_nix(store),
-            systems=system or ["x86_64-linux"],
-            nixos=nixos,
-            limits=make_limits(timeout, memory),
-            on_job=progress,
-            evaluator=evaluator,
-            workers=workers,
-            chunks=chunks or jobs,
-            chunk=chunk,
-            jobs=jobs,
-            skip=skip or (),
-            explain=explain_errors,
-            gc=bool(gc),
-        )
-    finally:
-        progress.done()
-    emit(dumps(summary.to_dict()) if json else summary_text(summary))
-
-
-def summary_text(summary: EvalSummary) -> str:
-    """The summary of `impact eval` for a terminal: what was written, each Nix process's time and peak memory."""
-    jobs = ", ".join(f"{n:,} {js}" for js, n in summary.jobs.items())
-    part = f" (slices {', '.join(map(str, summary.slices))} of {summary.chunks})" if summary.chunks > 1 else ""
-    lines = [
-        f"wrote {summary.output}{part}: {jobs} jobs, {summary.errors:,} evaluation errors, "
-        f"{summary.derivations:,} derivations in {summary.seconds:,.0f} s"
-    ]
-    explained = [p for p in summary.processes if p.label.startswith("job ")]
-    lines += [
-        f"  {p.label}: {p.seconds:,.0f} s, peak {p.peak_rss / 2**20:,.0f} MiB"
-        for p in summary.processes
-        if p not in explained
-    ]
-    if explained:
-        lines.append(
-            f"  {len(explained)} errors explained, one job a process: {sum(p.seconds for p in explained):,.0f} s, "
-            f"peak {max(p.peak_rss for p in explained) / 2**20:,.0f} MiB"
-        )
-    if summary.store_freed is not None:
-        lines.append(f"  private store collected: {summary.store_freed / 2**20:,.1f} MiB freed")
-    return "\n".join(lines)
+    systems, slices = tuple(system or ["x86_64-linux"]), chunks or jobs
+    skipped = tuple(skip or ())
+    request = service.EvalRequest(
+        checkout, output, systems, nixos, evaluator, workers, slices, chunk, jobs, skipped, explain_errors, bool(gc)
+    )
+    summary = service.evaluate(request, make_nix(store), make_limits(timeout, memory), Progress)
+    emit(render_eval(Format.json if json else Format.text, summary))

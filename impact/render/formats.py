@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from impact.analysis.diff import SnapshotDiff
     from impact.analysis.pr import PrReport
     from impact.analysis.report import Report
-    from impact.app import CompareAnswer, EstimateAnswer, OutputsAnswer, RankAnswer, WhyAnswer
+    from impact.app import CompareAnswer, EstimateAnswer, OutputsAnswer, PostAnswer, RankAnswer, WhyAnswer
+    from impact.evaluate import EvalSummary
     from impact.model import DerivationGraph
 
 
@@ -247,6 +248,38 @@ def render_pr(fmt: Format, report: PrReport, written: Sequence[Path]) -> str:
             from impact.render.json import dumps
 
             return dumps(report.to_dict())
+        case _:
+            assert_never(fmt)
+
+
+def render_eval(fmt: Format, summary: EvalSummary) -> str:
+    """`impact eval`: what was written and each Nix process's time and peak memory, or the summary as JSON."""
+    match fmt:
+        case Format.text:
+            from impact.render.evaluation import eval_text
+
+            return eval_text(summary)
+        case Format.json:
+            from impact.render.json import dumps
+
+            return dumps(summary.to_dict())
+        case _:
+            assert_never(fmt)
+
+
+def render_post(fmt: Format, answer: PostAnswer) -> str:
+    """`impact post`: what was done to the comment and the labels, or that as JSON."""
+    result = answer.result
+    match fmt:
+        case Format.text:
+            change = [*(f"+{n}" for n in result.labels_added), *(f"-{n}" for n in result.labels_removed)]
+            return f"{result.comment_action} comment {result.comment_id} on {answer.repo}#{answer.pr}" + (
+                f"; labels {' '.join(change)}" if change else "; labels unchanged"
+            )
+        case Format.json:
+            from impact.render.json import dumps
+
+            return dumps({"repo": answer.repo, "pr": answer.pr, **result.to_dict()})
         case _:
             assert_never(fmt)
 
