@@ -24,7 +24,7 @@ from enum import Enum
 import numpy as np
 
 from impact.errors import UnknownNameError
-from impact.model import DerivationGraph, path_name, register_table, store_path
+from impact.model import DerivationGraph, job_package, path_name, register_table, store_path
 
 #: A local source shared by more derivations than this is a builder script, not a package's source.
 SHARED_SOURCE_LIMIT = 64
@@ -356,14 +356,17 @@ def resolve_change(
 def attributes_sharing(graph: DerivationGraph, name: str) -> tuple[str, ...]:
     """Other attributes (without system) whose jobs build a derivation that the jobs of `name` build, sorted."""
     jobs = _jobs_named(graph, name)
-    packages = {graph.job_packages[k] for k in jobs}
-    jobs_of = graph.jobs_of_derivation
-    found = {
-        graph.job_packages[other]
-        for k in jobs
-        for other in jobs_of.get(int(graph.job_drv[k]), ())
-        if graph.job_packages[other] not in packages
-    }
+    if not jobs:
+        return ()
+
+    def package(k: int) -> str:
+        return job_package(graph.job_attrs[k], graph.job_systems[k])
+
+    packages = {package(k) for k in jobs}
+    # One vectorised scan over the jobs, not a derivation → jobs table: a cold estimate must not pay for a
+    # table over every job of a million-derivation graph.
+    sharing = np.flatnonzero(np.isin(graph.job_drv, graph.job_drv[np.asarray(jobs, dtype=np.int64)]))
+    found = {package(k) for k in sharing.tolist()} - packages
     return tuple(sorted(found))
 
 

@@ -104,9 +104,15 @@ def short_hash(drv_path: str) -> str:
 
 def attribute_of(graph: DerivationGraph, drv_path: str) -> str:
     """The job attributes (without system) that build a derivation, e.g. `openssl`, or `-` when no job does."""
+    import numpy as np
+
+    from impact.model import job_package
+
     row = graph.index.get(drv_path)
-    jobs = graph.jobs_of_derivation.get(row, []) if row is not None else []
-    names = sorted({graph.job_packages[k] for k in jobs})
+    # One vectorised scan per root: building the whole derivation → jobs table would cost a cold start on a
+    # million-derivation graph far more than the few roots printed.
+    jobs = np.flatnonzero(graph.job_drv == row).tolist() if row is not None else []
+    names = sorted({job_package(graph.job_attrs[k], graph.job_systems[k]) for k in jobs})
     if not names:
         return "-"
     return ", ".join(names[:3]) + (f", +{len(names) - 3}" if len(names) > 3 else "")
