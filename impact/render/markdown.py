@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from impact.analysis.policy import BranchAdvice
 from impact.analysis.report import Report
 from impact.render.escape import code_block, code_span, html_text, inline_text, one_line, table_cell
 
@@ -126,6 +127,19 @@ def _details(summary: str, items: Sequence[str], cap: int | None = None) -> list
     ]
 
 
+def labels_and_branch(labels: Sequence[str], branch: BranchAdvice) -> list[str]:
+    """The **Labels:** and **Branch:** lines with the branch's reasons: the same in every comment."""
+    alternatives = f"; alternatives: {', '.join(_name(a) for a in branch.alternatives)}" if branch.alternatives else ""
+    return [
+        "**Labels:** " + (" ".join(_name(label) for label in labels) or "none"),
+        "",
+        f"**Branch:** {_name(branch.target)} (base {_name(branch.base)}, {branch.policy} rules{alternatives})",
+        "",
+        *(f"- {_plain(r.text)}" for r in branch.reasons),
+        "",
+    ]
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -161,14 +175,7 @@ def render_markdown(
         "Packages rebuilt (unique attributes of the `nixpkgs` jobset, as nixpkgs CI counts them): "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
         "",
-        "**Labels:** " + (" ".join(_name(label) for label in labels.active) or "none"),
-        "",
-        f"**Branch:** {_name(branch.target)} (base {_name(branch.base)}, {branch.policy} rules"
-        + (f"; alternatives: {', '.join(_name(a) for a in branch.alternatives)}" if branch.alternatives else "")
-        + ")",
-        "",
-        *(f"- {_plain(r.text)}" for r in branch.reasons),
-        "",
+        *labels_and_branch(labels.active, branch),
     ]
     if report.maintainers:
         shown = report.maintainers[:MAX_MAINTAINERS]

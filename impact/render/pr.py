@@ -20,7 +20,7 @@ from impact.analysis.pr import Cause, PrReport, RepointCause
 from impact.render.diff import root_label
 from impact.render.escape import code_span, inline_text
 from impact.render.hydra import hydra_markdown
-from impact.render.markdown import GITHUB_COMMENT_LIMIT, MARKER
+from impact.render.markdown import GITHUB_COMMENT_LIMIT, MARKER, labels_and_branch
 
 #: Entries of a list shown before the rest are folded.
 SHOWN = 10
@@ -323,15 +323,7 @@ def _body(report: PrReport, folded: int, cut: bool) -> str:
             + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
             "",
         ]
-    out += ["**Labels:** " + (" ".join(_name(label) for label in labels.active) or "none"), ""]
-    out += [
-        f"**Branch:** {_name(branch.target)} (base {_name(branch.base)}, {branch.policy} rules"
-        + (f"; alternatives: {', '.join(_name(a) for a in branch.alternatives)}" if branch.alternatives else "")
-        + ")",
-        "",
-        *(f"- {_plain(r.text)}" for r in branch.reasons),
-        "",
-    ]
+    out += labels_and_branch(labels.active, branch)
     if report.maintainers:
         people = list(dict.fromkeys(m.split(" <")[0] for m in report.maintainers))
         out += ["**Maintainers of the edited packages:** " + ", ".join(_name(m) for m in people), ""]
