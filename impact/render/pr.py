@@ -70,7 +70,11 @@ def _row(cells: Sequence[str]) -> str:
 
 
 def headline_table(report: PrReport) -> list[str]:
-    """The exact diff per jobset and system: rebuilt, added, removed, re-pointed, every-commit; derivations."""
+    """The exact diff per jobset and system: the changed jobs and how they split (rebuilt, re-pointed, every
+    commit: no overlap, so they add up to the bold row), added and removed jobs (those that no longer evaluate
+    apart); the derivations to build.
+
+    GitHub drops a table cell's leading spaces, so a part says "of which" rather than relying on indentation."""
     diff = report.diff
     systems = list(report.systems) or _systems(diff)
     lines = [_row(["", *(_name(s) for s in systems), "total"]), _row(["---", *("---:" for _ in systems), "---:"])]
@@ -80,19 +84,29 @@ def headline_table(report: PrReport) -> list[str]:
         lines.append(_row([label, *(f"{per[s]:,}" if s in per else "–" for s in systems), total or f"{len(attrs):,}"]))
 
     for js in _jobsets(diff):
+        changed = diff.changed.get(js, ())
+        row(f"**{_plain(js)} jobs changed**", changed, f"**{len(changed):,}** of {diff.jobs_total_head.get(js, 0):,}")
+        repointed = {r.attr for r in diff.repointed if r.jobset == js}
+        every = set(diff.every_commit_jobs.get(js, ()))
         rebuilt = diff.rebuilt(js)
-        row(f"**{_plain(js)} jobs rebuilt**", rebuilt, f"**{len(rebuilt):,}** of {diff.jobs_total_head.get(js, 0):,}")
-        if js == "nixos":
-            tests = [a for a in rebuilt if a.startswith("tests.")]
-            if tests:
-                row("  NixOS VM tests", tests)
-        repointed = [r.attr for r in diff.repointed if r.jobset == js]
-        for label, attrs in (
-            ("  added", [a for a in diff.added.get(js, ()) if (js, a) not in diff.repointed_keys]),
-            ("  removed", diff.removed.get(js, ())),
-            ("  re-pointed (already built)", repointed),
-            ("  change on every commit", diff.every_commit_jobs.get(js, ())),
-        ):
+        parts = [
+            ("of which rebuilt", rebuilt),
+            ("of the rebuilt: NixOS VM tests", [a for a in rebuilt if js == "nixos" and a.startswith("tests.")]),
+            ("of which re-pointed (already built)", [a for a in changed if a in repointed]),
+            ("of which change on every commit", [a for a in changed if a in every and a not in repointed]),
+        ]
+        added = diff.added.get(js, ())
+        removed = diff.removed.get(js, ())
+        failing = diff.removed_failing(js)
+        parts += [
+            (f"{_plain(js)} jobs added", added),
+            ("of which re-pointed (already built)", [a for a in added if a in repointed]),
+            ("of which change on every commit", [a for a in added if a in every and a not in repointed]),
+            (f"{_plain(js)} jobs removed", removed),
+            ("of which no longer evaluate", failing),
+            ("of which gone without an evaluation error", [a for a in removed if a not in failing] if failing else ()),
+        ]
+        for label, attrs in parts:
             if attrs:
                 row(label, attrs)
     lines.append(
@@ -108,7 +122,7 @@ def headline_table(report: PrReport) -> list[str]:
         )
     )
     if diff.every_commit_derivations:
-        lines.append(_row(["  of which every commit", *("" for _ in systems), f"{diff.every_commit_derivations:,}"]))
+        lines.append(_row(["of which every commit", *("" for _ in systems), f"{diff.every_commit_derivations:,}"]))
     return lines
 
 
@@ -210,6 +224,14 @@ def _breakage(report: PrReport, folded: int) -> list[str]:
         )
     else:
         out += ["Evaluation: every job the base evaluated still evaluates.", ""]
+    gone = sum(len(diff.removed.get(js, ())) - len(diff.removed_failing(js)) for js in _jobsets(diff))
+    if gone:
+        out += [
+            f"{_plural(gone, 'job')} of the base {'is' if gone == 1 else 'are'} gone without an evaluation error: "
+            "the release file no longer lists them (a package removed, or one whose platforms no longer evaluate, "
+            "which release.nix drops silently); see *Lists*.",
+            "",
+        ]
     if report.hydra:
         out += [hydra_markdown(report.hydra, heading="####").rstrip("\n"), ""]
     return out
@@ -235,10 +257,18 @@ def _lists(report: PrReport, folded: int) -> list[str]:
                 [f"- {_name(a)}" for a in rebuilt],
                 folded,
             )
-    for kind, jobs in (("added", diff.added), ("removed", diff.removed)):
-        items = [f"- {_plain(js)}: {_name(a)}" for js in _jobsets(diff) for a in jobs.get(js, ())]
-        if items:
-            out += _listed(f"{_plural(len(items), 'job')} {kind}:", items, folded)
+    failing = {(js, a) for js in _jobsets(diff) for a in diff.removed_failing(js)}
+    for title, keys in (
+        ("added:", [(js, a) for js in _jobsets(diff) for a in diff.added.get(js, ())]),
+        (
+            "removed without an evaluation error:" if failing else "removed:",
+            [(js, a) for js in _jobsets(diff) for a in diff.removed.get(js, ()) if (js, a) not in failing],
+        ),
+        ("removed that no longer evaluate (see *No new breakage*):", sorted(failing)),
+    ):
+        if keys:
+            items = [f"- {_plain(js)}: {_name(a)}" for js, a in keys]
+            out += _listed(f"{_plural(len(items), 'job')} {title}", items, folded)
     if diff.repointed:
         items = [
             f"- {_plain(r.jobset)}: {_name(r.attr)} → {_name(r.name)}"
