@@ -73,9 +73,6 @@ EXCLUDED: dict[str, str] = {
         "--skip channel --skip manpages --skip options --skip iso_graphical --skip ova --skip tested --memory 12G "
         "--timeout 5400 --chunks 4 --jobs 1 --explain-errors 4"
     ): "the whole 2019 nixpkgs evaluation that page measures: 25 minutes, 10.8 GB, and a 2019 nixpkgs tree",
-    "impact pr ev-8fce8a93-s32 ev-12efcc2d-s32 --system x86_64-linux": (
-        "the comment's own reproduce line: two evaluated 2019 slices that are not shipped"
-    ),
 }
 
 #: Rules that make varying output comparable, applied to the page's text and to the command's output alike.
@@ -384,3 +381,45 @@ def test_sybil_finds_every_command_block() -> None:
         ours = [line for line, info, _ in _fences(page.read_text()) if info in {"console", "sh", "python"}]
         theirs = [e.line for e in SYBIL.parse(page)]
         assert ours == theirs, page.name
+
+
+def _table(text: str) -> dict[tuple[str, str], list[int]]:
+    """The PR comment's headline table: (jobset, row label) → the row's numbers, one per system and the total."""
+    rows = {}
+    jobset = ""
+    for line in text[text.index("### Rebuilds") : text.index("**derivations to build**")].splitlines():
+        if line.startswith("| ") and not line.startswith(("|  |", "| ---")):
+            label, *cells = (c.strip().replace("*", "") for c in line.strip("|").split("|"))
+            jobset = label.split()[0] if label.endswith(" jobs changed") else jobset
+            rows[(jobset, label)] = [int(c.replace(",", "").split()[0]) if c != "–" else 0 for c in cells]
+    return rows
+
+
+def _items(text: str, title: str) -> list[str]:
+    """The bullet items of the list under the bold `title`, the folded ones included."""
+    start = text.index(f"**{title}")
+    end = text.index("\n**", start + 1)
+    return re.findall(r"^- (.+)$", text[start:end], re.M)
+
+
+def test_the_2019_example_comment_adds_up() -> None:
+    """docs/example-pr-2019.md was redrawn by hand in parts (see its opening note): its table, warning and lists
+    must agree with each other, every column adding up."""
+    text = (REPO / "docs" / "example-pr-2019.md").read_text()
+    rows = _table(text)
+    changed, rebuilt = rows[("nixpkgs", "nixpkgs jobs changed")], rows[("nixpkgs", "of which rebuilt")]
+    repointed = rows[("nixpkgs", "of which re-pointed (already built)")]
+    assert [r + p for r, p in zip(rebuilt, repointed)] == changed == [242, 140, 0, 3, 385]
+    removed, failing = rows[("nixpkgs", "nixpkgs jobs removed")], rows[("nixpkgs", "of which no longer evaluate")]
+    gone = rows[("nixpkgs", "of which gone without an evaluation error")]
+    assert [f + g for f, g in zip(failing, gone)] == removed == [30, 10, 0, 0, 40]
+    every = rows[("nixos", "of which change on every commit")]
+    assert [a + b for a, b in zip(rows[("nixos", "of which rebuilt")], every)] == rows[("nixos", "nixos jobs changed")]
+    broken = [re.sub(r" \(1 job in the base\).*", "", i) for i in _items(text, "30 attributes evaluated in the base")]
+    assert "30 attributes (30 jobs in the base) no longer evaluate" in text and len(broken) == failing[-1]
+    assert _items(text, "30 jobs removed that no longer evaluate") == broken
+    jool = _items(text, "10 jobs removed without an evaluation error")
+    assert len(jool) == gone[-1] and all(".jool." in i for i in jool)
+    assert f"{gone[-1]} jobs of the base are gone without an evaluation error" in text
+    assert len(_items(text, "127 jobs re-pointed")) == repointed[-1]
+    assert len(_items(text, "2 jobs that change on every commit")) == every[-1]
