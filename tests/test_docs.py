@@ -312,6 +312,61 @@ def test_block(page: Path, index: int, page_run: Callable[[Path], PageRun], requ
         os.chdir(cwd)
 
 
+#: Figures quoted in prose, each with the snapshot it names: (page, the text as the page says it, a command,
+#: what its output must contain). Checked by `test_figures_quoted_in_prose`.
+FIGURES: list[tuple[str, str, str, list[str]]] = [
+    (
+        "README.md",
+        "on master-2019-03-19, editing curl changes 27,693 of 50,077 nixpkgs jobs",
+        "impact estimate curl",
+        ["27,693 of 50,077", "derivations to build", " 37,139\n", "182 more derivations get new output paths"],
+    ),
+    (
+        "README.md",
+        "editing curl gives 37,321 derivations new output paths and 37,139 to build; the 182 others",
+        "impact estimate curl --json | grep -o '\"derivations_with_new_output_paths\": [0-9]*'",
+        ['"derivations_with_new_output_paths": 37321'],
+    ),
+    (
+        "README.md",
+        "gives the 12 nixpkgs jobs, 110 nixos jobs and\n563 derivations impact computes",
+        "impact estimate qemu --snapshot master-2016-06-24",
+        ["  12 of 15,103", "  110 of 118", " 563\n"],
+    ),
+    (
+        "docs/why-and-outputs.md",
+        "perl's 7,889 direct dependents on master-2019-03-19",
+        "impact estimate perl --blast",
+        ["Blast radius: 7,889 direct dependents"],
+    ),
+    (
+        "docs/cost.md",
+        "On master-2016-06-24 (`--snapshot master-2016-06-24`) the same farm takes 4.0 h for qemu's 563 derivations\n"
+        "(31.7 CPU-hours)",
+        "impact estimate qemu --machines 2 --cores 4 --snapshot master-2016-06-24",
+        ["  31.7 h\n", "farm time     4.0 h  on 2 ×", "of 563 derivations"],
+    ),
+    (
+        "docs/pr-bot.md",
+        "staging 2016-06-20 → master 2016-06-24, 15,005 nixpkgs and 118 nixos\njobs changed, 86 added, 2 removed",
+        "impact diff data/nixpkgs-staging-2016-06-20.impact data/nixpkgs-master-2016-06-24.impact",
+        ["15,005 of 15,103", "  86\n", "  2\n", "118 of 118", "27,238", "13 more derivations", "Root changes: 493"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("page", "said", "command", "printed"), FIGURES, ids=[f[0] for f in FIGURES])
+def test_figures_quoted_in_prose(
+    page: str, said: str, command: str, printed: list[str], page_run: Callable[[Path], PageRun]
+) -> None:
+    """A figure the prose quotes is still on the page, and still what the command prints on that snapshot."""
+    assert said in (REPO / page).read_text(), f"{page} no longer says {said!r}: update FIGURES with the page"
+    code, output = page_run(REPO / page).document.namespace["shell"].run(command)
+    assert code == 0, output
+    missing = [p for p in printed if p not in output]
+    assert not missing, f"{page}: `{command}` no longer prints {missing}:\n{output[-3000:]}"
+
+
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
 NOT_COMMANDS = {"text", "json", "toml", "markdown"}
 
