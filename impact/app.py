@@ -429,6 +429,8 @@ class RankRequest:
     #: Sort by this kernel's jobs (`linux`, `darwin`), else all jobs.
     kernel: str | None = None
     snapshot: Path | None = None
+    #: Also find the stdenv-level tie at the top (for `--plot`): one more propagation over every package.
+    band: bool = False
 
 
 @dataclass(frozen=True)
@@ -438,16 +440,23 @@ class RankAnswer:
     request: RankRequest
     graph: DerivationGraph
     ranking: Ranking
+    #: How many leading rows are the stdenv-level tie (`stdenv_band`); 0 when not asked for.
+    band: int = 0
 
 
 def rank(request: RankRequest, graph: DerivationGraph | None = None) -> RankAnswer:
-    """Rank every package of the request's jobset (aliases of one derivation in one row)."""
+    """Rank every package of the request's jobset (aliases of one derivation in one row), and with `band` how
+    many leading rows are the stdenv-level tie."""
     from impact.analysis.rank import rank as run_rank
 
     graph = _graph(request.snapshot, graph)
-    return RankAnswer(
-        request=request, graph=graph, ranking=run_rank(graph, jobset=request.jobset, kernel=request.kernel)
-    )
+    ranking = run_rank(graph, jobset=request.jobset, kernel=request.kernel)
+    band = 0
+    if request.band:
+        from impact.analysis.landscape import stdenv_band, stdenv_level
+
+        band = stdenv_band(ranking, stdenv_level(graph, request.jobset))
+    return RankAnswer(request=request, graph=graph, ranking=ranking, band=band)
 
 
 @dataclass(frozen=True)
