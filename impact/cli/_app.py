@@ -121,7 +121,8 @@ def styled() -> bool:
 
 
 def plot_to(path: Path | None, draw: object) -> None:
-    """Save the figure `draw()` makes to `path` (PNG or SVG by suffix); nothing when `path` is None."""
+    """Save the figure `draw()` makes to `path` (PNG or SVG by suffix) and say so on standard error; nothing
+    when `path` is None."""
     if path is None:
         return
     suffix = path.suffix.lower().lstrip(".")
@@ -136,6 +137,7 @@ def plot_to(path: Path | None, draw: object) -> None:
     buffer = io.BytesIO()
     draw().savefig(buffer, format=suffix, dpi=150)  # type: ignore[operator]
     write_atomic(path, buffer.getvalue())
+    typer.echo(f"wrote {path}", err=True)  # standard error: standard output stays the answer (--json)
 
 
 def _commands(command: click.Command) -> Iterator[click.Command]:
