@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from impact.analysis.why import WhyResult
     from impact.evaluate import EvalSummary
     from impact.github import PostResult
+    from impact.loaders.cache import CacheInfo, CleanResult
     from impact.model import DerivationGraph
     from impact.nix import Limits, Nix
 
@@ -58,6 +59,8 @@ __all__ = [
     "WhyAnswer",
     "WhyRequest",
     "branches",
+    "cache_clean",
+    "cache_info",
     "compare",
     "diff",
     "estimate",
@@ -473,6 +476,21 @@ def branches(request: BranchesRequest) -> BranchComparison:
     from impact.loaders import load_snapshot
 
     return compare_branches(load_snapshot(request.a), load_snapshot(request.b))
+
+
+def cache_info() -> CacheInfo:
+    """What impact's cache holds: each version-2 snapshot copy and the files it stands for, older copies, and
+    the private Nix store of `impact eval`."""
+    from impact.loaders.cache import info
+
+    return info()
+
+
+def cache_clean() -> CleanResult:
+    """Remove every snapshot copy from impact's cache (each is made again on first use)."""
+    from impact.loaders.cache import clean
+
+    return clean()
 
 
 class Progress(Protocol):

@@ -34,6 +34,9 @@ COMMANDS = [
     ["snapshot", "list"],
     ["snapshot", "merge"],
     ["hydra-compare"],
+    ["cache"],
+    ["cache", "info"],
+    ["cache", "clean"],
 ]
 ERRORS = {
     "estimate-unknown": ["estimate", "no-such-package-xyz", "--snapshot", SNAPSHOT],

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, USER_CACHE_ENV
 
 NOTEBOOKS = REPO / "notebooks"
 #: Each notebook and the figures it must save (as <name>.png in $IMPACT_FIGURES_DIR).
@@ -118,8 +118,12 @@ def _run(python: str, notebooks: Path, work: Path, names: list[str], env: dict[s
 
 
 def _environment() -> dict[str, str]:
-    """This process's environment without what would make a notebook read anything but the shipped files."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("IMPACT_", "PYTHON"))}
+    """This process's environment without what would make a notebook read anything but the shipped files; the
+    suite's temporary cache is kept (tests/conftest.py), pip's cache stays the user's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPACT_", "PYTHON")) or k == "IMPACT_CACHE_DIR"}
+    user_cache = USER_CACHE_ENV["XDG_CACHE_HOME"] or os.path.join(os.path.expanduser("~"), ".cache")
+    env.setdefault("PIP_CACHE_DIR", os.path.join(user_cache, "pip"))
+    return env
 
 
 @pytest.mark.parametrize("name", sorted(FIGURES))

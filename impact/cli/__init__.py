@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 #: `impact estimate` does not import what `impact diff` or `impact compare` need).
 COMMANDS = {
     "branches": "branches",
+    "cache": "cache",
     "compare": "compare",
     "diff": "diff",
     "estimate": "estimate",

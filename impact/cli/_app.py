@@ -61,7 +61,7 @@ PANELS: dict[str, tuple[str, ...]] = {
     "Compare": ("compare", "branches", "diff", "hydra-compare"),
     "Evaluate": ("eval",),
     "Bot": ("pr", "post"),
-    "Snapshots": ("snapshot",),
+    "Snapshots": ("snapshot", "cache"),
 }
 
 SnapshotOption = Annotated[
