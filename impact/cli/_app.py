@@ -99,6 +99,20 @@ PlotOption = Annotated[
 ]
 
 
+#: `impact pr --fail-on` (`impact.analysis.fail_on`).
+FailOnOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-on",
+        metavar="CONDITION",
+        help="Exit with code 3 (after the report) when this holds, for CI: a label that is set (rebuild-linux:501+, "
+        "rebuild-darwin:1-10, rebuild-linux-stdenv, rebuild-nixos-tests…) or, with --hydra-base/--hydra-head, a "
+        "Hydra verdict (breaks, restart, wait, not-ok). Repeatable.",
+        show_default=False,
+    ),
+]
+
+
 class ConflictError(ImpactError):
     """Two options were given that cannot go together."""
 
@@ -222,3 +236,4 @@ def group_commands() -> None:
     app.registered_commands.sort(key=lambda info: order.get(name(info), 99))
     for group in app.registered_groups:
         group.rich_help_panel = panel_of.get(group.name or "", "Other")
+    app.registered_groups.sort(key=lambda group: order.get(group.name or "", 99))  # not in the order imported

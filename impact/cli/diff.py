@@ -25,11 +25,17 @@ from impact.render.formats import Format, render_diff
 BaseArgument = Annotated[
     str,
     typer.Argument(
-        metavar="BASE", help="A snapshot (any supported format), a nixpkgs checkout, or a git ref of --repo."
+        metavar="BASE",
+        help="A snapshot (any supported format, or a shipped snapshot's name), a nixpkgs checkout, or a git ref of "
+        "--repo.",
     ),
 ]
 HeadArgument = Annotated[
-    str, typer.Argument(metavar="HEAD", help="A snapshot, a nixpkgs checkout, or a git ref of --repo.")
+    str,
+    typer.Argument(
+        metavar="HEAD",
+        help="A snapshot (or a shipped snapshot's name), a nixpkgs checkout, or a git ref of --repo.",
+    ),
 ]
 RepoOption = Annotated[Path, typer.Option("--repo", metavar="REPO", help="The git repository refs are taken from.")]
 
