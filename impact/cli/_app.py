@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, get_args, get_origin
 
 import typer
 
+from impact.cli._complete import snapshot_names
 from impact.errors import ImpactError
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ SnapshotOption = Annotated[
         "--snapshot",
         "-s",
         metavar="NAME|PATH",
+        autocompletion=snapshot_names,
         help="Snapshot to read: a shipped snapshot's name (impact snapshot list), a .impact file, a snapshot folder "
         "(jobs.jsonl.gz + derivations.json.gz), show-derivation JSON, nix-eval-jobs lines or .drv files. "
         "Default: $IMPACT_SNAPSHOT, else master-2019-03-19 (nixpkgs master of 2019-03-19).",

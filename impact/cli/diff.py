@@ -10,6 +10,7 @@ import typer
 
 from impact import app as service
 from impact.cli._app import JsonOption, app, emit
+from impact.cli._complete import snapshot_names
 from impact.cli.eval import (
     MemoryOption,
     NixosOption,
@@ -26,6 +27,7 @@ BaseArgument = Annotated[
     str,
     typer.Argument(
         metavar="BASE",
+        autocompletion=snapshot_names,
         help="A snapshot (any supported format, or a shipped snapshot's name), a nixpkgs checkout, or a git ref of "
         "--repo.",
     ),
@@ -34,6 +36,7 @@ HeadArgument = Annotated[
     str,
     typer.Argument(
         metavar="HEAD",
+        autocompletion=snapshot_names,
         help="A snapshot (or a shipped snapshot's name), a nixpkgs checkout, or a git ref of --repo.",
     ),
 ]

@@ -10,6 +10,7 @@ import typer
 
 from impact import app as service
 from impact.cli._app import FailOnOption, JsonOption, app, emit
+from impact.cli._complete import snapshot_names
 from impact.cli.diff import RepoOption
 from impact.cli.eval import (
     MemoryOption,
@@ -27,6 +28,7 @@ BaseArgument = Annotated[
     str,
     typer.Argument(
         metavar="BASE",
+        autocompletion=snapshot_names,
         help="The base: a git ref of --repo, a nixpkgs checkout, a snapshot, or a shipped snapshot's name.",
     ),
 ]
@@ -34,6 +36,7 @@ HeadArgument = Annotated[
     str,
     typer.Argument(
         metavar="HEAD",
+        autocompletion=snapshot_names,
         help="The head: a git ref of --repo, a nixpkgs checkout, a snapshot, or a shipped snapshot's name.",
     ),
 ]
