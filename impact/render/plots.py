@@ -67,16 +67,16 @@ def _renderer(fig: Figure) -> RendererBase:
         fig.set_canvas(canvas)
 
 
-def _wrap(text: Text, width: float, renderer: RendererBase) -> bool:
-    """Re-wrap `text` into lines that fit `width` pixels; True when it changed."""
+def _wrap(text: Text, width: float, renderer: RendererBase, original: str) -> bool:
+    """Re-wrap `original` (the text as the helper set it, its own line breaks kept) into lines that fit `width`
+    pixels, measured as `text` is drawn now; True when it changed."""
     extent = text.get_window_extent(renderer)
     long_side = extent.height if text.get_rotation() % 180 == 90 else extent.width
-    if long_side <= width or not text.get_text():
+    if long_side <= width or not original:
         return False
-    lines = text.get_text().split("\n")
-    longest = max(len(line) for line in lines)
+    longest = max(len(line) for line in text.get_text().split("\n"))
     chars = max(12, int(longest * width / long_side) - 1)
-    wrapped = "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) for line in lines)
+    wrapped = "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) for line in original.split("\n"))
     if wrapped == text.get_text():
         return False
     text.set_text(wrapped)
@@ -85,17 +85,19 @@ def _wrap(text: Text, width: float, renderer: RendererBase) -> bool:
 
 def _fit_text(fig: Figure) -> Figure:
     """Wrap every title and axis label that is wider than its place (a title over its axes, the suptitle over
-    the figure, an axis label along its axis), measured as drawn; a few rounds, since the layout moves."""
+    the figure, an axis label along its axis), measured as drawn; a few rounds, since the layout moves, each
+    wrapping the text as first set (so no word is left alone on a line)."""
+    originals: dict[int, str] = {}
     for _ in range(4):
         renderer = _renderer(fig)
-        changed = False
-        for text in fig.texts:  # the suptitle among them
-            changed |= _wrap(text, fig.bbox.width * 0.96, renderer)
+        places = [(text, fig.bbox.width * 0.96) for text in fig.texts]  # the suptitle among them
         for ax in fig.axes:
             box = ax.get_window_extent(renderer)
-            changed |= _wrap(ax.title, box.width, renderer)
-            changed |= _wrap(ax.xaxis.label, box.width, renderer)
-            changed |= _wrap(ax.yaxis.label, box.height, renderer)
+            places += [(ax.title, box.width), (ax.xaxis.label, box.width), (ax.yaxis.label, box.height)]
+        changed = False
+        for text, width in places:
+            original = originals.setdefault(id(text), text.get_text())
+            changed |= _wrap(text, width, renderer, original)
         if not changed:
             break
     return fig
