@@ -16,11 +16,12 @@ import json
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from impact import gitinfo
 from impact.errors import InputError
 from impact.loaders.merge import job_order, merge_jobs, write_snapshot
 from impact.nix import (
@@ -142,8 +143,13 @@ def evaluate_checkout(
     skip: Sequence[str] = (),
     explain: int = 25,
     gc: bool = False,
+    source: Mapping[str, str] | None = None,
 ) -> EvalSummary:
     """Evaluate the Hydra jobs of `checkout` and write the snapshot folder `output`.
+
+    `source` is what the tree is (commit, branch, date: `impact.gitinfo.ref_source` of an exported ref); by
+    default what git says of `checkout` when it is the top of a git work tree. It is kept, checked, in
+    `eval.json` (`snapshot info` shows it).
 
     `evaluator` is `nix-instantiate` (the shipped jobs.nix) or `nix-eval-jobs` (`workers` in parallel; it must
     be on PATH). With nix-instantiate the jobs are cut into `chunks` stable slices: only slice `chunk` is
@@ -196,6 +202,7 @@ def evaluate_checkout(
         "chunks": chunks,
         "slices": slices,
         "evaluator": evaluator,
+        "source": gitinfo.checked(dict(source) if source is not None else gitinfo.checkout_source(checkout)),
     }
     write_snapshot(output, lines, derivations, info, write_atomic)
     per: dict[str, int] = {}
