@@ -72,11 +72,28 @@ def checked(source: object) -> dict[str, str]:
     return kept
 
 
+def git_command(repo: Path, *args: str) -> list[str]:
+    """`git -C repo ARGS` without the repository's hooks and file-system monitor."""
+    return ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-C", str(repo), *args]
+
+
+def git_environment(**extra: str) -> dict[str, str]:
+    """The environment git runs in: no optional locks, no prompts, pathspecs taken literally, C locale."""
+    return {
+        **os.environ,
+        "GIT_OPTIONAL_LOCKS": "0",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_LITERAL_PATHSPECS": "1",
+        "LC_ALL": "C",
+        **extra,
+    }
+
+
 def git(repo: Path, *args: str) -> str | None:
     """`git -C repo ARGS` without hooks, monitor, locks or prompts: its standard output stripped, or None when
     git is missing, fails or takes longer than `TIMEOUT`."""
-    command = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-C", str(repo), *args]
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    command = git_command(repo, *args)
+    env = git_environment()
     try:
         done = subprocess.run(command, capture_output=True, timeout=TIMEOUT, env=env, check=False)
     except (OSError, subprocess.TimeoutExpired):

@@ -204,6 +204,39 @@ class Nix:
                 line["jobset"] = jobset
         return lines
 
+    def parse_files(self, files: Sequence[str | Path], batch: int = 2000) -> list[tuple[str | None, str | None]]:
+        """`nix-instantiate --parse FILE…`: each file's expression as Nix prints it (one line a file), or Nix's
+        error for a file it cannot parse, in the order given.
+
+        Nix stops at the first file it cannot parse, having printed the ones before it: the rest are parsed
+        again after it. The paths must be absolute (so none reads as an option).
+        """
+        out: list[tuple[str | None, str | None]] = []
+        todo = [str(f) for f in files]
+        for f in todo:
+            if not f.startswith("/"):
+                raise ValueError(f"{f!r}: give absolute paths to parse")
+        i = 0
+        while i < len(todo):
+            chunk = todo[i : i + batch]
+            cmd = self.command("nix-instantiate", "--parse", *chunk)
+            done = self.runner(cmd, dict(self.env))
+            lines = done.stdout.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            if done.returncode == 0 and len(lines) == len(chunk):
+                out += [(line, None) for line in lines]
+                i += len(chunk)
+                continue
+            if len(lines) >= len(chunk) or f"{chunk[len(lines)]}:" not in (done.stderr or ""):
+                raise NixError(
+                    cmd, done.stderr or "", f"nix-instantiate --parse failed: {error_summary(done.stderr or '')}"
+                )
+            out += [(line, None) for line in lines]
+            out.append((None, error_summary(done.stderr or "")))
+            i += len(lines) + 1
+        return out
+
     @contextlib.contextmanager
     def evaluating(self) -> Iterator[None]:
         """Hold the private store's lock shared while an evaluation needs its .drv files (see `collect_garbage`)."""
@@ -292,6 +325,14 @@ def isolated_nix(root: str | Path, runner: Runner = subprocess_runner) -> Nix:
         runner=runner,
         store_root=root,
     )
+
+
+def private_nix(runner: Runner = subprocess_runner) -> Nix:
+    """impact's own chroot store (`impact.loaders.cache.nix_store_dir`), where evaluations write their .drv files
+    without touching the user's store; collected after each evaluation."""
+    from impact.loaders.cache import nix_store_dir
+
+    return isolated_nix(nix_store_dir(), runner)
 
 
 @contextlib.contextmanager
@@ -507,6 +548,7 @@ def eval_release(
     skip: Sequence[str] = (),
     explain: int = 25,
     processes: list[EvalProcess] | None = None,
+    only: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The Hydra jobs of a nixpkgs checkout, as nix-eval-jobs lines with `jobset`; writes each .drv to the store.
 
@@ -519,12 +561,15 @@ def eval_release(
     evaluated. A throw or assert is caught by tryEval; any other error (a forbidden path, an abort, a missing
     attribute) stops Nix, and the job it stopped at is set aside and the slice evaluated again. The message of
     the first `explain` caught errors is read by evaluating each job alone (one more Nix process each). Each
-    process run is appended to `processes`.
+    process run is appended to `processes`. With `only` (a list of `{jobset, path}`), just the jobs under those
+    attribute paths are evaluated (a path that names nothing gives no job).
     """
     if not 0 <= chunk < chunks:
         raise NixError([], "", f"chunk {chunk} is not one of 0…{chunks - 1}")
     root = Path(checkout).resolve()
     args = {**release_args(systems, nixos, nixos_systems, skip), "chunks": chunks, "chunk": chunk}
+    if only is not None:
+        args["only"] = [{"jobset": str(o["jobset"]), "path": [str(n) for n in o["path"]]} for o in only]
     runs = processes if processes is not None else []
     label = f"chunk {chunk + 1}/{chunks}" if chunks > 1 else "all jobs"
     uncaught: list[dict[str, Any]] = []

@@ -50,15 +50,13 @@ def parse_size(text: str) -> int:
 
 def make_nix(store: str | None) -> Nix:
     """The `Nix` to evaluate with: the user's default store for 'auto', a store URI, or impact's chroot store."""
-    from impact.nix import Nix, isolated_nix
+    from impact.nix import Nix, private_nix
 
     if store == "auto":
         return Nix()
     if store:
         return Nix(store=store)
-    from impact.loaders.cache import nix_store_dir
-
-    return isolated_nix(nix_store_dir())
+    return private_nix()
 
 
 def make_limits(timeout: float, memory: str) -> Limits:

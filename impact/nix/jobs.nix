@@ -102,12 +102,25 @@ let
     else if isAttrs v then concatMap (n: walk jobset (path ++ [ n ]) v.${n}) (filter (n: depth > 0 || !skipped n) (attrNames v))
     else [ ];
 
-  # Only the named jobs: follow each path (the first error stops Nix when `catch` is false).
+  # Only the named jobs: follow each path (the first error stops Nix when `catch` is false). A path that names
+  # nothing gives no job: each step is forced under tryEval and checked with hasAttr, so a missing attribute
+  # (an attribute added or removed by a change) is not an error.
+  lookup = root: path: builtins.foldl'
+    (acc: n:
+      if !acc.found then acc
+      else let t = tryOrFail acc.value; in
+        if t.success && isAttrs t.value && builtins.hasAttr n t.value
+        then { found = true; value = t.value.${n}; }
+        else if t.success then { found = false; value = null; }
+        else { found = true; value = throw "impact: evaluation failed on the way to a job"; })
+    { found = true; value = root; } path;
   walkOnly = jobset: root: concatMap
-    (o: walk jobset o.path (builtins.foldl' (v: n: v.${n}) root o.path))
+    (o: let at = lookup root o.path; in if at.found then walk jobset o.path at.value else [ ])
     (filter (o: o.jobset == jobset) only);
 
-  source = { outPath = nixpkgs; revCount = 1; shortRev = "0000000"; };
+  # The revision Hydra would pass; constant, as in the shipped snapshots (NixOS version `…pre1.snapshot`), so
+  # that evaluations of the same tree agree with them and with each other whatever the commit.
+  source = { outPath = nixpkgs; revCount = 1; shortRev = "snapshot"; };
   nixpkgsJobs = callRelease (nixpkgs + "/pkgs/top-level/release.nix") { supportedSystems = systems; nixpkgs = source; };
   nixosJobs = callRelease (nixpkgs + "/nixos/release.nix") { supportedSystems = nixosSystems; nixpkgs = source; };
   jobsOf = jobset: root: if only == null then walk jobset [ ] root else walkOnly jobset root;
