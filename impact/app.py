@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from impact.analysis.whatif import EstimateSections
     from impact.analysis.why import WhyResult
     from impact.evaluate import EvalSummary
+    from impact.gitchange import GitAnswer, GitChangeRequest
     from impact.github import PostResult
     from impact.loaders.cache import CacheInfo, CleanResult
     from impact.model import DerivationGraph
@@ -214,12 +215,18 @@ class EstimateRequest:
     policy: Path | None = None
     #: The snapshot to read (None: $IMPACT_SNAPSHOT, else the embedded one).
     snapshot: Path | None = None
+    #: A git range to answer by evaluating its candidates (`--git`), instead of named attributes or files.
+    git: GitChangeRequest | None = None
 
     def command(self, output_format: str) -> str:
         """The shell command that reproduces this estimate in `output_format`."""
         cost = self.cost.options() if self.cost else []
+        git = self.git
         options = [
             *self.change.options(),
+            ("--git", git.spec if git else None),
+            ("--repo", str(git.repo) if git and str(git.repo) != "." else None),
+            ("--full", bool(git and git.full)),
             ("--base", self.base),
             ("--security", self.security),
             ("--policy", self.policy),
@@ -241,13 +248,29 @@ class EstimateAnswer:
     #: Blast radius and what-ifs, when asked for.
     sections: EstimateSections | None = None
     cost: ChangeCost | None = None
+    #: The targeted evaluation behind a `--git` answer: files, candidates, jobs added, removed and broken, verdict.
+    git: GitAnswer | None = None
 
 
-def estimate(request: EstimateRequest, graph: DerivationGraph | None = None) -> EstimateAnswer:
-    """Estimate what `request`'s change rebuilds in `graph` (default: the request's snapshot)."""
+def estimate(
+    request: EstimateRequest,
+    graph: DerivationGraph | None = None,
+    nix: Nix | None = None,
+    limits: Limits | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EstimateAnswer:
+    """Estimate what `request`'s change rebuilds in `graph` (default: the request's snapshot).
+
+    A `--git` change is answered by evaluating its candidates with `nix` under `limits` (`estimate_git`).
+    """
     from impact.analysis.rebuild import estimate as run_estimate
     from impact.analysis.report import build_report
 
+    if request.git is not None:
+        from impact.nix import Limits as DefaultLimits
+        from impact.nix import private_nix
+
+        return estimate_git(request, graph, nix or private_nix(), limits or DefaultLimits(), progress)
     change_request = request.change
     only_output_name = None
     if request.only_output:
@@ -277,6 +300,101 @@ def estimate(request: EstimateRequest, graph: DerivationGraph | None = None) -> 
     if request.cost is not None:
         cost = _cost_of(graph, result.built, result.change.description, request.cost, _match(request.cost))
     return EstimateAnswer(request=request, graph=graph, report=report, sections=sections, cost=cost)
+
+
+def estimate_git(
+    request: EstimateRequest,
+    graph: DerivationGraph | None,
+    nix: Nix,
+    limits: Limits,
+    progress: Callable[[str], None] | None = None,
+) -> EstimateAnswer:
+    """Answer a git range (`request.git`): evaluate its candidates on both sides, propagate the roots over the
+    snapshot of BASE, and add the jobs added, removed and broken and the verdict."""
+    import dataclasses
+
+    from impact.analysis.change import Change, Root, RootKind, source_tree_derivations
+    from impact.analysis.labels import rebuild_labels
+    from impact.analysis.policy import branch_advice
+    from impact.analysis.rebuild import estimate as run_estimate
+    from impact.analysis.report import Report, maintainers_of
+    from impact.gitchange import answer as git_answer
+    from impact.gitchange import parse_range
+
+    assert request.git is not None
+    if graph is None:
+        graph = _graph(_snapshot_of_base(request, parse_range(request.git.spec, request.git.repo).base), None)
+    tree_rows = source_tree_derivations(graph)
+    tree_roots = tuple(
+        Root(
+            graph.drv_paths[i],
+            graph.names[i],
+            graph.system_of(i),
+            RootKind.SOURCE_TREE,
+            "embeds the nixpkgs source tree: changes on every commit",
+        )
+        for i in tree_rows
+    )
+    every = run_estimate(graph, Change("every commit", tree_roots))
+    every_commit = {(js, a) for js, attrs in every.changed_jobs.items() for a in attrs}
+    found = git_answer(request.git, graph, nix, limits, every_commit, progress)
+    index = graph.index
+    roots = tuple(
+        Root(d, graph.names[index[d]], graph.system_of(index[d]), RootKind.EVALUATED, why)
+        for d, why in sorted(found.outcome.roots.items())
+    )
+    change = Change(f"--git {request.git.spec}", roots + (tree_roots if found.files else ()))
+    result = run_estimate(graph, change)
+    extra: dict[str, set[str]] = {}
+    for js, attr in found.outcome.repointed:
+        extra.setdefault(js, set()).add(attr)
+    if extra:
+        merged = {
+            js: tuple(sorted({*result.changed_jobs.get(js, ()), *extra.get(js, ())}))
+            for js in {*result.changed_jobs, *extra}
+        }
+        by_system: dict[str, dict[str, int]] = {}
+        systems = {(js, a): s for js, a, s in zip(graph.job_jobsets, graph.job_attrs, graph.job_systems)}
+        for js, attrs in merged.items():
+            for a in attrs:
+                s = systems.get((js, a), "?")
+                by_system.setdefault(js, {}).setdefault(s, 0)
+                by_system[js][s] += 1
+        result = dataclasses.replace(result, changed_jobs=merged, changed_jobs_by_system=by_system)
+    counted = {
+        js: [*result.changed_jobs.get(js, ()), *found.outcome.added.get(js, ())]
+        for js in {*result.changed_jobs, *found.outcome.added}
+    }
+    labels = rebuild_labels(counted)
+    policy = _policy(request.policy)
+    report = Report(
+        estimate=result,
+        labels=labels,
+        branch=branch_advice(result, labels, policy, base=request.base, security=request.security),
+        maintainers=maintainers_of(graph, result),
+        snapshot=graph.label,
+    )
+    return EstimateAnswer(request=request, graph=graph, report=report, git=found)
+
+
+def _snapshot_of_base(request: EstimateRequest, base_commit: str) -> Path:
+    """The snapshot to answer a `--git` range on: the one given, else the shipped snapshot of BASE's commit."""
+    if request.snapshot is not None:
+        return request.snapshot
+    import os
+
+    from impact.snapshots import SHIPPED, SNAPSHOT_ENV, resolve
+
+    if os.environ.get(SNAPSHOT_ENV):
+        return resolve(None)
+    for s in SHIPPED:
+        if s.commit == base_commit:
+            return s.path
+    raise InputError(
+        f"--git: no snapshot of BASE ({base_commit[:12]}): impact needs the evaluation of the commit the change is"
+        " based on",
+        tip="give --snapshot NAME|FILE (an evaluation of BASE; impact eval makes one), or rebase onto a shipped one",
+    )
 
 
 @dataclass(frozen=True)

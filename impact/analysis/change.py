@@ -44,6 +44,8 @@ class RootKind(str, Enum):
     """It was given exactly with --drv."""
     SOURCE_TREE = "source-tree"
     """It embeds the nixpkgs source tree, so every commit changes it."""
+    EVALUATED = "evaluated"
+    """Nix evaluated its job before and after the change (`--git`) and the output paths differ."""
 
 
 @dataclass(frozen=True, slots=True)

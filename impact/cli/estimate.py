@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +15,9 @@ from impact.cli._complete import package_names
 from impact.cli._cost import CoresOption, CostOption, DurationsOption, MachinesOption, cost_request
 from impact.render.formats import OutputFormat, render_estimate_answer
 from impact.render.repoint import render_repoint
+
+if TYPE_CHECKING:
+    from impact.gitchange import GitChangeRequest
 
 NamesArgument = Annotated[
     list[str] | None,
@@ -77,6 +81,29 @@ RepointOption = Annotated[
         show_default=False,
     ),
 ]
+GitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--git",
+        metavar="BASE..HEAD",
+        help="A git range of a nixpkgs checkout (BASE alone: BASE against the working tree): its candidates "
+        "evaluated with Nix on both sides, the roots propagated on the snapshot of BASE, and a verdict (exact or not, "
+        "and why).",
+        show_default=False,
+    ),
+]
+RepoOption = Annotated[
+    Path,
+    typer.Option("--repo", metavar="DIR", help="The nixpkgs git checkout --git reads (default: the current folder)."),
+]
+FullOption = Annotated[
+    bool,
+    typer.Option("--full", help="With --git: evaluate every job of both sides instead of the candidates (slow)."),
+]
+RequireExactOption = Annotated[
+    bool,
+    typer.Option("--require-exact", help="With --git: exit with code 3 when the answer is not exact (for CI)."),
+]
 FormatOption = Annotated[
     OutputFormat,
     typer.Option(
@@ -105,6 +132,10 @@ def estimate(
     base: BaseOption = None,
     security: SecurityOption = False,
     policy: PolicyOption = None,
+    git: GitOption = None,
+    repo: RepoOption = Path("."),
+    full: FullOption = False,
+    require_exact: RequireExactOption = False,
     output_format: FormatOption = OutputFormat.text,
     plot: PlotOption = None,
     snapshot: SnapshotOption = None,
@@ -113,16 +144,53 @@ def estimate(
     """Estimate what a change rebuilds: jobs per jobset and system, derivations to build, NixOS tests."""
     fmt = OutputFormat.json if json else output_format
     if repoint:
-        emit(render_repoint(service.repoint(service.RepointRequest(repoint, snapshot)), fmt is OutputFormat.json))
-        return
+        return emit_repoint(repoint, snapshot, fmt)
     costed = cost_request(cost, durations, machines, cores)
     refuse_conflicts(fmt, output_format, json, costed is not None, blast, only_output, split_output, security, policy)
     change = service.ChangeRequest(tuple(names or ()), tuple(map(str, drv or ())), tuple(file or ()), only, own)
-    answer = service.estimate(
-        service.EstimateRequest(change, blast, only_output, split_output, costed, base, security, policy, snapshot)
-    )
+    req = service.EstimateRequest(change, blast, only_output, split_output, costed, base, security, policy, snapshot)
+    git_change = git_request(git, repo, full, require_exact, change)
+    answer = service.estimate(replace(req, git=git_change), progress=progress_line)
     plot_to(plot, lambda: _plot(answer))
     emit(render_estimate_answer(fmt, answer))
+    exit_unless_exact(require_exact, answer)
+
+
+def emit_repoint(spec: str, snapshot: Path | None, fmt: OutputFormat) -> None:
+    """`--repoint ATTRIBUTE=TARGET`: the bounds the graph gives, printed."""
+    emit(render_repoint(service.repoint(service.RepointRequest(spec, snapshot)), fmt is OutputFormat.json))
+
+
+def git_request(
+    git: str | None, repo: Path, full: bool, require_exact: bool, change: service.ChangeRequest
+) -> GitChangeRequest | None:
+    """The `--git` request, or None; `--git` goes with no other way of naming the change."""
+    named = " ".join(["NAME…"] * bool(change.names) + ["--file"] * bool(change.files) + ["--drv"] * bool(change.drvs))
+    refuse(
+        (bool(git) and bool(named), "--git", named),
+        (not git and full, "--full", "a change named without --git"),
+        (not git and require_exact, "--require-exact", "a change named without --git"),
+        (not git and str(repo) != ".", "--repo", "a change named without --git"),
+    )
+    if not git:
+        return None
+    from impact.gitchange import GitChangeRequest
+
+    return GitChangeRequest(git, repo, full)
+
+
+def exit_unless_exact(require_exact: bool, answer: service.EstimateAnswer) -> None:
+    """Exit 3 when `--require-exact` was given and the `--git` answer is not exact."""
+    if require_exact and answer.git is not None and not answer.git.verdict.exact:
+        raise typer.Exit(3)
+
+
+def progress_line(step: str) -> None:
+    """One line on stderr per step of a `--git` answer, when stderr is a terminal."""
+    import sys
+
+    if sys.stderr.isatty():
+        print(f"impact: {step} done", file=sys.stderr)
 
 
 def refuse_conflicts(

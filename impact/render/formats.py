@@ -79,6 +79,10 @@ def render_estimate_answer(fmt: OutputFormat, answer: EstimateAnswer) -> str:
                 text = text.rstrip("\n") + "\n" + OWN_NOTE + "\n"
             if answer.sections is not None:
                 text += "\n" + estimate_sections_text(answer.sections)
+            if answer.git is not None:
+                from impact.render.gitchange import git_text
+
+                text = text.rstrip("\n") + "\n\n" + git_text(answer.git)
             return _with_cost_text(text, cost)
         case OutputFormat.json:
             from impact.render.why import estimate_sections_json
@@ -86,11 +90,26 @@ def render_estimate_answer(fmt: OutputFormat, answer: EstimateAnswer) -> str:
             text = render_estimate(fmt, report, graph, command=command)
             if answer.sections is not None:
                 text = estimate_sections_json(text, answer.sections)
-            return _with_cost_json(text, {"cost": _cost_dict(cost)} if cost else {})
+            extra: dict[str, object] = {"cost": _cost_dict(cost)} if cost else {}
+            if answer.git is not None:
+                from impact.render.gitchange import git_json
+
+                extra.update(git_json(answer.git))
+            return _with_cost_json(text, extra)
         case OutputFormat.markdown:
             sections = [_cost_markdown(cost)] if cost else []
+            if answer.git is not None:
+                from impact.render.gitchange import git_markdown
+
+                sections.insert(0, git_markdown(answer.git))
             return render_estimate(fmt, report, graph, command=command, markdown_sections=sections)
         case OutputFormat.changed_paths:
+            if answer.git is not None:
+                from impact.render.changed_paths import render_changed_paths
+
+                return render_changed_paths(
+                    report, added=answer.git.outcome.added, removed=answer.git.outcome.removed, graph=graph
+                )
             return render_estimate(fmt, report, graph, command=command)
         case _:
             assert_never(fmt)

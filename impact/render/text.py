@@ -128,6 +128,7 @@ def roots_text(result: RebuildEstimate, graph: DerivationGraph | None = None) ->
         RootKind.VARIANT: "variant",
         RootKind.GIVEN: "given",
         RootKind.SOURCE_TREE: "commit",
+        RootKind.EVALUATED: "evaluated",
     }
     attrs = [attribute_of(graph, r.path) if graph is not None else "-" for r in roots]
     if len(roots) <= MAX_ROOTS_LISTED:

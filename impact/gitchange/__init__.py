@@ -1,0 +1,300 @@
+"""A git diff answered exactly: `impact estimate --git BASE..HEAD`.
+
+The steps, one module each:
+
+1. `changes` — the files the range changes, and both trees exported as Hydra sees them (no `.git`);
+2. `syntax`, `facts`, `index` — every Nix file of BASE parsed by Nix, what each reads (paths, names), cached
+   per file;
+3. `bindings` — for each changed Nix file, which of its units changed (a package set's bindings);
+4. `candidates` — from the changed units to the attributes they can change, over-approximated, or the reason
+   the change cannot be bounded;
+5. `targeted` — only the candidates evaluated with Nix, in BASE and in HEAD;
+6. `verdict` — roots, added, removed and broken jobs; whether the snapshot stands for BASE; exact or not.
+
+The roots are then propagated over the snapshot's graph (`impact.analysis.rebuild`), exactly as for any other
+change: every consumer of a changed derivation changes, whichever outputs it takes, up to fixed-output
+derivations.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from impact.errors import InputError
+from impact.gitchange.bindings import FileChange, diff_file
+from impact.gitchange.candidates import (
+    Candidates,
+    JobRecord,
+    Unit,
+    changed_attributes,
+    package_sets,
+    search,
+    split_attr,
+)
+from impact.gitchange.changes import (
+    ChangedFile,
+    GitRange,
+    apply_contents,
+    blobs,
+    cached_tree,
+    changed_files,
+    head_contents,
+    link_tree,
+    parse_range,
+    restore_base,
+)
+from impact.gitchange.index import build_index, cache_folder
+from impact.gitchange.syntax import SyntaxMismatch, parse
+from impact.gitchange.targeted import Evaluation, evaluate_side, only_paths, skipped_jobs
+from impact.gitchange.verdict import Outcome, Verdict, compare, verification_jobs
+from impact.model import DerivationGraph
+from impact.nix import Limits, Nix, limited_runner
+
+__all__ = ["GitAnswer", "GitChangeRequest", "answer", "parse_range"]
+
+
+@dataclass(frozen=True)
+class GitChangeRequest:
+    """What to compare: `BASE..HEAD` or `BASE` (working tree) in the repository at `repo`."""
+
+    spec: str
+    repo: Path = Path(".")
+    #: Evaluate every job of both sides instead of bounding the candidates (slow, always bounded).
+    full: bool = False
+
+
+@dataclass
+class GitAnswer:
+    """Everything the targeted evaluation found, for the report and its explanation."""
+
+    range: GitRange
+    files: list[ChangedFile]
+    #: Changed `.nix` file → how it changed (binding diff).
+    file_changes: dict[str, FileChange]
+    candidates: Candidates
+    outcome: Outcome
+    verdict: Verdict
+    #: Step → wall seconds.
+    seconds: dict[str, float] = field(default_factory=dict)
+    #: Nix processes: label, seconds, peak memory.
+    processes: list[dict[str, Any]] = field(default_factory=list)
+
+    def how(self) -> dict[str, Any]:
+        """How the answer was reached (the `git` section of the JSON)."""
+        attributes = [f"{js}:{'.'.join(p) or '*'}" for js, p in changed_attributes(self.candidates)]
+        return {
+            "range": self.range.spec,
+            "base": self.range.base,
+            "head": self.range.head or "working tree",
+            "files": [{"status": f.status, "path": f.path} for f in self.files],
+            "file_changes": {p: c.why for p, c in sorted(self.file_changes.items())},
+            "candidates": {
+                "attributes": attributes,
+                "jobs_by_position": sorted(f"{js}:{a}" for js, a in self.candidates.jobs),
+                "units": len(self.candidates.reached),
+            },
+            "evaluated_jobs": dict(self.outcome.evaluated),
+            "roots": [{"drv": d, "found_by": w} for d, w in sorted(self.outcome.roots.items())],
+            "repointed": {f"{js}:{a}": d for (js, a), d in sorted(self.outcome.repointed.items())},
+            "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
+            "nix_processes": self.processes,
+        }
+
+
+def answer(
+    request: GitChangeRequest,
+    graph: DerivationGraph,
+    nix: Nix,
+    limits: Limits,
+    every_commit: set[tuple[str, str]],
+    progress: Callable[[str], None] | None = None,
+) -> GitAnswer:
+    """Answer `request` on the snapshot `graph` (an evaluation of BASE): the targeted evaluation and verdict.
+
+    `every_commit` are the snapshot's jobs that embed the nixpkgs source tree (they change with any commit).
+    """
+    seconds: dict[str, float] = {}
+    clock = time.monotonic()
+
+    def step(name: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        seconds[name] = seconds.get(name, 0.0) + now - clock
+        clock = now
+        if progress is not None:
+            progress(name)
+
+    r = parse_range(request.spec, request.repo)
+    files = changed_files(r)
+    step("changed files")
+    jobs = [
+        JobRecord(js, split_attr(a, s), a, _position_file(p))
+        for js, a, s, p in zip(graph.job_jobsets, graph.job_attrs, graph.job_systems, graph.job_positions)
+    ]
+    cache = cache_folder()
+    work_root = cache.parent / "work" if cache is not None else None
+    if work_root is not None:
+        work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="impact-git-", dir=work_root) as tmp:
+        work = Path(tmp)
+        base_tree = cached_tree(r, r.base, cache.parent / "trees" if cache is not None else work / "trees")
+        contents = head_contents(r, files)
+        head_files = work / "h" / "base"  # HEAD's version of each changed file, at its path, for the parser
+        apply_contents(head_files, {p: c for p, c in contents.items() if c is not None and p.endswith(".nix")})
+        step("export")
+        parse_nix = Nix(
+            store=nix.store, env=nix.env, runner=limited_runner(limits), store_root=nix.store_root
+        ).parse_files
+        index = build_index(base_tree, blobs(r, r.base), parse_nix, tree_id=r.base)
+        sets = package_sets(index, jobs)
+        step("references")
+        file_changes, changed = _changed_units(files, base_tree, head_files, sets, parse_nix)
+        step("bindings")
+        if request.full:
+            candidates = Candidates()
+            candidates.attributes["nixpkgs"].add(())
+            candidates.attributes["nixos"].add(())
+        else:
+            candidates = search(index, changed, sets, jobs)
+        step("candidates")
+        skip = skipped_jobs(graph)
+        only = only_paths(candidates.attributes, ((js, split_attr(a, "")) for js, a in candidates.jobs), skip)
+        systems = sorted(
+            {s for js, s in zip(graph.job_jobsets, graph.job_systems) if js == "nixpkgs"} & _attr_systems(graph)
+        )
+        nixos_systems = sorted({s for js, s in zip(graph.job_jobsets, graph.job_systems) if js == "nixos"})
+        sides = _Sides(nix, limits, work / "e" / "base", base_tree, contents, systems, nixos_systems, skip)
+        evaluations = sides.evaluate(only, step)
+        prefixes = {js: set(paths) for js, paths in candidates.attributes.items()}
+        for js, a in candidates.jobs:
+            prefixes.setdefault(js, set()).add(split_attr(a, ""))
+        outcome = compare(graph, evaluations["base"], evaluations["head"], every_commit, prefixes)
+        step("compare")
+        # Derivations the candidates' changes may reach without Nix having evaluated them (the same package built
+        # for another package set, as pkgsi686Linux, or a changed source borrowed): the jobs only they lead to
+        # are evaluated too, so their answer is Nix's own.
+        verify, unverified = verification_jobs(graph, outcome, evaluations["base"], every_commit)
+        if verify:
+            more = sides.evaluate(
+                [{"jobset": js, "path": list(split_attr(a, ""))} for js, a in sorted(verify)], step, "verify"
+            )
+            for side in ("base", "head"):
+                evaluations[side].add(more[side].jobs.values())
+                evaluations[side].processes += more[side].processes
+            outcome = compare(graph, evaluations["base"], evaluations["head"], every_commit, prefixes)
+            step("compare")
+    reasons = [*candidates.unbounded, *outcome.mismatches, *unverified]
+    for (js, attr), _ in sorted(outcome.repointed.items()):
+        names = [n for n in attr.split(".") if n in candidates.plain]
+        if names:
+            reasons.append(
+                f"{js}:{attr}: re-pointed to a derivation BASE has; {candidates.plain[names[-1]]:,} plain users of"
+                f" `{names[-1]}` were left to the graph, which cannot see re-pointing (impact pr evaluates them)"
+            )
+    processes = [
+        {"label": f"{side}: {p.label}", "seconds": round(p.seconds, 1), "peak_rss": p.peak_rss}
+        for side, e in evaluations.items()
+        for p in e.processes
+    ]
+    return GitAnswer(
+        range=r,
+        files=files,
+        file_changes=file_changes,
+        candidates=candidates,
+        outcome=outcome,
+        verdict=Verdict(exact=not reasons, reasons=tuple(reasons)),
+        seconds=seconds,
+        processes=processes,
+    )
+
+
+class _Sides:
+    """BASE and HEAD evaluated at one folder: BASE linked from the cached tree, HEAD made from it by replacing
+    the changed files (and put back to BASE for a further round)."""
+
+    def __init__(
+        self,
+        nix: Nix,
+        limits: Limits,
+        place: Path,
+        base_tree: Path,
+        contents: dict[str, tuple[bytes, bool] | None],
+        systems: list[str],
+        nixos_systems: list[str],
+        skip: dict[str, frozenset[str]],
+    ) -> None:
+        self.nix, self.limits, self.place, self.base_tree, self.contents = nix, limits, place, base_tree, contents
+        self.systems, self.nixos_systems = systems, nixos_systems or systems[:1]
+        self.skip = sorted({n for names in skip.values() for n in names})
+        self.linked = False
+
+    def evaluate(
+        self, only: list[dict[str, Any]], step: Callable[[str], None], label: str = ""
+    ) -> dict[str, Evaluation]:
+        if not self.linked:
+            link_tree(self.base_tree, self.place)
+            self.linked = True
+        else:
+            restore_base(self.place, self.base_tree, list(self.contents))
+        out: dict[str, Evaluation] = {}
+        suffix = f" ({label})" if label else ""
+        with self.nix.evaluating():
+            for side in ("base", "head"):
+                if side == "head":
+                    apply_contents(self.place, self.contents)
+                out[side] = evaluate_side(
+                    self.nix, self.place, only, self.systems, self.nixos_systems, self.limits, self.skip
+                )
+                step(f"evaluate {side.upper()}{suffix}")
+        return out
+
+
+def _position_file(position: str | None) -> str | None:
+    if not position:
+        return None
+    return position.rsplit(":", 1)[0] if ":" in position else position
+
+
+def _attr_systems(graph: DerivationGraph) -> set[str]:
+    """The systems the jobs' attributes end in (`….x86_64-linux`): the jobset's supportedSystems."""
+    return {a.rsplit(".", 1)[-1] for a in graph.job_attrs}
+
+
+def _changed_units(
+    files: list[ChangedFile],
+    base_tree: Path,
+    head_tree: Path,
+    sets: dict[str, list[tuple[str, ...]]],
+    parse_nix: Callable[..., list[tuple[str | None, str | None]]],
+) -> tuple[dict[str, FileChange], dict[Unit, str]]:
+    """Each changed file's units: a `.nix` file present on both sides by the binding diff, any other whole."""
+    both = [f.path for f in files if f.status in ("M", "T") and f.path.endswith(".nix")]
+    base_texts = parse_nix([base_tree / p for p in both]) if both else []
+    head_texts = parse_nix([head_tree / p for p in both]) if both else []
+    file_changes: dict[str, FileChange] = {}
+    for p, (bt, _), (ht, herr) in zip(both, base_texts, head_texts):
+        if bt is None or ht is None:
+            why = f"Nix cannot parse it in HEAD: {herr}" if ht is None else "Nix could not parse it in BASE"
+            file_changes[p] = FileChange((Unit(p),), why)
+            continue
+        try:
+            file_changes[p] = diff_file(p, parse(bt, str(base_tree)), parse(ht, str(head_tree)))
+        except (SyntaxMismatch, RecursionError):
+            file_changes[p] = FileChange((Unit(p),), "changed (not read binding by binding)")
+    changed: dict[Unit, str] = {}
+    for f in files:
+        if f.path in file_changes:
+            for u in file_changes[f.path].units:
+                changed[u] = file_changes[f.path].why
+        else:
+            changed[Unit(f.path)] = {"A": "added", "D": "deleted"}.get(f.status, "changed")
+    if not files:
+        return file_changes, changed
+    if any(f.path == ".git" or f.path.startswith(".git/") for f in files):
+        raise InputError("a change to .git itself cannot be answered", tip="give a range of commits")
+    return file_changes, changed

@@ -1,0 +1,104 @@
+"""Evaluating only the candidates, with Nix, on both sides of a change.
+
+The candidate attributes are evaluated through the same `jobs.nix` walk as `impact eval` (restricted evaluation,
+no import-from-derivation, limits on time and memory), given as `only` paths: each path's jobs, every system of
+the jobset, and nothing else. A job that fails is an error line with Nix's message, as on Hydra.
+
+Both trees are evaluated at the same folder, one after the other: a few NixOS jobs write the folder's path into
+their derivations, which must not pass for a change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from impact.nix import EvalProcess, Limits, Nix, eval_release
+
+
+@dataclass
+class Evaluation:
+    """The job lines of one side, by (jobset, attr)."""
+
+    #: (jobset, attr) → the nix-eval-jobs line (`drvPath`, `outputs`, … or `error`).
+    jobs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    processes: list[EvalProcess] = field(default_factory=list)
+
+    def add(self, lines: Iterable[Mapping[str, Any]]) -> None:
+        """Index job lines (a job seen twice keeps its first line)."""
+        for line in lines:
+            key = (str(line.get("jobset", "nixpkgs")), str(line.get("attr", "")))
+            self.jobs.setdefault(key, dict(line))
+
+
+#: The jobs the shipped snapshots leave out, per jobset (../shared/data/README.md): evaluations made by `impact eval`
+#: record their own `skip` list, which is used instead.
+DEFAULT_SKIP = {
+    "nixpkgs": frozenset({"tarball", "metrics", "manual", "lib-tests", "unstable"}),
+    "nixos": frozenset({"channel", "manual", "manpages", "options", "iso_graphical", "ova", "tested"}),
+}
+
+
+def skipped_jobs(graph: Any) -> dict[str, frozenset[str]]:
+    """Top-level job names the snapshot's evaluation left out, per jobset: its recorded `skip` list (applied to
+    both jobsets, as `impact eval --skip` does), else the shipped snapshots' lists."""
+    recorded = graph.meta.get("skip") if isinstance(getattr(graph, "meta", None), dict) else None
+    if isinstance(recorded, list) and all(isinstance(x, str) for x in recorded):
+        names = frozenset(recorded)
+        return {"nixpkgs": names, "nixos": names}
+    return dict(DEFAULT_SKIP)
+
+
+def only_paths(
+    attributes: Mapping[str, Iterable[tuple[str, ...]]],
+    jobs: Iterable[tuple[str, tuple[str, ...]]],
+    skip: Mapping[str, frozenset[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """The `only` argument of jobs.nix: every candidate attribute path and job path, once, per jobset, without
+    the jobs the snapshot leaves out (`skip`: top-level names per jobset).
+
+    An empty path (every job of the jobset) makes the jobset's other paths redundant.
+    """
+    skip = skip or {}
+    out: dict[tuple[str, tuple[str, ...]], None] = {}
+    whole = {js for js, paths in attributes.items() if () in set(paths)}
+    for js, paths in attributes.items():
+        for p in sorted(set(paths)):
+            if (js not in whole or p == ()) and not (p and p[0] in skip.get(js, ())):
+                out[(js, p)] = None
+    for js, p in jobs:
+        if js not in whole and not (p and p[0] in skip.get(js, ())):
+            out[(js, p)] = None
+    return [{"jobset": js, "path": list(p)} for js, p in out]
+
+
+def evaluate_side(
+    nix: Nix,
+    tree: Path,
+    only: Sequence[Mapping[str, Any]],
+    systems: Sequence[str],
+    nixos_systems: Sequence[str],
+    limits: Limits,
+    skip: Sequence[str] = (),
+) -> Evaluation:
+    """The candidates' jobs in the tree at `tree` (its top folder); `skip`: top-level names left out."""
+    result = Evaluation()
+    if not only:
+        return result
+    nixos = any(o["jobset"] == "nixos" for o in only)
+    lines = eval_release(
+        nix,
+        tree,
+        systems,
+        nixos=nixos,
+        nixos_systems=nixos_systems,
+        limits=limits,
+        only=only,
+        skip=skip,
+        explain=25,
+        processes=result.processes,
+    )
+    result.add(lines)
+    return result
