@@ -1,0 +1,296 @@
+"""The replay benchmark: real nixpkgs commits of spring 2019, `impact estimate --git` beside Nix's own answer.
+
+    python benchmarks/replay.py prepare --git-dir G --work W     # W/nixpkgs: the base commit and a branch a commit
+    python benchmarks/replay.py truth --work W                    # Nix's own answers → benchmarks/replay/truth/
+    python benchmarks/replay.py run --work W                      # impact's answers, compared; the table
+
+G is the git directory `fetch github:datakurre/nixpkgs-channels` gives; W a scratch folder (a few GB). The
+commits are ../shared/replay/commits.tsv (see its README): each applies as a diff onto 8fce8a93, the tree that
+the shipped snapshot master-2019-03-19 evaluates, with the two generated files the mirror lacks stubbed as
+../shared/data/README.md says. `prepare` commits those stubs as the branch `base` and each commit C as the
+branch `r/<first 8 of C>` over it.
+
+`truth` is Nix's answer, made without impact's code: benchmarks/replay/truth.nix walks a jobset as
+hydra-eval-jobs does, one `nix-instantiate --eval --strict --json` a jobset and system, for the base tree and for
+each commit's tree, both exported with `git archive` into the same folder (the NixOS jobs that embed the
+source tree name it). A job whose error tryEval cannot catch (a missing file, an abort) is set aside, as Hydra
+records it, and the jobset evaluated again without it. The per-commit answer (changed, added, removed and
+newly failing jobs per jobset and system) is written to benchmarks/replay/truth/<commit>.json; those small
+files are kept in the repository, this command remakes them.
+
+`run` answers each commit with `impact estimate --git base..r/<c> --snapshot master-2019-03-19 --json` (wall
+time and peak memory of the whole process, from wait4) and compares it, job for job, with the truth where the
+truth covers the jobset and system. It prints one Markdown table (docs/performance.md keeps it) and writes the
+raw results to W/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TRUTH_NIX = HERE / "replay" / "truth.nix"
+TRUTH_DIR = HERE / "replay" / "truth"
+COMMITS = HERE.parent.parent / "shared" / "replay" / "commits.tsv"
+BASE_COMMIT = "8fce8a930cdb6385ac1a7cb941d13cfc7dfd51d7"
+SYSTEMS = ("x86_64-linux", "aarch64-linux", "x86_64-darwin")
+#: The stubs of ../shared/data/README.md for the two generated files the mirror lacks.
+STUBS = {
+    "pkgs/development/haskell-modules/hackage-packages.nix": "{ pkgs, stdenv, callPackage }: self: {}\n",
+    "pkgs/applications/editors/emacs-modes/melpa-generated.nix": "{ callPackage }: {}\n",
+}
+HASKELL = (
+    "  haskell = callPackage ./haskell-packages.nix { };",
+    '  haskell = throw "haskell: hackage-packages.nix is not available (stubbed)";',
+)
+#: How often one jobset is evaluated again with one more job set aside.
+MAX_SET_ASIDE = 50
+
+
+def commits(path: Path = COMMITS) -> list[dict[str, str]]:
+    """The rows of commits.tsv: commit, kind, files, subject."""
+    with open(path, encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def branch(commit: str) -> str:
+    """The replay branch of a commit."""
+    return f"r/{commit[:8]}"
+
+
+def git(repo: Path, *args: str, data: bytes | None = None) -> str:
+    """Run git in `repo`; its stdout."""
+    done = subprocess.run(["git", "-C", str(repo), *args], input=data, capture_output=True, check=True)
+    return done.stdout.decode()
+
+
+def prepare(git_dir: Path, work: Path) -> None:
+    """W/nixpkgs: `base` (8fce8a93 with the stubs committed) and `r/<c>` for every commit, its diff applied."""
+    repo = work / "nixpkgs"
+    if not repo.exists():
+        subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(git_dir), str(repo)], check=True)
+    ident = ["-c", "user.name=replay", "-c", "user.email=replay@example.invalid"]
+    # The mirror lacks the two generated files, so a plain checkout fails on them: check out the rest.
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "-B", "base", BASE_COMMIT], check=False)
+    for path, text in STUBS.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text, encoding="utf-8")
+    top = repo / "pkgs/top-level/all-packages.nix"
+    top.write_text(top.read_text(encoding="utf-8").replace(*HASKELL), encoding="utf-8")
+    git(repo, "add", "-A", "pkgs")
+    if git(repo, "status", "--porcelain"):
+        git(repo, *ident, "commit", "-q", "-m", "Stub the generated files the mirror lacks (../shared/data/README.md)")
+    for row in commits():
+        c = row["commit"]
+        git(repo, "checkout", "-q", "-B", branch(c), "base")
+        diff = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "diff", "--binary", f"{c}^", c], capture_output=True, check=True
+        ).stdout
+        git(repo, "apply", "--index", "-", data=diff)
+        subject = git(Path("."), "--git-dir", str(git_dir), "log", "-1", "--format=%s", c).strip()
+        git(repo, *ident, "commit", "-q", "-m", subject)
+    git(repo, "checkout", "-q", "base")
+
+
+def export(repo: Path, ref: str, dest: Path) -> None:
+    """The tree of `ref`, without .git, in `dest` (emptied first)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(repo), "archive", ref], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+
+
+def evaluate(tree: Path, jobset: str, system: str, store: Path, log: Path) -> dict[str, object]:
+    """Nix's outputs of every job of `jobset` for `system`: {attr: {output: path}}, errors as {attr: message}."""
+    skip: list[str] = []
+    errors: dict[str, str] = {}
+    for _ in range(MAX_SET_ASIDE):
+        started = time.monotonic()
+        done = subprocess.run(
+            [
+                "nix-instantiate",
+                "--store",
+                f"local?root={store}",
+                "--eval",
+                "--strict",
+                "--json",
+                str(TRUTH_NIX),
+                "--arg",
+                "tree",
+                str(tree),
+                "--argstr",
+                "jobset",
+                jobset,
+                "--arg",
+                "systems",
+                f'[ "{system}" ]',
+                "--arg",
+                "skip",
+                "[ " + " ".join(json.dumps(s) for s in skip) + " ]",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{tree} {jobset} {system} rc={done.returncode} {time.monotonic() - started:.0f}s skip={skip}\n")
+        if done.returncode == 0:
+            return {"jobs": json.loads(done.stdout), "errors": errors}
+        walked = re.findall(r"^trace: truth-walk (.*)$", done.stderr, re.MULTILINE)
+        message = next((x for x in done.stderr.splitlines() if x.startswith("error:")), "error")
+        if not walked or walked[-1] in skip or "segmentation" in done.stderr.lower() or done.returncode < 0:
+            if done.returncode < 0:  # Nix 2.8's collector crashes now and then: evaluate again
+                continue
+            raise RuntimeError(f"{tree} {jobset} {system}: {message}")
+        skip.append(walked[-1])
+        errors[walked[-1]] = message.removeprefix("error:").strip().replace(str(tree) + "/", "")
+    raise RuntimeError(f"{tree} {jobset} {system}: more than {MAX_SET_ASIDE} jobs set aside")
+
+
+def outpath_diff(base: dict[str, object], head: dict[str, object]) -> dict[str, list[str]]:
+    """Nix's out-path diff of two evaluations of one jobset and system."""
+    b, h = base["jobs"], head["jobs"]
+    assert isinstance(b, dict) and isinstance(h, dict)
+    head_errors = head["errors"]
+    assert isinstance(head_errors, dict)
+    return {
+        "changed": sorted(a for a in b.keys() & h.keys() if b[a] != h[a]),
+        "added": sorted(h.keys() - b.keys() - head_errors.keys()),
+        "removed": sorted(b.keys() - h.keys()),
+        "newly_failing": sorted(a for a in head_errors if a in b),
+    }
+
+
+def truth(work: Path, jobsets: list[str], systems: list[str], only: list[str]) -> None:
+    """Evaluate base and each commit (`only`: some) and write benchmarks/replay/truth/<commit>.json."""
+    repo, evals, store, log = work / "nixpkgs", work / "evals", work / "store", work / "truth.log"
+    tree = work / "tree" / "base"  # one folder for every tree: the NixOS jobs that embed it name it
+    evals.mkdir(parents=True, exist_ok=True)
+    TRUTH_DIR.mkdir(parents=True, exist_ok=True)
+    rows = [r for r in commits() if not only or any(r["commit"].startswith(o) for o in only)]
+    for jobset in jobsets:
+        for system in systems if jobset == "nixpkgs" else ["x86_64-linux"]:
+            for ref in ["base", *(branch(r["commit"]) for r in rows)]:
+                out = evals / f"{ref.replace('/', '-')}.{jobset}.{system}.json.gz"
+                if out.exists():
+                    continue
+                export(repo, ref, tree)
+                result = evaluate(tree, jobset, system, store, log)
+                with gzip.open(out, "wt", encoding="utf-8") as f:
+                    json.dump(result, f)
+    for r in rows:
+        c = r["commit"]
+        answer: dict[str, object] = {"commit": c, "kind": r["kind"], "subject": r["subject"], "jobsets": {}}
+        for jobset in ("nixpkgs", "nixos"):
+            for system in SYSTEMS if jobset == "nixpkgs" else ("x86_64-linux",):
+                b = evals / f"base.{jobset}.{system}.json.gz"
+                h = evals / f"{branch(c).replace('/', '-')}.{jobset}.{system}.json.gz"
+                if b.exists() and h.exists():
+                    with gzip.open(b, "rt") as fb, gzip.open(h, "rt") as fh:
+                        answer["jobsets"][f"{jobset}/{system}"] = outpath_diff(json.load(fb), json.load(fh))  # type: ignore[index]
+        (TRUTH_DIR / f"{c[:12]}.json").write_text(json.dumps(answer, indent=1, sort_keys=True) + "\n")
+
+
+def system_of(attr: str) -> str:
+    """The system a job attribute ends in."""
+    return attr.rsplit(".", 1)[-1]
+
+
+def compare_answer(answer: dict, truth_answer: dict) -> dict[str, dict[str, list[str]]]:
+    """impact's answer against Nix's, per `jobset/system` the truth covers: jobs impact missed and jobs it
+    added that Nix does not change (changed, added and removed each; a break counts as removed+failing)."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for key, t in truth_answer["jobsets"].items():
+        jobset, system = key.split("/")
+        mine = {
+            "changed": {a for a in answer.get("changed_jobs", {}).get(jobset, []) if system_of(a) == system},
+            "added": {a for a in answer.get("added_jobs", {}).get(jobset, []) if system_of(a) == system},
+            "removed": {a for a in answer.get("removed_jobs", {}).get(jobset, []) if system_of(a) == system},
+            "newly_failing": {a for a in answer.get("broken_jobs", {}).get(jobset, {}) if system_of(a) == system},
+        }
+        theirs = {k: set(t[k]) for k in ("changed", "added", "removed", "newly_failing")}
+        diffs = {}
+        for k in mine:
+            missed, extra = sorted(theirs[k] - mine[k]), sorted(mine[k] - theirs[k])
+            if missed:
+                diffs[f"{k} missed"] = missed
+            if extra:
+                diffs[f"{k} extra"] = extra
+        out[key] = diffs
+    return out
+
+
+def run(work: Path, snapshot: str, only: list[str], impact: str) -> None:
+    """impact's answer for each commit, compared with the truth; prints the table."""
+    repo = work / "nixpkgs"
+    results = []
+    for r in commits():
+        c = r["commit"]
+        if only and not any(c.startswith(o) for o in only):
+            continue
+        started = time.monotonic()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        done = subprocess.run(
+            [impact, "estimate", "--git", f"base..{branch(c)}", "--repo", str(repo), "--snapshot", snapshot, "--json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        seconds = time.monotonic() - started
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        answer = json.loads(done.stdout) if done.returncode in (0, 3) and done.stdout.strip() else None
+        results.append(
+            {
+                "commit": c,
+                "kind": r["kind"],
+                "seconds": seconds,
+                "peak_kib": max(peak, before),
+                "exit": done.returncode,
+                "stderr": done.stderr[-2000:],
+                "answer": answer,
+            }
+        )
+        print(f"{c[:8]} {r['kind']:<13} exit={done.returncode} {seconds:.1f}s", file=sys.stderr)
+    (work / "results.json").write_text(json.dumps(results, indent=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line (see the module's docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("--git-dir", type=Path, required=True)
+    p.add_argument("--work", type=Path, required=True)
+    t = sub.add_parser("truth")
+    t.add_argument("--work", type=Path, required=True)
+    t.add_argument("--jobsets", default="nixpkgs,nixos")
+    t.add_argument("--systems", default=",".join(SYSTEMS))
+    t.add_argument("--only", nargs="*", default=[])
+    r = sub.add_parser("run")
+    r.add_argument("--work", type=Path, required=True)
+    r.add_argument("--snapshot", default="master-2019-03-19")
+    r.add_argument("--only", nargs="*", default=[])
+    r.add_argument("--impact", default=os.environ.get("IMPACT", "impact"))
+    args = parser.parse_args(argv)
+    if args.command == "prepare":
+        prepare(args.git_dir, args.work)
+    elif args.command == "truth":
+        truth(args.work, args.jobsets.split(","), args.systems.split(","), args.only)
+    else:
+        run(args.work, args.snapshot, args.only, args.impact)
+
+
+if __name__ == "__main__":
+    main()
