@@ -715,30 +715,36 @@ def _run_jobs(
         runner=limited_runner(limits, on_line, on_finish=on_finish),
         store_root=nix.store_root,
     )
-    expr = f"{{ argsJson }}: ({jobs_expression()}) (builtins.fromJSON argsJson // {{ nixpkgs = <nixpkgs>; }})"
+    # The arguments go in a file on the search path (`<impact-args/args.json>`, readable under restrict-eval):
+    # the jobs named with `only` can be many more than a command line holds.
+    expr = (
+        f"({jobs_expression()}) "
+        "(builtins.fromJSON (builtins.readFile <impact-args/args.json>) // { nixpkgs = <nixpkgs>; })"
+    )
     started = time.monotonic()
     try:
-        out = limited.run(
-            "nix-instantiate",
-            "--eval",
-            "--strict",
-            "--json",
-            "--read-write-mode",
-            "--show-trace",
-            "--option",
-            "restrict-eval",
-            "true",
-            "--option",
-            "allow-import-from-derivation",
-            "false",
-            "-I",
-            f"nixpkgs={root}",
-            "--argstr",
-            "argsJson",
-            json.dumps(dict(args)),
-            "-E",
-            expr,
-        )
+        with tempfile.TemporaryDirectory(prefix="impact-args-") as folder:
+            Path(folder, "args.json").write_text(json.dumps(dict(args)), encoding="utf-8")
+            out = limited.run(
+                "nix-instantiate",
+                "--eval",
+                "--strict",
+                "--json",
+                "--read-write-mode",
+                "--show-trace",
+                "--option",
+                "restrict-eval",
+                "true",
+                "--option",
+                "allow-import-from-derivation",
+                "false",
+                "-I",
+                f"nixpkgs={root}",
+                "-I",
+                f"impact-args={folder}",
+                "-E",
+                expr,
+            )
     except NixError as e:
         if "over the time limit" in str(e) or "over the memory limit" in str(e):
             raise
