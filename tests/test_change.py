@@ -73,9 +73,17 @@ def test_unknown_name_suggests_close_matches(embedded_graph: DerivationGraph) ->
         resolve_change(embedded_graph, names=["qemuu"])
 
 
-def test_unknown_file_and_drv(embedded_graph: DerivationGraph) -> None:
-    with pytest.raises(UnknownNameError, match="no job defined in file"):
-        resolve_change(embedded_graph, files=["pkgs/no/such/file.nix"])
+def test_a_file_without_jobs_is_named_not_refused(embedded_graph: DerivationGraph) -> None:
+    """`--file` keeps answering when a file defines no job: it names the file and says the answer is not known to
+    be whole (issue 23, item 6); the other files still give their roots."""
+    change = resolve_change(embedded_graph, files=["pkgs/no/such/file.nix", "pkgs/applications/misc/hello/default.nix"])
+    assert [n.split(" ")[0] for n in change.notes] == ["pkgs/no/such/file.nix"]
+    assert any(r.name.startswith("hello-") for r in change.roots)
+    alone = resolve_change(embedded_graph, files=["pkgs/no/such/file.nix"])
+    assert alone.notes and all(r.kind is RootKind.SOURCE_TREE for r in alone.roots)
+
+
+def test_unknown_drv(embedded_graph: DerivationGraph) -> None:
     with pytest.raises(UnknownNameError, match="no derivation"):
         resolve_change(embedded_graph, drvs=["/nix/store/00000000000000000000000000000000-x.drv"])
 

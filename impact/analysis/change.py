@@ -76,6 +76,8 @@ class Change:
     #: `linuxPackages.kernel`): aliases, which the graph cannot tell from the attribute itself. Estimating an
     #: edit of the package is right for all of them; re-pointing one of them is a change the graph cannot see.
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: What keeps the answer from being known to be whole (`--file` naming a file no job is defined in).
+    notes: tuple[str, ...] = ()
 
     @property
     def root_paths(self) -> list[str]:
@@ -312,11 +314,15 @@ def resolve_change(
         for k in jobs:
             roots.setdefault(int(graph.job_drv[k]), (RootKind.NAMED, f"{graph.job_jobsets[k]}: {graph.job_attrs[k]}"))
             named_rows.append(int(graph.job_drv[k]))
+    notes: list[str] = []
     for file in files:
         jobs = _jobs_in_file(graph, file)
         if not jobs:
-            files_known = (p.rsplit(":", 1)[0] for p in graph.job_positions if p)
-            raise _unknown(graph, "job defined in file", file, files_known)
+            notes.append(
+                f"{file} defines no job (meta.position), and the snapshot cannot tell what reads it"
+                " (impact estimate --git follows the files that read a change)"
+            )
+            continue
         for k in jobs:
             roots.setdefault(
                 int(graph.job_drv[k]),
@@ -352,6 +358,7 @@ def resolve_change(
             )
         ),
         aliases=aliases,
+        notes=tuple(notes),
     )
 
 

@@ -137,6 +137,7 @@ class RebuildEstimate:
                 for r in self.change.roots
             ],
             "aliases": {k: list(v) for k, v in self.change.aliases.items()},
+            "notes": list(self.change.notes),
             "changed_jobs": {k: list(v) for k, v in self.changed_jobs.items()},
             "changed_jobs_count": {k: len(v) for k, v in self.changed_jobs.items()},
             "changed_jobs_by_system": {k: dict(v) for k, v in self.changed_jobs_by_system.items()},

@@ -172,6 +172,7 @@ def render_markdown(
         "",
         *counts_table(report),
         "",
+        *(f"> **Not known to be whole:** {inline_text(note)}\n" for note in result.change.notes),
         "Packages rebuilt (unique attributes of the `nixpkgs` jobset, as nixpkgs CI counts them): "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
         "",

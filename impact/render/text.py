@@ -188,6 +188,7 @@ def estimate_text(result: RebuildEstimate, graph: DerivationGraph) -> str:
             "",
             roots_text(result, graph),
             *aliases_note(result),
+            *(f"Not known to be whole: {note}" for note in result.change.notes),
             "",
             table(rows, header),
             *not_built_note(result),
