@@ -18,6 +18,7 @@ derivations.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from collections.abc import Callable
@@ -48,7 +49,7 @@ from impact.gitchange.changes import (
     parse_range,
     restore_base,
 )
-from impact.gitchange.index import build_index, cache_folder
+from impact.gitchange.index import FACTS_VERSION, TreeIndex, build_index, cache_folder
 from impact.gitchange.syntax import SyntaxMismatch, parse
 from impact.gitchange.targeted import Evaluation, evaluate_side, only_paths, skipped_jobs
 from impact.gitchange.verdict import Outcome, Verdict, compare, verification_jobs
@@ -151,7 +152,7 @@ def answer(
             store=nix.store, env=nix.env, runner=limited_runner(limits), store_root=nix.store_root
         ).parse_files
         index = build_index(base_tree, blobs(r, r.base), parse_nix, tree_id=r.base)
-        sets = package_sets(index, jobs)
+        sets = cached_package_sets(index, jobs, r.base, graph)
         step("references")
         file_changes, changed = _changed_units(files, base_tree, head_files, sets, parse_nix)
         step("bindings")
@@ -252,6 +253,34 @@ class _Sides:
                 )
                 step(f"evaluate {side.upper()}{suffix}")
         return out
+
+
+def cached_package_sets(
+    index: TreeIndex, jobs: list[JobRecord], tree_id: str, graph: DerivationGraph
+) -> dict[str, list[tuple[str, ...]]]:
+    """`candidates.package_sets`, kept in the cache for this tree and snapshot (it reads every job)."""
+    import hashlib
+    import json
+
+    folder = cache_folder()
+    key = hashlib.sha256(
+        f"{FACTS_VERSION}\0{tree_id}\0{graph.label}\0{graph.job_count}\0{len(graph)}".encode()
+    ).hexdigest()[:24]
+    path = folder / f"sets-{key}.json" if folder is not None else None
+    if path is not None and path.is_file():
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            return {f: [tuple(p) for p in prefixes] for f, prefixes in doc.items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass
+    sets = package_sets(index, jobs)
+    if path is not None:
+        from impact.writing import write_atomic
+
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps({f: [list(p) for p in ps] for f, ps in sets.items()}).encode())
+    return sets
 
 
 def _position_file(position: str | None) -> str | None:

@@ -185,6 +185,11 @@ def search(
     search = _Search(index, sets, positioned, attributes_with_jobs, out)
     for u in sorted(changed):
         search.push(u, None, None)
+    if changed:
+        # A unit that reads a path built from text may read any file, the changed ones too.
+        for file, facts in sorted(index.facts.items()):
+            for unit, _ in facts.dynamic:
+                search.push(search.unit_of(file, unit), None, None)
     search.run()
     return out
 

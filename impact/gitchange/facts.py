@@ -288,9 +288,7 @@ class _Walker:
             target = node.children[2].value if node.children[2].kind == "string" else None
             if isinstance(target, str) and (target == "nixpkgs" or target.startswith("nixpkgs/")):
                 self.reference("." + target[len("nixpkgs") :], _path_use(node, parent), unit)
-            else:
-                self.facts.dynamic.append((unit, f"<{target}>"))
-            return
+            return  # any other `<…>` is outside the tree: restricted evaluation refuses it, an error Nix reports
         if kind == "op" and node.value == "+":
             parts = _drop_empty_strings(node.children)
             base = _tree_base(parts[0]) if len(parts) > 1 else None
@@ -305,8 +303,9 @@ class _Walker:
         if kind == "select" or kind == "hasattr":
             how = self.how(node, parent) if kind == "select" else "value"  # `x ? a`: a's presence is read
             path = node.value if isinstance(node.value, list) else []
+            named_from = _namespace_start(node, path)
             for i, component in enumerate(path):
-                if isinstance(component, str):
+                if isinstance(component, str) and i < named_from:
                     last = i == len(path) - 1
                     self.facts.use(component, unit, how if last else _component_use(path[i + 1]))
             for c in _children(node):
@@ -316,20 +315,21 @@ class _Walker:
             self.call_args.update(id(a) for a in node.children[1:] if a.kind == "set")
             if _is_import(node.children[0]) or _is_reading(node.children[0]):
                 self.read_calls.update(id(a) for a in node.children[1:] if _is_to_string(a))
+        if kind == "call" and (_is_import(node.children[0]) or _is_reading(node.children[0])):
+            arg = node.children[1] if len(node.children) > 1 else None
+            if arg is not None and _from_text(arg):
+                self.facts.dynamic.append((unit, "a file read through a path built from text"))
         if kind == "call" and _is_builtin(node.children[0], "readDir"):
             for arg in node.children[1:]:
                 if arg.kind == "path":
                     self.reference(str(arg.value), "readdir", unit)
                 else:
-                    self.facts.dynamic.append((unit, "builtins.readDir of a computed path"))
                     self.walk(arg, bound, under_with, unit, node)
             return
         if kind == "call" and _is_import(node.children[0]):
             arg = node.children[1] if len(node.children) > 1 else None
             if arg is not None:
                 self.import_context[id(arg)] = self.how(node, parent)
-            if arg is not None and arg.kind not in ("path", "op", "call", "select") and arg.kind != "string":
-                self.facts.dynamic.append((unit, "import of a computed path"))
         if kind == "lambda":
             names = {n for n, _ in node.formals} if node is not self.top else set()
             if node.value:
@@ -433,6 +433,39 @@ def _tree_base(node: Node) -> str | None:
     return None
 
 
+#: Names whose members are not packages: NixOS options (`config.services.kodi`), nixpkgs' `lib` and its sets
+#: (`stdenv.lib.platforms.linux`, `licenses.mit`), builtins. Selecting from them names no package.
+NAMESPACES = frozenset({"config", "options", "lib", "licenses", "maintainers", "platforms", "systems", "builtins"})
+
+
+def _namespace_start(node: Node, path: list[str | Node]) -> int:
+    """Where a select's components stop naming packages: after a `lib` component, or from the first component when
+    the chain starts at one of `NAMESPACES` (`(config).services.x` names options, never packages)."""
+    base = node.children[0] if node.children else None
+    while base is not None and base.kind == "select" and base.children:
+        inner = base.value if isinstance(base.value, list) else []
+        if any(isinstance(c, str) and c == "lib" for c in inner):
+            return 0
+        base = base.children[0]
+    if base is not None and base.kind == "var" and base.value in NAMESPACES:
+        return 0
+    for i, c in enumerate(path):
+        if c == "lib":
+            return i + 1
+    return len(path)
+
+
+def _from_text(node: Node) -> bool:
+    """A path made from a string that no path literal starts (`"/" + x`, `builtins.toPath s`): it may name any
+    file, and no reference says which."""
+    if node.kind == "string":
+        return True
+    if node.kind == "op" and node.value == "+":
+        parts = _drop_empty_strings(node.children)
+        return bool(parts) and parts[0].kind == "string"
+    return node.kind == "call" and _function_name(node.children[0]) in ("toPath", "__toPath")
+
+
 def _is_to_string(node: Node) -> bool:
     return (
         node.kind == "call"
@@ -450,8 +483,9 @@ READING = frozenset(
         "pathExists",
         "filterSource",
         "path",
-        "fromJSON",
         "hashFile",
+        "importJSON",
+        "importTOML",
         "cleanSource",
         "cleanSourceWith",
         "sourceByRegex",

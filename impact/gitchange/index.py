@@ -23,7 +23,7 @@ from impact.gitchange.facts import FileFacts, Reference, file_facts, min_binding
 from impact.gitchange.syntax import SyntaxMismatch, parse
 
 #: Bump when the facts a file gives change meaning: older cache files are then ignored.
-FACTS_VERSION = 10
+FACTS_VERSION = 13
 #: How many index cache files are kept (one a base tree).
 CACHE_KEEP = 4
 
