@@ -501,6 +501,8 @@ class PrRequest:
     #: Hydra's builds of the base and the head evaluation (JSON of /eval/<id>/builds, or CSV), both or neither.
     hydra_base: Path | None = None
     hydra_head: Path | None = None
+    #: How much the evaluation may add to the Nix store.
+    store_limit: str = "16G"
 
     def command(self) -> str:
         """The command that reproduces the report (shown in the comment): every option that was used."""
@@ -516,6 +518,7 @@ class PrRequest:
                 ("--store", self.store),
                 ("--timeout", f"{self.timeout:g}" if self.timeout != 3600.0 else None),
                 ("--memory", self.memory if self.memory != "8G" else None),
+                ("--store-limit", self.store_limit if self.store_limit != "16G" else None),
                 ("--hydra-base", self.hydra_base),
                 ("--hydra-head", self.hydra_head),
             ],
@@ -573,6 +576,7 @@ def _sides(
 ) -> tuple[DerivationGraph, DerivationGraph]:
     import tempfile
 
+    limits = limits.started()  # one deadline for both sides
     with tempfile.TemporaryDirectory(prefix="impact-") as tmp:
         work = Path(tmp)
         base = side_graph(request.base, "base", request, work, nix, limits, progress)

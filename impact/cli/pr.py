@@ -15,6 +15,7 @@ from impact.cli.eval import (
     MemoryOption,
     NixosOption,
     Progress,
+    StoreLimitOption,
     StoreOption,
     SystemOption,
     TimeoutOption,
@@ -59,6 +60,7 @@ def pr(
     store: StoreOption = None,
     timeout: TimeoutOption = 3600.0,
     memory: MemoryOption = "8G",
+    store_limit: StoreLimitOption = "16G",
     hydra_base: HydraBaseOption = None,
     hydra_head: HydraHeadOption = None,
     json: JsonOption = False,
@@ -69,8 +71,8 @@ def pr(
 
     folder = check_output_folder(output)  # before evaluating: a bad -o fails at once
     sides = service.EvaluationRequest(base, head, repo, tuple(system or ["x86_64-linux"]), nixos)
-    request = service.PrRequest(sides, base_branch, store, timeout, memory, hydra_base, hydra_head)
+    request = service.PrRequest(sides, base_branch, store, timeout, memory, hydra_base, hydra_head, store_limit)
     nix = functools.cache(lambda: make_nix(store))
-    report = service.pr(request, nix, make_limits(timeout, memory), Progress)
+    report = service.pr(request, nix, make_limits(timeout, memory, store_limit), Progress)
     written = write_report(folder, pr_markdown(report), report.to_dict())
     emit(render_pr(Format.json if json else Format.text, report, written))
