@@ -204,6 +204,21 @@ for field, (path, kinds) in FIELDS.items():
     for kind in kinds:
         snapshot_case(f"drv-json/{field}-is-{kind}", mutate(_set(path, WRONG[kind])))
 
+# requiredSystemFeatures is a string (plain attributes) or a list of strings (structured ones): never a number.
+for kind, value in {**{k: WRONG[k] for k in ("int", "float", "bool", "object")}, "list-of-ints": [1, 2]}.items():
+    snapshot_case(
+        f"drv-json/requiredSystemFeatures-is-{kind}",
+        mutate(_set([APP_DRV, "env", "requiredSystemFeatures"], value)),
+    )
+    snapshot_case(
+        f"drv-json/__json-requiredSystemFeatures-is-{kind}",
+        mutate(_set([APP_DRV, "env", "__json"], json.dumps({"requiredSystemFeatures": value}))),
+    )
+    snapshot_case(
+        f"drv-json/structuredAttrs-requiredSystemFeatures-is-{kind}",
+        mutate(_set([APP_DRV, "structuredAttrs"], {"requiredSystemFeatures": value})),
+    )
+
 for label, value in {
     "null-doc": "null",
     "list-doc": "[1, 2]",
@@ -403,6 +418,8 @@ for label, text in {
     "__json-deep": aterm(GOOD_OUTPUTS, env='[("__json","' + DEEP + '")]'),
     "__json-huge-int": aterm(GOOD_OUTPUTS, env='[("__json","{\\"x\\": ' + HUGE + '}")]'),
     "bare-token": "Derive(x)",
+    "__json-features-number": aterm(GOOD_OUTPUTS, env='[("__json","{\\"requiredSystemFeatures\\": 5}")]'),
+    "__json-features-ints": aterm(GOOD_OUTPUTS, env='[("__json","{\\"requiredSystemFeatures\\": [1]}")]'),
     "missing-input-file": aterm(GOOD_OUTPUTS, inputs=f'[("{S}{"7" * 32}-gone.drv",["out"])]'),
 }.items():
     snapshot_case(f"drv/{label}", drv_file(text))

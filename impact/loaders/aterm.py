@@ -206,7 +206,7 @@ def parse_drv(text: str, path: str | Path) -> Derivation:
         system=system,
         outputs=outputs,
         fixed_output=fixed or declares_fixed_output(attrs),
-        required_system_features=system_features(attrs),
+        required_system_features=system_features(attrs, where),
         prefer_local_build=prefers_local_build(attrs),
         inputs=inputs,
         input_sources=sources,
