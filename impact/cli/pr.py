@@ -66,7 +66,7 @@ def pr(
     json: JsonOption = False,
 ) -> None:
     """Evaluate base and head, diff them by output paths, and write the PR comment (report.md) and report.json."""
-    from impact.render.pr import pr_markdown
+    from impact.render.pr import pr_files
     from impact.writing import check_output_folder, write_report
 
     folder = check_output_folder(output)  # before evaluating: a bad -o fails at once
@@ -74,5 +74,5 @@ def pr(
     request = service.PrRequest(sides, base_branch, store, timeout, memory, hydra_base, hydra_head, store_limit)
     nix = functools.cache(lambda: make_nix(store))
     report = service.pr(request, nix, make_limits(timeout, memory, store_limit), Progress)
-    written = write_report(folder, pr_markdown(report), report.to_dict())
+    written = write_report(folder, *pr_files(report))
     emit(render_pr(Format.json if json else Format.text, report, written))
