@@ -310,6 +310,15 @@ for field, kinds in JOB_FIELDS.items():
         )
         snapshot_case(f"jobs/{field}-is-{kind}", jobs_folder(job_line(edit)))
 
+# A job's drvPath names the file read next: only the path of a .drv in a store.
+for label, drv_path in {
+    "drvPath-not-drv": "/etc/passwd",
+    "drvPath-dotdot": f"{S}{'1' * 32}-lib.drv/../../../etc/passwd",
+    "drvPath-dot": f"{S}./{'1' * 32}-lib.drv",
+    "drvPath-control": f"{S}{'1' * 32}-li\x1bb.drv",
+}.items():
+    snapshot_case(f"jobs/{label}", jobs_folder(job_line((lambda p: lambda r: r.__setitem__("drvPath", p))(drv_path))))
+
 for label, lines in {
     "line-is-list": "[1]\n",
     "line-is-number": "5\n",
