@@ -462,7 +462,7 @@ def post_report(
     """Put the report on pull request `pr`: the sticky comment, then the labels.
 
     With `head_sha`, nothing is posted unless the pull request still ends at that commit (the one evaluated):
-    a report from a `workflow_run` names its pull request itself, and this is what ties it to the right one.
+    a run for a commit the pull request has since moved past leaves it to the newer run.
     """
     if head_sha is not None:
         actual = github.head_sha(pr)
@@ -520,7 +520,7 @@ def check_report_head(path: Path, head_sha: str) -> None:
     if not _SHA.fullmatch(head_sha):
         raise InputError(
             f"--head-sha {head_sha[:80]!r} is not a commit SHA",
-            tip="pass the full hex SHA, e.g. ${{ github.event.workflow_run.head_sha }}",
+            tip="pass the full hex SHA, e.g. ${{ github.event.pull_request.head.sha }}",
         )
     text = _read_small(path, "a commit SHA").strip()
     if text != head_sha:

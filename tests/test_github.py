@@ -245,7 +245,7 @@ def test_comment_body_has_marker_and_limit() -> None:
     assert len(long) == 65536 and "cut to fit" in long
 
 
-# -- the workflow_run path: the pull request number and head commit come from an artifact a fork could forge --
+# -- a report tied to a commit: the number and head commit of a report's files are checked, never trusted --
 
 
 def run_from_artifact(url: str, report: Path, monkeypatch: pytest.MonkeyPatch, head: str = HEAD) -> int:
