@@ -106,6 +106,8 @@ class Nix:
             return self.store_root / store_path.lstrip("/")
         if self.store in (None, "auto", "daemon", "local") or str(self.store).startswith("unix://"):
             return Path(store_path)
+        if str(self.store).startswith("/"):  # a folder given as the store: a chroot store rooted there
+            return Path(str(self.store)) / store_path.lstrip("/")
         parts = urllib.parse.urlsplit(str(self.store))
         if parts.scheme in ("local", "") and parts.path in ("", "local"):
             query = urllib.parse.parse_qs(parts.query)

@@ -85,6 +85,17 @@ def test_paths_follow_a_double_dash() -> None:
     assert Nix(store="local?root=/r&store=/gnu/store").store_dir == "/gnu/store"
 
 
+def test_where_a_store_keeps_its_files(tmp_path: Path) -> None:
+    """A job's .drv must be a file the evaluation wrote: impact looks for it where the store keeps it."""
+    drv = f"/nix/store/{'a' * 32}-x.drv"
+    assert Nix().real_path(drv) == Path(drv) and Nix(store="daemon").real_path(drv) == Path(drv)
+    assert Nix(store="local?root=/r").real_path(drv) == Path(f"/r{drv}")
+    assert Nix(store="/r").real_path(drv) == Path(f"/r{drv}")
+    assert isolated_nix(tmp_path).real_path(drv) == Path(f"{tmp_path}{drv}")
+    assert Nix(store="local?real=/r/store").real_path(drv) == Path(f"/r/store/{'a' * 32}-x.drv")
+    assert Nix(store="ssh://builder").real_path(drv) is None
+
+
 def test_newer_nix_uses_derivation_show_and_merges_wrapped_chunks() -> None:
     paths = [f"/nix/store/{i:032d}-p.drv" for i in range(CHUNK + 1)]
     first = json.dumps({"derivations": {"a.drv": {}}, "version": 4})
