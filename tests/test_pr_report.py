@@ -110,7 +110,8 @@ json_values = st.recursive(
 )
 
 LIVE = re.compile(
-    r"(?i)<(?!/?details>|/?summary>|!--)[a-z/!]|@(?!\u200b)\w|\]\(|\b(?:https?|ftp)://|\bwww\.|(?:^|[\s(])#\d|\bgh-\d"
+    r"(?i)<(?!/?details>|/?summary>|!--)[a-z/!]|@(?!\u200b)\w|(?<!\\)\]\(|\b(?:https?|ftp)://|\bwww\.|(?:^|[\s(])#\d"
+    r"|\bgh-\d"
 )
 
 
