@@ -166,7 +166,7 @@ class Nix:
         cli: list[str] = []
         for a in attrs:
             cli += ["-A", a]
-        cli += [*_arg_flags(args, argstrs), "--", str(file)]
+        cli += [*_arg_flags(args, argstrs), "--", _file_argument(file)]
         out = self.run("nix-instantiate", *cli)
         return [line.split("!", 1)[0] for line in out.split()]
 
@@ -192,7 +192,7 @@ class Nix:
         if attr:
             cli += ["-A", attr]
         cli += _arg_flags(args, argstrs)
-        cli += ["-E", "--", expr] if expr is not None else ["--", str(file)]
+        cli += ["-E", "--", expr] if expr is not None else ["--", _file_argument(file)]
         out = self.run("nix-instantiate", *cli)
         try:
             return json.loads(out)
@@ -327,6 +327,14 @@ def error_summary(stderr: str) -> str:
 def jobs_jsonl(lines: Iterable[Mapping[str, Any]]) -> str:
     """nix-eval-jobs lines as text: one compact JSON object a line."""
     return "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines)
+
+
+def _file_argument(file: str | Path) -> str:
+    """`file` as nix-instantiate must get it: absolute, so it never starts with `-`. Nix 2.8's legacy commands
+    stop reading common options (`--option`) at `--`, but still read their own (`--eval`, `-E`, `-A`,
+    `--version`) after it, and refuse any other word starting with `-`; only the `nix` command reads
+    everything after `--` as paths."""
+    return os.path.abspath(file)
 
 
 def _arg_flags(args: Mapping[str, str] | None, argstrs: Mapping[str, str] | None) -> list[str]:

@@ -6,6 +6,7 @@ Real Nix runs in tests/integration/.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -71,7 +72,9 @@ def test_show_derivation_takes_only_drv_paths_of_its_store(path: str) -> None:
 
 
 def test_paths_follow_a_double_dash() -> None:
-    """Every file or expression given to Nix comes after `--`, where no option is read."""
+    """Every file or expression given to Nix comes after `--` (no common option such as `--option` is read
+    there), and a file is absolute, so it never starts with `-` (Nix 2.8's nix-instantiate still reads its own
+    flags after `--`)."""
     runner = FakeRunner(*[(f"/nix/store/{'a' * 32}-x.drv\n", "", 0)] * 2, ("1", "", 0), ("2", "", 0))
     nix = Nix(runner=runner)
     nix.instantiate("-file.nix", ["a"], argstrs={"k": "v"})
@@ -80,7 +83,7 @@ def test_paths_follow_a_double_dash() -> None:
     nix.eval_json(expr="1 + 1")
     for command, _ in runner.calls:
         assert command[-2] == "--" and command.count("--") == 1, command
-    assert runner.calls[0][0][-1] == "-file.nix" and runner.calls[3][0][-1] == "1 + 1"
+    assert runner.calls[0][0][-1] == os.path.abspath("-file.nix") and runner.calls[3][0][-1] == "1 + 1"
     assert nix.store_dir == "/nix/store"
     assert Nix(store="local?root=/r&store=/gnu/store").store_dir == "/gnu/store"
 
@@ -113,7 +116,7 @@ def test_failure_raises_nix_error_with_command_and_stderr() -> None:
     with pytest.raises(NixError) as e:
         Nix(runner=runner).instantiate("pkgs.nix", ["nope"])
     assert str(e.value) == "nix-instantiate failed: attribute 'nope' in selection path 'nope' not found"
-    assert e.value.command == ["nix-instantiate", "-A", "nope", "--", "pkgs.nix"]
+    assert e.value.command == ["nix-instantiate", "-A", "nope", "--", os.path.abspath("pkgs.nix")]
     assert e.value.stderr == stderr
 
 
@@ -141,7 +144,7 @@ def test_instantiate_strips_output_suffixes_and_passes_arguments() -> None:
         "s",
         "v",
         "--",
-        "p.nix",
+        os.path.abspath("p.nix"),
     ]
 
 

@@ -261,3 +261,28 @@ def test_no_path_of_this_machine_reaches_the_report(tmp_path: Path, capsys: pyte
     assert errors["home"].endswith("pkgs/top-level/release.nix:2:10"), errors
     text = json.dumps(errors)
     assert home not in text and "/etc/hostname" not in text and str(root) not in text
+
+
+def test_nix_28_reads_no_option_from_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What impact's command lines rely on, on the Nix it runs: `nix show-derivation` reads what follows `--`
+    as paths (`--option …` there is a path that does not exist, not a setting), and a file named like an
+    option reaches nix-instantiate as a file (impact passes it absolute: Nix 2.8's nix-instantiate reads its
+    own flags even after `--`)."""
+    require_nix()
+    from impact.nix import isolated_nix
+
+    nix = isolated_nix(tmp_path / "store")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "--version").write_text(
+        'builtins.derivation { name = "x"; system = "x86_64-linux"; builder = "/bin/sh"; }'
+    )
+    assert nix.eval_json("--version", attr="name") == "x"
+    (drv,) = nix.instantiate("--version")
+    assert list(nix.show_derivation([drv])) == [drv]
+    marker = tmp_path / "ran"
+    shown = subprocess.run(
+        [*nix.command("nix", "show-derivation", "-r", "--", "--option"), "allow-unsafe-native-code-during-evaluation",
+         "true", "--impure", "--expr", f'builtins.exec [ "/bin/sh" "-c" "touch {marker}; echo 1" ]'],
+        capture_output=True, text=True, env={**os.environ, **nix.env},
+    )  # fmt: skip
+    assert shown.returncode != 0 and "--option" in shown.stderr and not marker.exists()
