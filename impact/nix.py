@@ -192,7 +192,7 @@ class Nix:
         if attr:
             cli += ["-A", attr]
         cli += _arg_flags(args, argstrs)
-        cli += ["-E", "--", expr] if expr is not None else ["--", _file_argument(file)]
+        cli += ["-E", "--", expr] if expr is not None else ["--", _file_argument(file or "")]
         out = self.run("nix-instantiate", *cli)
         try:
             return json.loads(out)
