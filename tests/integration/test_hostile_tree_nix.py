@@ -176,7 +176,7 @@ def test_the_time_limit_is_one_deadline_for_the_whole_evaluation(
         "impact: error: nix-instantiate stopped: it ran over the time limit of 3 s "
         "(tip: look for an endless loop in the evaluated tree, or raise --timeout)"
     ]
-    assert took < 6, took
+    assert took < 8, took  # 3 s, the time to kill and collect; 21.9 s before
     assert not (tmp_path / "snap").exists()
 
 
