@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from impact.analysis.compare import Comparison
     from impact.analysis.cost import ChangeCost
     from impact.analysis.diff import SnapshotDiff
+    from impact.analysis.fail_on import Condition
+    from impact.analysis.hydra import HydraComparison
     from impact.analysis.outputs import OutputsReport
     from impact.analysis.policy import Policy
     from impact.analysis.pr import PrReport
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from impact.analysis.why import WhyResult
     from impact.evaluate import EvalSummary
     from impact.github import PostResult
+    from impact.loaders.cache import CacheInfo, CleanResult
     from impact.model import DerivationGraph
     from impact.nix import Limits, Nix
 
@@ -46,6 +49,7 @@ __all__ = [
     "EstimateRequest",
     "EvalRequest",
     "EvaluationRequest",
+    "HydraCompareRequest",
     "OutputsAnswer",
     "OutputsRequest",
     "PostAnswer",
@@ -58,13 +62,18 @@ __all__ = [
     "WhyAnswer",
     "WhyRequest",
     "branches",
+    "cache_clean",
+    "cache_info",
     "compare",
     "diff",
     "estimate",
     "evaluate",
+    "hydra_compare",
+    "hydra_fail_on",
     "outputs",
     "post",
     "pr",
+    "pr_fail_on",
     "rank",
     "reproduce_command",
     "why",
@@ -429,6 +438,8 @@ class RankRequest:
     #: Sort by this kernel's jobs (`linux`, `darwin`), else all jobs.
     kernel: str | None = None
     snapshot: Path | None = None
+    #: Also find the stdenv-level tie at the top (for `--plot`): one more propagation over every package.
+    band: bool = False
 
 
 @dataclass(frozen=True)
@@ -438,16 +449,23 @@ class RankAnswer:
     request: RankRequest
     graph: DerivationGraph
     ranking: Ranking
+    #: How many leading rows are the stdenv-level tie (`stdenv_band`); 0 when not asked for.
+    band: int = 0
 
 
 def rank(request: RankRequest, graph: DerivationGraph | None = None) -> RankAnswer:
-    """Rank every package of the request's jobset (aliases of one derivation in one row)."""
+    """Rank every package of the request's jobset (aliases of one derivation in one row), and with `band` how
+    many leading rows are the stdenv-level tie."""
     from impact.analysis.rank import rank as run_rank
 
     graph = _graph(request.snapshot, graph)
-    return RankAnswer(
-        request=request, graph=graph, ranking=run_rank(graph, jobset=request.jobset, kernel=request.kernel)
-    )
+    ranking = run_rank(graph, jobset=request.jobset, kernel=request.kernel)
+    band = 0
+    if request.band:
+        from impact.analysis.landscape import stdenv_band, stdenv_level
+
+        band = stdenv_band(ranking, stdenv_level(graph, request.jobset))
+    return RankAnswer(request=request, graph=graph, ranking=ranking, band=band)
 
 
 @dataclass(frozen=True)
@@ -464,6 +482,21 @@ def branches(request: BranchesRequest) -> BranchComparison:
     from impact.loaders import load_snapshot
 
     return compare_branches(load_snapshot(request.a), load_snapshot(request.b))
+
+
+def cache_info() -> CacheInfo:
+    """What impact's cache holds: each version-2 snapshot copy and the files it stands for, older copies, and
+    the private Nix store of `impact eval`."""
+    from impact.loaders.cache import info
+
+    return info()
+
+
+def cache_clean() -> CleanResult:
+    """Remove every snapshot copy from impact's cache (each is made again on first use)."""
+    from impact.loaders.cache import clean
+
+    return clean()
 
 
 class Progress(Protocol):
@@ -503,6 +536,8 @@ class PrRequest:
     hydra_head: Path | None = None
     #: How much the evaluation may add to the Nix store.
     store_limit: str = "16G"
+    #: `--fail-on` conditions (`impact.analysis.fail_on`): checked by `fail_on` once the report is written.
+    fail_on: tuple[str, ...] = ()
 
     def command(self) -> str:
         """The command that reproduces the report (shown in the comment): every option that was used."""
@@ -534,23 +569,30 @@ def side_graph(
     limits: Limits,
     progress: Callable[[str], Progress],
 ) -> DerivationGraph:
-    """The graph of one side: a snapshot is read, a checkout evaluated, anything else is a git ref of the repo.
+    """The graph of one side: a snapshot is read, a checkout evaluated, a shipped snapshot's name read (unless it
+    is also a git ref of the repo: then it is ambiguous), anything else is a git ref of the repo.
 
     `nix` makes the `Nix` to evaluate with, only when a side needs evaluating (it may create a store).
     """
     from impact.evaluate import evaluate_checkout, export_ref, is_checkout
+    from impact.gitinfo import ref_source
     from impact.loaders import load_snapshot
 
     path = Path(spec)
     label = spec
     if path.exists() and not is_checkout(path):
         return load_snapshot(path)
+    shipped = None if path.exists() else _shipped_side(spec, request.repo)
+    if shipped is not None:
+        return load_snapshot(shipped)
+    known: dict[str, str] | None = None  # a checkout: what git says of it, when it is a work tree
     if path.exists():
         source = path
     else:
         source = work / f"{role}-src"
         commit = export_ref(request.repo, spec, source)
         label = f"{spec} ({commit[:7]})"
+        known = ref_source(request.repo, spec, commit)
     on_job = progress(f"evaluating {role} {spec}")
     try:
         store = nix()
@@ -563,12 +605,31 @@ def side_graph(
             limits=limits,
             on_job=on_job,
             gc=store.store_root is not None,  # impact's private store: nothing in it is needed afterwards
+            source=known,
         )
     finally:
         on_job.done()
     graph = load_snapshot(work / f"{role}-snapshot")
     graph.meta["label"] = label
     return graph
+
+
+def _shipped_side(spec: str, repo: Path) -> Path | None:
+    """The file of the shipped snapshot `spec` names (`impact snapshot list`), or None when it names none; an
+    error when `spec` is also a git ref of `repo`, since either could be meant."""
+    from impact.gitinfo import names_commit
+    from impact.snapshots import find
+
+    found = find(spec)
+    if found is None:
+        return None
+    if names_commit(repo, spec):
+        raise InputError(
+            f"{spec!r} is both a shipped snapshot and a git ref of {repo}: ambiguous",
+            tip=f"for the snapshot give its file ({found.path}); for the git ref its full name (refs/heads/{spec}) "
+            "or its commit",
+        )
+    return found.path
 
 
 def _sides(
@@ -601,6 +662,7 @@ def pr(request: PrRequest, nix: Callable[[], Nix], limits: Limits, progress: Cal
 
     if (request.hydra_base is None) != (request.hydra_head is None):
         raise InputError("--hydra-base and --hydra-head go together", tip="give both evaluations' builds, or neither")
+    _pr_conditions(request)  # a condition impact does not know fails before any evaluation
     hydra = None
     if request.hydra_base and request.hydra_head:  # read first: a bad file fails before any evaluation
         base_builds, head_builds = load_hydra_builds(request.hydra_base), load_hydra_builds(request.hydra_head)
@@ -609,6 +671,62 @@ def pr(request: PrRequest, nix: Callable[[], Nix], limits: Limits, progress: Cal
         )
     base, head = _sides(request.sides, nix, limits, progress)
     return pr_report(base, head, request.command(), base_branch=request.base_branch, hydra=hydra)
+
+
+def _pr_conditions(request: PrRequest) -> tuple[Condition, ...]:
+    from impact.analysis.fail_on import parse_conditions
+
+    hydra = request.hydra_base is not None
+    return parse_conditions(request.fail_on, verdicts=hydra, labels=True, command="impact pr")
+
+
+def pr_fail_on(request: PrRequest, report: PrReport) -> None:
+    """Raise `ConditionMet` (exit 3) naming the `--fail-on` conditions that hold for `report`; nothing when none
+    does. Called once the report is written and printed."""
+    _fail_on(_pr_conditions(request), report.hydra.verdict if report.hydra else None, report.labels)
+
+
+def _fail_on(conditions: Sequence[Condition], verdict: str | None, labels: Sequence[str]) -> None:
+    from impact.analysis.fail_on import holding
+    from impact.errors import ConditionMet
+
+    held = holding(conditions, verdict, labels)
+    if held:
+        given = " ".join(f"--fail-on {c.text}" for c in conditions)
+        raise ConditionMet(f"{'; '.join(held)} ({given})")
+
+
+@dataclass(frozen=True)
+class HydraCompareRequest:
+    """`impact hydra-compare`: Hydra's builds of two evaluations to compare, and the conditions to fail on."""
+
+    base: Path
+    head: Path
+    #: `--fail-on` conditions: verdicts (`breaks`, `restart`, `wait`, `not-ok`).
+    fail_on: tuple[str, ...] = ()
+
+
+def hydra_compare(request: HydraCompareRequest) -> HydraComparison:
+    """Load both evaluations' builds and compare them (a bad `--fail-on` fails first)."""
+    from impact.analysis.fail_on import parse_conditions
+    from impact.analysis.hydra import compare_builds
+    from impact.loaders.hydra_builds import load_hydra_builds
+
+    parse_conditions(request.fail_on, verdicts=True, labels=False, command="impact hydra-compare")
+    return compare_builds(
+        load_hydra_builds(request.base),
+        load_hydra_builds(request.head),
+        base_label=request.base.name,
+        head_label=request.head.name,
+    )
+
+
+def hydra_fail_on(request: HydraCompareRequest, comparison: HydraComparison) -> None:
+    """Raise `ConditionMet` (exit 3) when a `--fail-on` verdict of `request` is the comparison's."""
+    from impact.analysis.fail_on import parse_conditions
+
+    conditions = parse_conditions(request.fail_on, verdicts=True, labels=False, command="impact hydra-compare")
+    _fail_on(conditions, comparison.verdict, ())
 
 
 @dataclass(frozen=True)

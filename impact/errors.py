@@ -8,6 +8,8 @@ class ImpactError(Exception):
 
     #: Exit code the CLI uses for this error.
     exit_code: int = 2
+    #: The word after `impact:` on the line the CLI prints.
+    kind: str = "error"
 
     def __init__(self, message: str, *, tip: str | None = None) -> None:
         super().__init__(message)
@@ -16,6 +18,13 @@ class ImpactError(Exception):
 
 class InputError(ImpactError):
     """A file given to impact is missing, unreadable or not in the format it claims to be."""
+
+
+class ConditionMet(ImpactError):
+    """A `--fail-on` condition holds: the answer was given in full, and the exit code tells CI to fail."""
+
+    exit_code = 3
+    kind = "fail-on"
 
 
 class UnknownNameError(ImpactError):

@@ -21,11 +21,12 @@ import stat
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from impact import gitinfo
 from impact.errors import InputError
 from impact.loaders.merge import job_order, merge_jobs, write_snapshot
 from impact.nix import (
@@ -229,8 +230,13 @@ def evaluate_checkout(
     skip: Sequence[str] = (),
     explain: int = 25,
     gc: bool = False,
+    source: Mapping[str, str] | None = None,
 ) -> EvalSummary:
     """Evaluate the Hydra jobs of `checkout` and write the snapshot folder `output`.
+
+    `source` is what the tree is (commit, branch, date: `impact.gitinfo.ref_source` of an exported ref); by
+    default what git says of `checkout` when it is the top of a git work tree. It is kept, checked, in
+    `eval.json` (`snapshot info` shows it).
 
     `evaluator` is `nix-instantiate` (the shipped jobs.nix) or `nix-eval-jobs` (`workers` in parallel; it must
     be on PATH). With nix-instantiate the jobs are cut into `chunks` stable slices: only slice `chunk` is
@@ -241,7 +247,7 @@ def evaluate_checkout(
     """
     try:
         summary = _evaluate(checkout, output, nix, systems, nixos, limits.started(), on_job, evaluator, workers,
-                            chunks, chunk, jobs, skip, explain)  # fmt: skip
+                            chunks, chunk, jobs, skip, explain, source)  # fmt: skip
     except BaseException:
         if gc:
             with contextlib.suppress(Exception):  # the evaluation's own error is the one to report
@@ -265,6 +271,7 @@ def _evaluate(
     jobs: int,
     skip: Sequence[str],
     explain: int,
+    source: Mapping[str, str] | None,
 ) -> EvalSummary:
     import time
 
@@ -327,6 +334,7 @@ def _evaluate(
         "chunks": chunks,
         "slices": slices,
         "evaluator": evaluator,
+        "source": gitinfo.checked(dict(source) if source is not None else gitinfo.checkout_source(checkout)),
     }
     write_snapshot(output, lines, derivations, info, write_atomic)
     per: dict[str, int] = {}

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from impact.errors import UnknownNameError
+from impact.errors import InputError, UnknownNameError
 
 if TYPE_CHECKING:
     from impact.model import DerivationGraph
@@ -213,9 +213,18 @@ def import_snapshot(
     The file is version 2 (memory-mapped, with its tables) unless `compressed` asks for the small version-1
     file that the repository ships (impact maps a version-2 copy of it from its cache on first use)."""
     from impact.analysis.tables import prepare
+    from impact.gitinfo import valid_branch, valid_commit, valid_date
     from impact.loaders import load_snapshot
     from impact.loaders.compact import write_compact, write_compact_v1
 
+    checks = {
+        "commit": (valid_commit, "40 hexadecimal digits"),
+        "branch": (valid_branch, "a branch name, e.g. release-19.03"),
+        "date": (valid_date, "YYYY-MM-DD"),
+    }
+    for key, (valid, want) in checks.items():
+        if meta.get(key) and not valid(meta[key]):
+            raise InputError(f"--{key} {meta[key]!r}: not {want}", tip=f"give the evaluated tree's {key}")
     graph = in_name_order(load_snapshot(source))
     graph.meta.update({k: v for k, v in meta.items() if v})
     if compressed:
@@ -250,6 +259,8 @@ class SnapshotInfo:
     inputs: int
     #: Jobs whose evaluation failed.
     eval_errors: int
+    #: True when the evaluated tree had changes beside its commit (`impact eval` of a modified work tree).
+    modified: bool = False
 
     @property
     def job_count(self) -> int:
@@ -265,6 +276,7 @@ class SnapshotInfo:
             "branch": self.branch,
             "commit": self.commit,
             "date": self.date,
+            "modified": self.modified,
             "systems": list(self.systems),
             "jobs": {js: dict(per) for js, per in self.jobs.items()},
             "job_count": self.job_count,
@@ -298,4 +310,5 @@ def describe(graph: DerivationGraph) -> SnapshotInfo:
         fixed_output_derivations=int(graph.fixed_output.sum()),
         inputs=graph.edge_count,
         eval_errors=len(graph.eval_errors),
+        modified=graph.meta.get("modified") == "yes",
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
+import tempfile
 from collections.abc import Callable, Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -13,6 +15,17 @@ import pytest
 
 from impact.loaders import EMBEDDED_SNAPSHOT, load_snapshot
 from impact.model import DerivationGraph
+
+#: The user's cache settings as they were before the suite started (the cache the suite must leave untouched).
+USER_CACHE_ENV = {k: os.environ.get(k) for k in ("IMPACT_CACHE_DIR", "XDG_CACHE_HOME", "HOME")}
+#: The suite's own cache, for the whole session and every process it starts: the version-2 copies of the
+#: shipped snapshots and the default Nix store of `impact eval` go there, never into the user's
+#: ~/.cache/impact. $IMPACT_TEST_CACHE_DIR names a folder to keep between runs (faster); else it is a new
+#: temporary folder, removed at the end. (impact reads these variables when it looks for its cache, so
+#: setting them here, before any test runs, is enough.)
+TEST_CACHE = Path(os.environ.get("IMPACT_TEST_CACHE_DIR") or tempfile.mkdtemp(prefix="impact-test-cache-"))
+os.environ["IMPACT_CACHE_DIR"] = str(TEST_CACHE / "impact")
+os.environ["XDG_CACHE_HOME"] = str(TEST_CACHE)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("IMPACT_SHARED", REPO.parent / "shared"))
@@ -91,3 +104,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         return
     listed = "; ".join(f"{n} × {why}" for why, n in sorted(reasons.items(), key=lambda item: -item[1]))
     terminalreporter.write_line(f"impact: {len(skipped)} tests skipped: {listed}", yellow=True)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove `path`, a Nix store under it included (its files and folders are read-only)."""
+    for folder, dirs, _files in os.walk(path):
+        for name in dirs:
+            child = os.path.join(folder, name)
+            if not os.path.islink(child):
+                os.chmod(child, stat.S_IRWXU)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the suite's temporary cache (not one named by $IMPACT_TEST_CACHE_DIR)."""
+    if not os.environ.get("IMPACT_TEST_CACHE_DIR") and TEST_CACHE.exists():
+        os.chmod(TEST_CACHE, stat.S_IRWXU)
+        _remove_tree(TEST_CACHE)

@@ -158,9 +158,22 @@ def test_plot_writes_the_image(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], suffix: str, magic: bytes
 ) -> None:
     target = tmp_path / f"plot.{suffix}"
-    code, out, _ = run(capsys, *argv, "--plot", str(target), "--snapshot", SNAPSHOT)
+    code, out, err = run(capsys, *argv, "--plot", str(target), "--snapshot", SNAPSHOT)
     assert code == 0 and out
     assert target.read_bytes().startswith(magic)
+    assert err == f"wrote {target}\n"  # said on standard error, not silently
+
+
+@pytest.mark.parametrize("argv", [["estimate", "qemu"], ["compare", "qemu", "linux_4_4", "--no-cost"], ["rank"]])
+def test_plot_keeps_standard_output_the_json_answer(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str]
+) -> None:
+    import json
+
+    target = tmp_path / "plot.png"
+    code, out, err = run(capsys, *argv, "--json", "--plot", str(target), "--snapshot", SNAPSHOT)
+    assert code == 0 and isinstance(json.loads(out), dict)
+    assert err == f"wrote {target}\n" and target.stat().st_size > 5_000
 
 
 def test_one_library_call_serves_cli_and_api(capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,6 +34,9 @@ COMMANDS = [
     ["snapshot", "list"],
     ["snapshot", "merge"],
     ["hydra-compare"],
+    ["cache"],
+    ["cache", "info"],
+    ["cache", "clean"],
 ]
 ERRORS = {
     "estimate-unknown": ["estimate", "no-such-package-xyz", "--snapshot", SNAPSHOT],
@@ -54,6 +57,8 @@ ERRORS = {
     "post-no-token": ["post", "--pr", "1", "--repo", "o/r", "--token-env", "IMPACT_TEST_NO_SUCH_TOKEN"],
     "snapshot-info-unknown": ["snapshot", "info", "no-such-snapshot"],
     "hydra-compare-missing": ["hydra-compare", "/nonexistent/base.json", "/nonexistent/head.json"],
+    "pr-fail-on-unknown": ["pr", SNAPSHOT, SNAPSHOT, "--fail-on", "rebuild-linux:500+"],
+    "cache-info-extra": ["cache", "info", "extra"],
 }
 
 

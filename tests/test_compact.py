@@ -150,14 +150,14 @@ def test_version_1_is_read_through_a_version_2_copy(
     old = tmp_path / "old.impact"
     write_compact_v1(master_graph, old)
     first = load_snapshot(old)
-    copies = list((tmp_path / "cache").glob("old-*.impact"))
+    copies = list((tmp_path / "cache" / "snapshots").glob("*.impact"))
     assert len(copies) == 1 and copies[0].read_bytes()[: len(MAGIC)] == MAGIC
     second = load_snapshot(old)
     assert first.same_as(master_graph) and second.same_as(master_graph)
     assert second.origin == str(old)
     copies[0].write_bytes(b"impact-snapshot\n" + b"\xff" * 40)  # a damaged copy is made again
     assert load_snapshot(old).same_as(master_graph)
-    assert len(list((tmp_path / "cache").glob("old-*.impact"))) == 1
+    assert len(list((tmp_path / "cache" / "snapshots").glob("*.impact"))) == 1
 
 
 def test_version_1_without_a_writable_cache_still_loads(
@@ -359,8 +359,17 @@ def test_a_changed_version_1_file_replaces_its_stale_copy(
     old = tmp_path / "old.impact"
     write_compact_v1(master_graph, old)
     load_snapshot(old)
-    first = list((tmp_path / "cache").glob("old-*.impact"))
-    os.utime(old, ns=(1, 1))  # the file changed: a new copy, and the stale one goes
+    first = list((tmp_path / "cache" / "snapshots").glob("*.impact"))
+    os.utime(old, ns=(1, 1))  # touched, not changed: the same copy (keyed by content)
     assert load_snapshot(old).same_as(master_graph)
-    second = list((tmp_path / "cache").glob("old-*.impact"))
+    assert list((tmp_path / "cache" / "snapshots").glob("*.impact")) == first
+    saved = dict(master_graph.meta)
+    master_graph.meta["label"] = "changed"
+    try:
+        write_compact_v1(master_graph, old)  # the file changed: a new copy, and the stale one goes
+    finally:
+        master_graph.meta.clear()
+        master_graph.meta.update(saved)
+    assert load_snapshot(old).label == "changed"
+    second = list((tmp_path / "cache" / "snapshots").glob("*.impact"))
     assert len(first) == len(second) == 1 and first != second

@@ -355,7 +355,7 @@ def test_head_sha_must_be_a_sha(
         (lambda c: c["causes"][0].update({"chain": 5}), "causes[0].chain is a number, expected a string"),
         (lambda c: c["roots"][0].update({"kind": "<img src=x>"}), "is not one of edited, follows, every_commit"),
         (lambda c: c.update({"roots_total": 0}), "is less than the 1 entries listed"),
-        (lambda c: c.update({"version": 2}), "comment version 2"),
+        (lambda c: c.update({"version": 1}), "comment version 1, expected 2"),  # the format before the split rows
         (lambda c: c.clear(), "comment version null"),
     ],
 )

@@ -1,4 +1,5 @@
-"""The notebooks in notebooks/: committed without outputs, reading shipped snapshots by name, executed headless.
+"""The notebooks in notebooks/: committed without outputs, reading shipped snapshots by name, executed headless,
+every figure they save checked for clipped or overlapping text and bars too thin to see.
 
 `test_notebook_runs_and_saves_its_figures` executes each notebook in this environment; `test_fresh_clone`
 does what a newcomer does: `git clone`, a new virtual environment, `pip install -e '.[notebooks]'`, and runs
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, USER_CACHE_ENV
 
 NOTEBOOKS = REPO / "notebooks"
 #: Each notebook and the figures it must save (as <name>.png in $IMPACT_FIGURES_DIR).
@@ -32,6 +33,26 @@ FIGURES = {
 }
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
+#: Run before a notebook's own cells: every figure it saves is first checked with `plots.layout_problems`
+#: (matplotlib's own text extents: nothing cut at an edge, no labels over each other, no bar too thin to see);
+#: a problem fails the cell that saves it. The names of the figures checked are kept to be listed at the end.
+CHECK_FIGURES = textwrap.dedent(
+    """
+    import matplotlib.figure
+    from impact.render.plots import layout_problems
+
+    _checked_figures, _savefig = [], matplotlib.figure.Figure.savefig
+
+    def _checked_savefig(self, fname, *args, **kwargs):
+        problems = layout_problems(self)
+        assert not problems, (str(fname), problems)
+        _checked_figures.append(str(fname))
+        return _savefig(self, fname, *args, **kwargs)
+
+    matplotlib.figure.Figure.savefig = _checked_savefig
+    """
+)
+
 #: Executes the notebooks named on the command line (in the interpreter running it, on its `python3` kernel)
 #: and checks their figures; shared by both tests so the clone runs exactly what this environment runs.
 RUNNER = textwrap.dedent(
@@ -44,10 +65,14 @@ RUNNER = textwrap.dedent(
     notebooks, work, figures = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
     for name, expected in figures.items():
         nb = nbformat.read(notebooks / name, as_version=4)
+        nb.cells.insert(0, nbformat.v4.new_code_cell(sys.argv[4]))
+        nb.cells.append(nbformat.v4.new_code_cell("import json; print(json.dumps(_checked_figures))"))
         # Raises CellExecutionError, naming the cell, when any cell fails (an assert in the story included).
         NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors, (name, errors)
+        checked = {Path(f).stem for f in json.loads(nb.cells[-1].outputs[0]["text"])}
+        assert checked == set(expected), (name, sorted(checked))
         for figure in expected:
             data = (work / "figures" / f"{figure}.png").read_bytes()
             assert data.startswith(b"\\x89PNG\\r\\n\\x1a\\n") and len(data) > 5_000, f"{name}: {figure}.png"
@@ -81,7 +106,7 @@ def _run(python: str, notebooks: Path, work: Path, names: list[str], env: dict[s
     figures = work / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [python, "-c", RUNNER, str(notebooks), str(work), json.dumps({n: FIGURES[n] for n in names})],
+        [python, "-c", RUNNER, str(notebooks), str(work), json.dumps({n: FIGURES[n] for n in names}), CHECK_FIGURES],
         cwd=work,
         env={**env, "IMPACT_FIGURES_DIR": str(figures)},
         capture_output=True,
@@ -93,8 +118,12 @@ def _run(python: str, notebooks: Path, work: Path, names: list[str], env: dict[s
 
 
 def _environment() -> dict[str, str]:
-    """This process's environment without what would make a notebook read anything but the shipped files."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("IMPACT_", "PYTHON"))}
+    """This process's environment without what would make a notebook read anything but the shipped files; the
+    suite's temporary cache is kept (tests/conftest.py), pip's cache stays the user's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMPACT_", "PYTHON")) or k == "IMPACT_CACHE_DIR"}
+    user_cache = USER_CACHE_ENV["XDG_CACHE_HOME"] or os.path.join(os.path.expanduser("~"), ".cache")
+    env.setdefault("PIP_CACHE_DIR", os.path.join(user_cache, "pip"))
+    return env
 
 
 @pytest.mark.parametrize("name", sorted(FIGURES))

@@ -83,8 +83,10 @@ def test_repointing_is_a_cause_and_no_alarm() -> None:
     assert diff.rebuilt("nixpkgs") == ("app.x86_64-linux", "tool.x86_64-linux")
     text = pr_markdown(report)
     assert "`libfoo` now points to `libfoo-2.0`, built before as `libfoo_2` (was `libfoo-1.0`)" in text
-    assert "| **nixpkgs jobs rebuilt** | 2 | – | **2** of 4 |" not in text  # systems come from the evaluation
-    assert "|   re-pointed (already built) | 1 | 1 |" in text
+    assert "| **nixpkgs jobs changed** | 3 | – |" not in text  # systems come from the evaluation
+    # The changed jobs split without overlap, each part saying so (GitHub drops a cell's leading spaces).
+    assert "| **nixpkgs jobs changed** | 3 | **3** of 5 |\n| of which rebuilt | 2 | 2 |\n" in text
+    assert "| of which re-pointed (already built) | 1 | 1 |\n| **derivations to build** |" in text
     assert "[!WARNING]" not in text  # nothing to warn about
     # app follows the re-pointing: not called edited, its maintainers not pinged; tool was edited.
     assert report.maintainers == ("alice",)
@@ -252,3 +254,31 @@ def test_strings_from_the_evaluation_never_become_links() -> None:
         text = re.sub(r"(`+)(.+?)(?<!`)\1(?!`)", "CODE", line)  # …but only as code, or broken
         live += re.findall(r"(?i)\b(?:https?|ftp)://|\bwww\.|(?:^|[\s(])#\d|[\w.-]+/[\w.-]+#\d|\bgh-\d", text)
     assert live == []
+
+
+def removed_graphs() -> tuple[DerivationGraph, DerivationGraph]:
+    """BASE has nixos jobs tests.foo, tests.foo.a, tests.foo.b, tests.foobar.c and other; HEAD only other, and
+    `tests.foo` fails to evaluate: 3 removed jobs no longer evaluate, `tests.foobar.c` is gone without an error."""
+    d = drv("x1", "x-1")
+    attrs = ["tests.foo.a", "tests.foo.b", "tests.foobar.c", "tests.foo", "other"]
+    base = DerivationGraph.from_records([d], [Job(attr=a, system=SYS, jobset="nixos", drv_path=d.path) for a in attrs])
+    errors = (EvalError(attr="tests.foo", error="e", jobset="nixos"),)
+    head = DerivationGraph.from_records([d], [Job(attr="other", system=SYS, jobset="nixos", drv_path=d.path)], errors)
+    return base, head
+
+
+def test_removed_jobs_say_which_no_longer_evaluate_and_which_are_gone_without_an_error() -> None:
+    """The error on `tests.foo` covers 3 of the 4 removed jobs; `tests.foobar.c` is gone without an error. The
+    warning, the table, No new breakage and the lists account for all 4."""
+    report = pr_report(*removed_graphs(), "impact pr base head")
+    assert report.diff.removed["nixos"] == ("tests.foo", "tests.foo.a", "tests.foo.b", "tests.foobar.c")
+    assert report.diff.removed_failing("nixos") == ("tests.foo", "tests.foo.a", "tests.foo.b")
+    text = pr_markdown(report)
+    assert "1 attribute (3 jobs in the base) no longer evaluate" in text
+    assert (
+        "| nixos jobs removed | 4 | 4 |\n| of which no longer evaluate | 3 | 3 |\n"
+        "| of which gone without an evaluation error | 1 | 1 |\n"
+    ) in text
+    assert "1 job of the base is gone without an evaluation error" in text
+    assert "**1 job removed without an evaluation error:**\n\n- nixos: `tests.foobar.c`\n" in text
+    assert "**3 jobs removed that no longer evaluate (see *No new breakage*):**" in text

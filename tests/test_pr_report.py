@@ -26,7 +26,7 @@ from impact.loaders.pr_report import MAX_LISTED, parse_pr_comment
 from impact.render.pr import comment_labels, comment_markdown, pr_comment, pr_markdown
 from tests.pr_cases import CASES, base_graph, head_graph
 from tests.pr_reports import evaluations
-from tests.test_pr_comment import HYDRA, graphs
+from tests.test_pr_comment import HYDRA, graphs, removed_graphs
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -40,7 +40,12 @@ def read_back(report: PrReport) -> Any:
 def reports() -> list[PrReport]:
     hydra = compare_builds(load_hydra_builds(HYDRA / "base-builds.json"), load_hydra_builds(HYDRA / "head-builds.json"))
     found = [pr_report(base_graph(), head_graph(case), f"impact pr a1884e63 {case}") for case in CASES]
-    return [*found, pr_report(*graphs(), "impact pr base head", hydra=hydra), pr_report(*evaluations(), "x")]
+    return [
+        *found,
+        pr_report(*graphs(), "impact pr base head", hydra=hydra),
+        pr_report(*evaluations(), "x"),
+        pr_report(*removed_graphs(), "impact pr base head"),  # removed jobs: failing ones and gone ones
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +61,46 @@ def test_the_comment_read_back_is_the_comment_written(all_reports: list[PrReport
         assert comment_labels(comment) == report.labels  # the labels follow from the numbers alone
     folded = [r for r in all_reports if "<details>" in pr_markdown(r)]
     assert folded and any(r.hydra for r in all_reports)  # long lists and a Hydra section were read back
+    assert any(r.diff.removed_failing("nixos") for r in all_reports)  # and removed jobs told apart
+
+
+def test_the_headline_rows_split_the_changed_jobs_and_the_removed() -> None:
+    """The rows carry main's table: the changed jobs, their parts adding up to them, and the removed jobs split
+    into those that no longer evaluate and those gone without an error, as the lists are."""
+    comment = read_back(pr_report(*removed_graphs(), "impact pr base head"))
+    assert [(r.kind, r.total, r.of) for r in comment.rows] == [
+        ("changed", 0, 1),
+        ("removed", 4, None),
+        ("removed_failing", 3, None),
+        ("removed_gone", 1, None),
+    ]
+    assert [j.attr for j in comment.removed_failing] == ["tests.foo", "tests.foo.a", "tests.foo.b"]
+    assert [j.attr for j in comment.removed_gone] == ["tests.foobar.c"]
+    repointing = read_back(pr_report(*graphs(), "impact pr base head"))
+    changed, *parts = [r for r in repointing.rows if r.kind.startswith("changed") or r.kind in ("rebuilt", "tests")]
+    assert changed.kind == "changed" and changed.total == sum(p.total for p in parts if p.kind != "tests") == 3
+
+
+@pytest.mark.parametrize(
+    "forge, field",
+    [
+        (lambda c: c["rows"][1].update({"total": c["rows"][1]["total"] + 1}), "rows[1].per_system"),
+        (lambda c: c["rows"][1]["per_system"].update({"x86_64-linux": 40}), "rows[1].per_system"),
+        (lambda c: c["rows"][0].update({"of": None}), "rows[0].of"),
+        (lambda c: c["rows"][0].update({"total": 2, "of": 1, "per_system": {"x86_64-linux": 2}}), "rows[0].of"),
+        (lambda c: c["rows"][1].update({"of": 7}), "rows[1].of"),
+        (lambda c: c.update({"removed_gone_total": 4}), "comment.removed_gone_total"),
+        (lambda c: c.update({"removed_failing_total": 9}), "comment.removed_failing_total"),
+        (lambda c: c.update({"added_total": 2}), "comment.added_total"),
+    ],
+)
+def test_headline_numbers_that_do_not_add_up_are_refused(forge: Any, field: str) -> None:
+    """A forged report cannot make the table and the lists tell different stories: each row's systems add up
+    to it, a changed row is of the jobset's jobs, and the lists' counts are what the rows count."""
+    data = json.loads(json.dumps(pr_comment(pr_report(*removed_graphs(), "impact pr base head")).to_dict()))
+    forge(data)
+    with pytest.raises(InputError, match=re.escape(field)):
+        parse_pr_comment({"comment": data}, "report.json", KERNELS)
 
 
 def test_lists_are_carried_up_to_what_a_comment_shows(all_reports: list[PrReport]) -> None:

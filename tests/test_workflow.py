@@ -282,6 +282,38 @@ def test_requirements_are_pinned_by_hash() -> None:
     assert {"numpy", "networkx", "pandas", "typer", "scipy", "matplotlib", "setuptools"} <= names
 
 
+def test_requirements_meet_the_constraints_of_pyproject() -> None:
+    """Every dependency pyproject.toml declares is pinned in requirements-post.txt at a version its constraint
+    allows (typer was pinned at 0.29.2 while pyproject requires < 0.29), and nothing is pinned twice."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    pins: dict[str, Version] = {}
+    for line in _requirements(REQUIREMENTS.read_text()):
+        name, version = line.split(" ", 1)[0].split("==")
+        assert canonicalize_name(name) not in pins, f"{name} pinned twice"
+        pins[canonicalize_name(name)] = Version(version)
+    project = tomllib.loads((WORKFLOWS.parent.parent / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(text) for text in project["dependencies"]]
+    assert {"typer", "numpy", "matplotlib"} <= {canonicalize_name(r.name) for r in declared}
+    for requirement in declared:
+        pinned = pins.get(canonicalize_name(requirement.name))
+        assert pinned is not None, f"{requirement.name} is not pinned"
+        assert requirement.specifier.contains(pinned, prereleases=True), (
+            f"{requirement.name}=={pinned} vs {requirement}"
+        )
+
+
+def test_the_constraint_check_sees_a_pin_outside_pyproject() -> None:
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    assert not Requirement("typer>=0.12,<0.29").specifier.contains(Version("0.29.2"))
+
+
 def _install_steps() -> list[tuple[str, dict[str, Any]]]:
     return [
         (f"{path.name}:{name}", step)

@@ -220,6 +220,13 @@ class SnapshotDiff:
         every = set(self.every_commit_jobs.get(jobset, ()))
         return tuple(a for a in self.changed.get(jobset, ()) if (jobset, a) not in skip and a not in every)
 
+    def removed_failing(self, jobset: str) -> tuple[str, ...]:
+        """Removed attributes of `jobset` that HEAD fails to evaluate: at or under a new evaluation error.
+
+        The others of `removed[jobset]` are gone without an error: the release file no longer lists them."""
+        failed = [e.attr for e in self.new_eval_errors if e.jobset in (jobset, "")]
+        return tuple(a for a in self.removed.get(jobset, ()) if any(a == f or a.startswith(f + ".") for f in failed))
+
     @property
     def agrees(self) -> bool:
         """True when the graph estimate on HEAD from the roots gives exactly the diff."""

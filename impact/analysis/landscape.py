@@ -86,9 +86,35 @@ def landscape(graph: DerivationGraph, ranking: Ranking, lines: Sequence[int] = L
         for r in ranking.rows
         if r.jobs_linux >= lowest or r.jobs_darwin >= lowest
     }
-    roots = package_roots(graph, ranking.jobset)
+    stdenv = stdenv_level(graph, ranking.jobset)
+    return Landscape(ranking=ranking, lines=tuple(sorted(lines)), rebuilds=rebuilds, stdenv_level=stdenv)
+
+
+def stdenv_level(graph: DerivationGraph, jobset: str = "nixpkgs") -> dict[str, tuple[str, ...]]:
+    """Kernel → the packages of `jobset` whose change rebuilds that kernel's `stdenv` job, sorted (empty for a
+    kernel without one): one bitset propagation over every package (`reach_counts`)."""
+    roots = package_roots(graph, jobset)
     packages = list(roots)
     targets: dict[str, np.ndarray | None] = dict(_stdenv_rows(graph))
     counts = reach_counts(graph, [roots[p] for p in packages], targets)
-    stdenv = {k: tuple(p for i, p in enumerate(packages) if counts[k][i] > 0) for k in KERNELS}
-    return Landscape(ranking=ranking, lines=tuple(sorted(lines)), rebuilds=rebuilds, stdenv_level=stdenv)
+    return {k: tuple(p for i, p in enumerate(packages) if counts[k][i] > 0) for k in KERNELS}
+
+
+def stdenv_band(ranking: Ranking, level: Mapping[str, Sequence[str]]) -> int:
+    """How many of the ranking's leading rows are stdenv-level: the tie at the top of `impact rank`, where every
+    row rebuilds (nearly) everything.
+
+    A row is stdenv-level when its package is, on the kernel the ranking is sorted by, or on every kernel that
+    has a `stdenv` job when it is sorted by all jobs (`level` as `stdenv_level` gives it). Rows are counted
+    from the top until the first that is not.
+    """
+    kernels = [ranking.kernel] if ranking.kernel else [k for k in KERNELS if level.get(k)]
+    sets = [set(level.get(k, ())) for k in kernels]
+    if not sets:
+        return 0
+    count = 0
+    for row in ranking.rows:
+        if not all(row.package in s for s in sets):
+            break
+        count += 1
+    return count

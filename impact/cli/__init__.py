@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 #: `impact estimate` does not import what `impact diff` or `impact compare` need).
 COMMANDS = {
     "branches": "branches",
+    "cache": "cache",
     "compare": "compare",
     "diff": "diff",
     "estimate": "estimate",
@@ -53,7 +54,7 @@ def __getattr__(name: str) -> Any:
 def error_line(error: ImpactError) -> str:
     """The single line printed for an error: what went wrong, and what to do when there is a tip."""
     text = " ".join(str(error).split())
-    return f"impact: error: {text}" + (f" (tip: {error.tip})" if error.tip else "")
+    return f"impact: {error.kind}: {text}" + (f" (tip: {error.tip})" if error.tip else "")
 
 
 def _terminated(signum: int, frame: object) -> None:

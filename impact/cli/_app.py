@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, get_args, get_origin
 
 import typer
 
+from impact.cli._complete import snapshot_names
 from impact.errors import ImpactError
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ PANELS: dict[str, tuple[str, ...]] = {
     "Compare": ("compare", "branches", "diff", "hydra-compare"),
     "Evaluate": ("eval",),
     "Bot": ("pr", "post"),
-    "Snapshots": ("snapshot",),
+    "Snapshots": ("snapshot", "cache"),
 }
 
 SnapshotOption = Annotated[
@@ -70,6 +71,7 @@ SnapshotOption = Annotated[
         "--snapshot",
         "-s",
         metavar="NAME|PATH",
+        autocompletion=snapshot_names,
         help="Snapshot to read: a shipped snapshot's name (impact snapshot list), a .impact file, a snapshot folder "
         "(jobs.jsonl.gz + derivations.json.gz), show-derivation JSON, nix-eval-jobs lines or .drv files. "
         "Default: $IMPACT_SNAPSHOT, else master-2019-03-19 (nixpkgs master of 2019-03-19).",
@@ -99,6 +101,20 @@ PlotOption = Annotated[
 ]
 
 
+#: `impact pr --fail-on` (`impact.analysis.fail_on`).
+FailOnOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-on",
+        metavar="CONDITION",
+        help="Exit with code 3 (after the report) when this holds, for CI: a label that is set (rebuild-linux:501+, "
+        "rebuild-darwin:1-10, rebuild-linux-stdenv, rebuild-nixos-tests…) or, with --hydra-base/--hydra-head, a "
+        "Hydra verdict (breaks, restart, wait, not-ok). Repeatable.",
+        show_default=False,
+    ),
+]
+
+
 class ConflictError(ImpactError):
     """Two options were given that cannot go together."""
 
@@ -121,7 +137,8 @@ def styled() -> bool:
 
 
 def plot_to(path: Path | None, draw: object) -> None:
-    """Save the figure `draw()` makes to `path` (PNG or SVG by suffix); nothing when `path` is None."""
+    """Save the figure `draw()` makes to `path` (PNG or SVG by suffix) and say so on standard error; nothing
+    when `path` is None."""
     if path is None:
         return
     suffix = path.suffix.lower().lstrip(".")
@@ -136,6 +153,7 @@ def plot_to(path: Path | None, draw: object) -> None:
     buffer = io.BytesIO()
     draw().savefig(buffer, format=suffix, dpi=150)  # type: ignore[operator]
     write_atomic(path, buffer.getvalue())
+    typer.echo(f"wrote {path}", err=True)  # standard error: standard output stays the answer (--json)
 
 
 def _commands(command: click.Command) -> Iterator[click.Command]:
@@ -220,3 +238,4 @@ def group_commands() -> None:
     app.registered_commands.sort(key=lambda info: order.get(name(info), 99))
     for group in app.registered_groups:
         group.rich_help_panel = panel_of.get(group.name or "", "Other")
+    app.registered_groups.sort(key=lambda group: order.get(group.name or "", 99))  # not in the order imported

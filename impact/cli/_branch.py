@@ -7,10 +7,13 @@ from typing import Annotated
 
 import typer
 
+from impact.cli._complete import branch_names
+
 BaseOption = Annotated[
     str | None,
     typer.Option(
         "--base",
+        autocompletion=branch_names,
         help="The branch the change is based on, e.g. master, staging, release-19.03 (default: the policy's, master); "
         "answered on that branch's shipped snapshot of the same time when there is one.",
         show_default=False,

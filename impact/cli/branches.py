@@ -9,10 +9,19 @@ import typer
 
 from impact import app as service
 from impact.cli._app import JsonOption, app, emit, refuse
+from impact.cli._complete import snapshot_names
 from impact.render.formats import Format, render_branches
 
-SnapshotA = Annotated[Path, typer.Argument(metavar="SNAP_A", help="Snapshot A, e.g. master (any supported format).")]
-SnapshotB = Annotated[Path, typer.Argument(metavar="SNAP_B", help="Snapshot B, e.g. staging or release-16.03.")]
+SnapshotA = Annotated[
+    Path,
+    typer.Argument(
+        metavar="SNAP_A", help="Snapshot A, e.g. master (any supported format).", autocompletion=snapshot_names
+    ),
+]
+SnapshotB = Annotated[
+    Path,
+    typer.Argument(metavar="SNAP_B", help="Snapshot B, e.g. staging or release-16.03.", autocompletion=snapshot_names),
+]
 LimitOption = Annotated[
     int | None,
     typer.Option(

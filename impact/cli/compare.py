@@ -9,6 +9,7 @@ import typer
 from impact import app as service
 from impact.cli._app import JsonOption, OnlyOption, OwnOption, PlotOption, SnapshotOption, app, emit, plot_to, refuse
 from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
+from impact.cli._complete import change_names
 from impact.cli._cost import CompareCostOption, CoresOption, DurationsOption, MachinesOption
 from impact.errors import UnknownNameError
 from impact.render.compare import CompareFormat
@@ -18,6 +19,7 @@ ChangesArgument = Annotated[
     list[str],
     typer.Argument(
         metavar="CHANGE",
+        autocompletion=change_names,
         help="Changes to compare, one per argument; join attributes changed together with commas, e.g. qemu "
         "linux_4_4 or openssl,curl hello.",
         show_default=False,

@@ -10,6 +10,7 @@ import typer
 
 from impact import app as service
 from impact.cli._app import JsonOption, app, emit
+from impact.cli._complete import snapshot_names
 from impact.cli.eval import (
     MemoryOption,
     NixosOption,
@@ -26,11 +27,19 @@ from impact.render.formats import Format, render_diff
 BaseArgument = Annotated[
     str,
     typer.Argument(
-        metavar="BASE", help="A snapshot (any supported format), a nixpkgs checkout, or a git ref of --repo."
+        metavar="BASE",
+        autocompletion=snapshot_names,
+        help="A snapshot (any supported format, or a shipped snapshot's name), a nixpkgs checkout, or a git ref of "
+        "--repo.",
     ),
 ]
 HeadArgument = Annotated[
-    str, typer.Argument(metavar="HEAD", help="A snapshot, a nixpkgs checkout, or a git ref of --repo.")
+    str,
+    typer.Argument(
+        metavar="HEAD",
+        autocompletion=snapshot_names,
+        help="A snapshot (or a shipped snapshot's name), a nixpkgs checkout, or a git ref of --repo.",
+    ),
 ]
 RepoOption = Annotated[Path, typer.Option("--repo", metavar="REPO", help="The git repository refs are taken from.")]
 

@@ -10,6 +10,7 @@ import typer
 from impact import app as service
 from impact.cli._app import JsonOption, OnlyOption, OwnOption, PlotOption, SnapshotOption, app, emit, plot_to, refuse
 from impact.cli._branch import BaseOption, PolicyOption, SecurityOption
+from impact.cli._complete import package_names
 from impact.cli._cost import CoresOption, CostOption, DurationsOption, MachinesOption, cost_request
 from impact.render.formats import OutputFormat, render_estimate_answer
 from impact.render.repoint import render_repoint
@@ -17,7 +18,10 @@ from impact.render.repoint import render_repoint
 NamesArgument = Annotated[
     list[str] | None,
     typer.Argument(
-        help="Attributes whose package file changes, e.g. qemu linux_4_4.", show_default=False, metavar="NAME"
+        help="Attributes whose package file changes, e.g. qemu linux_4_4.",
+        show_default=False,
+        metavar="NAME",
+        autocompletion=package_names,
     ),
 ]
 DrvOption = Annotated[

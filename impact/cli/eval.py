@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
@@ -68,8 +67,9 @@ def make_nix(store: str | None) -> Nix:
         return Nix()
     if store:
         return Nix(store=store)
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "impact" / "nix"
-    return isolated_nix(cache)
+    from impact.loaders.cache import nix_store_dir
+
+    return isolated_nix(nix_store_dir())
 
 
 def make_limits(timeout: float, memory: str, store_limit: str = "16G") -> Limits:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from impact import app as service
 from impact.cli._app import app, emit
 
 
@@ -20,15 +20,16 @@ class HydraFormat(str, Enum):
     markdown = "markdown"
 
 
-@dataclass(frozen=True)
-class HydraCompareRequest:
-    """Two evaluations' builds to compare, and how to print the answer."""
-
-    base: Path
-    head: Path
-    output_format: HydraFormat = HydraFormat.text
-
-
+FailOnOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-on",
+        metavar="VERDICT",
+        help="Exit with code 3 (after the answer) when the verdict is this, for CI: breaks, restart, wait, or not-ok "
+        "(any but ok). Repeatable.",
+        show_default=False,
+    ),
+]
 BuildsArgument = "Hydra builds of one evaluation: the JSON /eval/<id>/builds returns, or the builds table as CSV."
 
 
@@ -39,21 +40,15 @@ def hydra_compare(
     output_format: Annotated[
         HydraFormat, typer.Option("--format", help="text, json, or markdown (a PR comment section).")
     ] = HydraFormat.text,
+    fail_on: FailOnOption = None,
 ) -> None:
-    """Jobs that newly fail (and newly succeed) between two Hydra evaluations, with a verdict for backports."""
-    emit(run_hydra_compare(HydraCompareRequest(base, head, output_format)))
+    """Jobs that newly fail (and newly succeed) between two Hydra evaluations, with a verdict for backports.
 
-
-def run_hydra_compare(request: HydraCompareRequest) -> str:
-    """Load both evaluations' builds, compare them, and render the answer."""
-    from impact.analysis.hydra import compare_builds
-    from impact.loaders.hydra_builds import load_hydra_builds
+    With --fail-on VERDICT the answer is printed, then the exit code is 3 if that is the verdict (for CI).
+    """
     from impact.render.hydra import render_hydra
 
-    result = compare_builds(
-        load_hydra_builds(request.base),
-        load_hydra_builds(request.head),
-        base_label=request.base.name,
-        head_label=request.head.name,
-    )
-    return render_hydra(result, request.output_format.value)
+    request = service.HydraCompareRequest(base, head, tuple(fail_on or ()))
+    comparison = service.hydra_compare(request)
+    emit(render_hydra(comparison, output_format.value))
+    service.hydra_fail_on(request, comparison)

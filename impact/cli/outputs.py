@@ -8,10 +8,14 @@ import typer
 
 from impact import app as service
 from impact.cli._app import JsonOption, SnapshotOption, app, emit
+from impact.cli._complete import package_names
 from impact.render.formats import Format, render_outputs
 
 NameArgument = Annotated[
-    str, typer.Argument(metavar="NAME", help="An attribute without its system, e.g. curl or openssl.")
+    str,
+    typer.Argument(
+        metavar="NAME", help="An attribute without its system, e.g. curl or openssl.", autocompletion=package_names
+    ),
 ]
 OnlyOption = Annotated[
     bool,

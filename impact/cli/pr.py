@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from impact import app as service
-from impact.cli._app import JsonOption, app, emit
+from impact.cli._app import FailOnOption, JsonOption, app, emit
+from impact.cli._complete import snapshot_names
 from impact.cli.diff import RepoOption
 from impact.cli.eval import (
     MemoryOption,
@@ -25,10 +26,20 @@ from impact.cli.eval import (
 from impact.render.formats import Format, render_pr
 
 BaseArgument = Annotated[
-    str, typer.Argument(metavar="BASE", help="The base: a git ref of --repo, a nixpkgs checkout, or a snapshot.")
+    str,
+    typer.Argument(
+        metavar="BASE",
+        autocompletion=snapshot_names,
+        help="The base: a git ref of --repo, a nixpkgs checkout, a snapshot, or a shipped snapshot's name.",
+    ),
 ]
 HeadArgument = Annotated[
-    str, typer.Argument(metavar="HEAD", help="The head: a git ref of --repo, a nixpkgs checkout, or a snapshot.")
+    str,
+    typer.Argument(
+        metavar="HEAD",
+        autocompletion=snapshot_names,
+        help="The head: a git ref of --repo, a nixpkgs checkout, a snapshot, or a shipped snapshot's name.",
+    ),
 ]
 OutputOption = Annotated[
     str, typer.Option("--output", "-o", metavar="FOLDER", help="The folder to write report.md and report.json to.")
@@ -63,16 +74,31 @@ def pr(
     store_limit: StoreLimitOption = "16G",
     hydra_base: HydraBaseOption = None,
     hydra_head: HydraHeadOption = None,
+    fail_on: FailOnOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Evaluate base and head, diff them by output paths, and write the PR comment (report.md) and report.json."""
+    """Evaluate base and head, diff them by output paths, and write the PR comment (report.md) and report.json.
+
+    With --fail-on the report is written and printed, then the exit code is 3 when a condition holds.
+    """
     from impact.render.pr import pr_files
     from impact.writing import check_output_folder, write_report
 
     folder = check_output_folder(output)  # before evaluating: a bad -o fails at once
     sides = service.EvaluationRequest(base, head, repo, tuple(system or ["x86_64-linux"]), nixos)
-    request = service.PrRequest(sides, base_branch, store, timeout, memory, hydra_base, hydra_head, store_limit)
+    request = service.PrRequest(
+        sides,
+        base_branch=base_branch,
+        store=store,
+        timeout=timeout,
+        memory=memory,
+        hydra_base=hydra_base,
+        hydra_head=hydra_head,
+        store_limit=store_limit,
+        fail_on=tuple(fail_on or ()),
+    )
     nix = functools.cache(lambda: make_nix(store))
     report = service.pr(request, nix, make_limits(timeout, memory, store_limit), Progress)
     written = write_report(folder, *pr_files(report))
     emit(render_pr(Format.json if json else Format.text, report, written))
+    service.pr_fail_on(request, report)

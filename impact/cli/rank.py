@@ -24,7 +24,8 @@ LimitOption = Annotated[
     typer.Option(
         "--limit",
         "-n",
-        help="How many packages to show in the table and plot (0: all; default 20).",
+        help="How many packages to show in the table (0: all; default 20), and in the plot below its "
+        "stdenv-level band.",
         show_default=False,
     ),
 ]
@@ -47,9 +48,11 @@ def rank(
     """Rank every package by what a change to it rebuilds; aliases of one derivation share a row.
 
     Counted as `impact estimate NAME --own` counts: without the every-commit share.
+
+    --plot draws it in the table's order, the stdenv-level tie at the top as one band.
     """
     refuse((json and limit is not None, "--limit", "--json (JSON lists every package)"))
-    request = service.RankRequest(jobset, kernel.value if kernel else None, snapshot)
+    request = service.RankRequest(jobset, kernel.value if kernel else None, snapshot, band=plot is not None)
     answer = service.rank(request)
     shown = 20 if limit is None else limit
     plot_to(plot, lambda: _plot(answer, shown))
@@ -57,7 +60,6 @@ def rank(
 
 
 def _plot(answer: service.RankAnswer, limit: int) -> object:
-    from impact.render.plots import top_packages
+    from impact.render.plots import rank_bars
 
-    kernel = answer.request.kernel or "linux"
-    return top_packages(answer.ranking, kernel=kernel, n=limit or 20, snapshot=answer.graph.label)
+    return rank_bars(answer.ranking, band=answer.band, n=limit or 20, snapshot=answer.graph.label)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from impact.cli._app import JsonOption, SnapshotOption, app, emit
+from impact.cli._complete import snapshot_names
 
 snapshot_app = typer.Typer(help="List, describe and make snapshots.", no_args_is_help=True)
 app.add_typer(snapshot_app, name="snapshot")
@@ -61,7 +62,9 @@ def info(
     name: Annotated[
         str | None,
         typer.Argument(
-            metavar="[NAME|PATH]", help="A shipped snapshot's name or a snapshot's path (default: the default one)."
+            metavar="[NAME|PATH]",
+            help="A shipped snapshot's name or a snapshot's path (default: the default one).",
+            autocompletion=snapshot_names,
         ),
     ] = None,
     snapshot: SnapshotOption = None,

@@ -9,12 +9,14 @@ import typer
 
 from impact import app as service
 from impact.cli._app import JsonOption, OnlyOption, SnapshotOption, app, emit, refuse
+from impact.cli._complete import package_names
 from impact.render.formats import Format, render_why
 
 TargetArgument = Annotated[
     str,
     typer.Argument(
         metavar="TARGET",
+        autocompletion=package_names,
         help="A job (tests.nat.standalone.x86_64-linux), a package (hello), a derivation name or a .drv path.",
     ),
 ]
@@ -24,6 +26,7 @@ ChangeOption = Annotated[
         "--change",
         "-c",
         metavar="NAME",
+        autocompletion=package_names,
         help="An attribute whose package file changes (repeatable), as for `impact estimate`.",
         show_default=False,
     ),

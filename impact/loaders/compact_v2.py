@@ -638,27 +638,15 @@ class _JobIndex(Mapping[tuple[str, str], int]):
         return self._graph.job_count
 
 
-def cache_path(source: Path) -> Path | None:
-    """Where the version-2 copy of the older snapshot `source` is kept: a file in `$IMPACT_CACHE_DIR` (default
-    `$XDG_CACHE_HOME/impact`, else `~/.cache/impact`) named after the source, its size and modification
-    time; None when there is no home to put it in."""
-    folder = os.environ.get("IMPACT_CACHE_DIR")
-    if not folder:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        if base.startswith("~"):
-            return None
-        folder = os.path.join(base, "impact")
-    st = source.stat()
-    key = f"{source.resolve()}\0{VERSION}".encode()
-    return Path(folder) / f"{source.stem}-{st.st_size}-{st.st_mtime_ns}-{zlib.crc32(key):08x}.impact"
-
-
 def read_cached(source: Path, load: Callable[[], DerivationGraph]) -> DerivationGraph:
-    """An older snapshot through its version-2 copy: mapped when the copy exists, else `load()` and the copy
-    written (atomically) for the next start, with every table registered so far. Without a writable cache the
+    """An older snapshot through its version-2 copy in the cache (`impact.loaders.cache`, one copy per
+    content): mapped when the copy exists, else `load()` and the copy written (atomically) for the next start,
+    with every table registered so far, and copies no file uses any more removed. Without a writable cache the
     loaded graph is returned as it is."""
+    from impact.loaders import cache as snapshot_cache
+
     try:
-        cache = cache_path(source)
+        cache = snapshot_cache.copy_path(source)
     except OSError:
         cache = None
     graph = None
@@ -680,11 +668,11 @@ def read_cached(source: Path, load: Callable[[], DerivationGraph]) -> Derivation
         write(graph, cache)
     except (OSError, InputError):  # a cache that cannot be written: answer from the graph read
         return graph
-    # Copies of earlier versions of the same file (same folder name hash, other size or time) are stale.
-    for stale in cache.parent.glob(f"{source.stem}-*-{cache.stem.rsplit('-', 1)[-1]}.impact"):
-        if stale != cache:
-            stale.unlink(missing_ok=True)
-    copy = read(cache)
+    snapshot_cache.prune(cache)
+    try:
+        copy = read(cache)
+    except InputError:  # removed at once by `impact cache clean` in another process
+        return graph
     copy.origin = str(source)
     return copy
 
@@ -695,6 +683,18 @@ def _checksummed(path: Path) -> bool:
         return _File(path).checksums is not None
     except (InputError, OSError):
         return False
+
+
+def header_meta(path: Path) -> dict[str, Any]:
+    """The metadata (label, branch, commit, date) in the header of the version-2 snapshot at `path`, read
+    without checking its arrays; `InputError` when it is no such file."""
+    try:
+        meta = _File(path).header.get("meta")
+    except InputError:
+        raise
+    except (OSError, ValueError) as e:
+        raise _damaged(str(path), str(e)) from None
+    return meta if isinstance(meta, dict) else {}
 
 
 def read(path: Path) -> DerivationGraph:

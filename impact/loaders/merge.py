@@ -1,7 +1,8 @@
 """Joining slices of one evaluation (`impact eval --chunks N --chunk K`) into one snapshot folder.
 
 Each slice is a snapshot folder (`jobs.jsonl.gz`, `derivations.json.gz`) with `eval.json`, which says what was
-evaluated: the slice (`chunks`, `slices`), the systems, the jobsets and the left-out names. Slices join when they
+evaluated: the slice (`chunks`, `slices`), the systems, the jobsets, the left-out names and the tree's commit
+and branch (`source`, see `impact.gitinfo`). Slices join when they
 come from the same evaluation settings, hold different slices and different jobs, and agree on every derivation
 they share (a derivation's path is the hash of its contents, so a disagreement means different trees or a
 corrupt file). Anything else is refused with one line, and nothing is written.
@@ -21,7 +22,7 @@ from impact.errors import InputError
 #: The file in a snapshot folder that says which evaluation and which slices it holds.
 EVAL_INFO = "eval.json"
 #: The settings that must agree between slices of one evaluation.
-SETTINGS = ("systems", "nixos", "nixosSystems", "skip", "chunks", "evaluator")
+SETTINGS = ("systems", "nixos", "nixosSystems", "skip", "chunks", "evaluator", "source")
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ from typing import Any, Literal
 from impact.errors import InputError
 from impact.loaders._io import open_regular, parse_json
 
-#: The format of the `comment` object; bumped when its shape changes.
-COMMENT_VERSION = 1
+#: The format of the `comment` object; bumped when its shape changes (2: the headline table counts the changed
+#: jobs and splits them, and the removed jobs that no longer evaluate are told from those gone without an error).
+COMMENT_VERSION = 2
 #: Entries a list of the comment carries at most: the 10 shown and the 500 a fold holds at most.
 MAX_LISTED = 510
 #: Characters one string of the comment holds at most (an evaluation error is cut to 300 when shown).
@@ -35,7 +36,22 @@ MAX_REPORT_BYTES = 64 * 1024 * 1024
 #: A count no real evaluation reaches (nixpkgs has about 10^5 jobs and 10^6 derivations).
 MAX_COUNT = 10**9
 
-RowKind = Literal["rebuilt", "tests", "added", "removed", "repointed", "every_commit"]
+#: A headline row: the changed jobs of a jobset (bold) and their parts, which add up to it (rebuilt, re-pointed,
+#: every commit; the NixOS VM tests are part of the rebuilt); the added jobs and their re-pointed and
+#: every-commit parts; the removed jobs, those that no longer evaluate and those gone without an error.
+RowKind = Literal[
+    "changed",
+    "rebuilt",
+    "tests",
+    "changed_repointed",
+    "changed_every_commit",
+    "added",
+    "added_repointed",
+    "added_every_commit",
+    "removed",
+    "removed_failing",
+    "removed_gone",
+]
 PairedBy = Literal["job", "name", "package", "new"]
 RootKind = Literal["edited", "follows", "every_commit"]
 
@@ -56,7 +72,7 @@ class HeadlineRow:
     jobset: str
     per_system: dict[str, int]
     total: int
-    #: For `rebuilt` rows: how many jobs the jobset has in HEAD.
+    #: For `changed` rows: how many jobs the jobset has in HEAD.
     of: int | None = None
 
 
@@ -245,8 +261,12 @@ class PrComment:
     jobsets: tuple[NamedList, ...]
     added: tuple[JobRef, ...]
     added_total: int
-    removed: tuple[JobRef, ...]
-    removed_total: int
+    #: The removed jobs gone without an evaluation error (the release file no longer lists them), and those
+    #: that no longer evaluate (at or under a new evaluation error).
+    removed_gone: tuple[JobRef, ...]
+    removed_gone_total: int
+    removed_failing: tuple[JobRef, ...]
+    removed_failing_total: int
     repointed: tuple[RepointedJob, ...]
     repointed_total: int
     every_commit: tuple[JobRef, ...]
@@ -351,9 +371,10 @@ def _read(hint: Any, value: Any, where: str) -> Any:
 
 def _agree(comment: PrComment) -> None:
     """The counts of a comment must cover its lists, and its systems be distinct."""
-    for name in ("new_eval_errors", "added", "removed", "repointed", "every_commit", "roots"):
+    for name in ("new_eval_errors", "added", "removed_gone", "removed_failing", "repointed", "every_commit", "roots"):
         if len(getattr(comment, name)) > getattr(comment, f"{name}_total"):
             raise _Refused(f"comment.{name}_total", f"is less than the {len(getattr(comment, name))} entries listed")
+    _rows_agree(comment)
     for group in ("platforms", "jobsets"):
         for i, named in enumerate(getattr(comment, group)):
             if len(named.items) > named.total:
@@ -376,6 +397,26 @@ def _agree(comment: PrComment) -> None:
                         raise _Refused(f"comment.hydra.{name}.items[{i}].{side}", "is not a Hydra result")
         if hydra.dependency_failures > hydra.newly_failing.total:
             raise _Refused("comment.hydra.dependency_failures", "is more than the jobs newly failing")
+
+
+def _rows_agree(comment: PrComment) -> None:
+    """Each headline row's systems add up to its total, and the rows to the lists they count."""
+    totals: dict[str, int] = {}
+    for i, row in enumerate(comment.rows):
+        if sum(row.per_system.values()) != row.total:
+            raise _Refused(f"comment.rows[{i}].per_system", f"does not add up to the row's total {row.total:,}")
+        if row.kind == "changed" and (row.of is None or row.of < row.total):
+            raise _Refused(f"comment.rows[{i}].of", "is not a count of the jobs the changed ones are among")
+        if row.kind != "changed" and row.of is not None:
+            raise _Refused(f"comment.rows[{i}].of", "is set on a row that is not the changed jobs")
+        totals[row.kind] = totals.get(row.kind, 0) + row.total
+    for name, rows in (
+        ("added_total", totals.get("added", 0)),
+        ("removed_failing_total", totals.get("removed_failing", 0)),
+        ("removed_gone_total", totals.get("removed", 0) - totals.get("removed_failing", 0)),
+    ):
+        if getattr(comment, name) != rows:
+            raise _Refused(f"comment.{name}", f"is not the {rows:,} jobs the headline rows count")
 
 
 def _status_code(word: str) -> bool:

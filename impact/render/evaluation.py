@@ -8,12 +8,17 @@ if TYPE_CHECKING:
     from impact.evaluate import EvalSummary
 
 
+def _count(n: int, noun: str) -> str:
+    """`1 evaluation error`, `3 evaluation errors`."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def eval_text(summary: EvalSummary) -> str:
     """The summary of `impact eval` for a terminal: what was written, each Nix process's time and peak memory."""
     jobs = ", ".join(f"{n:,} {js}" for js, n in summary.jobs.items())
     part = f" (slices {', '.join(map(str, summary.slices))} of {summary.chunks})" if summary.chunks > 1 else ""
     lines = [
-        f"wrote {summary.output}{part}: {jobs} jobs, {summary.errors:,} evaluation errors, "
+        f"wrote {summary.output}{part}: {jobs} jobs, {_count(summary.errors, 'evaluation error')}, "
         f"{summary.derivations:,} derivations in {summary.seconds:,.0f} s"
     ]
     explained = [p for p in summary.processes if p.label.startswith("job ")]
@@ -24,8 +29,8 @@ def eval_text(summary: EvalSummary) -> str:
     ]
     if explained:
         lines.append(
-            f"  {len(explained)} errors explained, one job a process: {sum(p.seconds for p in explained):,.0f} s, "
-            f"peak {max(p.peak_rss for p in explained) / 2**20:,.0f} MiB"
+            f"  {_count(len(explained), 'error')} explained, one job a process: "
+            f"{sum(p.seconds for p in explained):,.0f} s, peak {max(p.peak_rss for p in explained) / 2**20:,.0f} MiB"
         )
     if summary.store_freed is not None:
         lines.append(f"  private store collected: {summary.store_freed / 2**20:,.1f} MiB freed")

@@ -2,8 +2,9 @@
 
 Order, for a reviewer who reads the top only: the hidden marker, the title, any warning (a real cross-check
 disagreement with its jobs, new evaluation errors, Hydra's verdict when it is not "ok", a cut), the reproducing
-command, the headline table (the exact diff: rebuilt, added, removed, re-pointed, every-commit jobs per jobset
-and system, and the derivations Hydra builds), labels, branch, maintainers of the edited packages, causes,
+command, the headline table (the exact diff per jobset and system: the changed jobs and their parts — rebuilt,
+re-pointed, every commit —, added jobs, removed jobs with those that no longer evaluate apart, and the
+derivations Hydra builds), labels, branch, maintainers of the edited packages, causes,
 no-new-breakage, then the lists and the cross-check line.
 
 Two steps: `pr_comment` takes from the report what the comment says, as data (`impact.loaders.pr_report`:
@@ -38,6 +39,7 @@ from impact.loaders.pr_report import (
     RepointedJob,
     RepointLine,
     RootLine,
+    RowKind,
 )
 from impact.render.diff import root_label
 from impact.render.escape import code_block, code_span, inline_text, one_line
@@ -91,28 +93,37 @@ def _count_by_system(diff: SnapshotDiff, jobset: str, attrs: Sequence[str]) -> d
 
 
 def _rows(report: PrReport) -> tuple[HeadlineRow, ...]:
+    """The headline rows per jobset: the changed jobs and their parts (rebuilt, re-pointed, every commit: no
+    overlap, so they add up to the changed), the added jobs and the removed (those that no longer evaluate apart);
+    a part with no job is left out."""
     diff = report.diff
     rows = []
     for js in _jobsets(diff):
-        rebuilt = diff.rebuilt(js)
+        changed = diff.changed.get(js, ())
         rows.append(
             HeadlineRow(
-                "rebuilt", js, _count_by_system(diff, js, rebuilt), len(rebuilt), diff.jobs_total_head.get(js, 0)
+                "changed", js, _count_by_system(diff, js, changed), len(changed), diff.jobs_total_head.get(js, 0)
             )
         )
-        if js == "nixos":
-            tests = [a for a in rebuilt if a.startswith("tests.")]
-            if tests:
-                rows.append(HeadlineRow("tests", js, _count_by_system(diff, js, tests), len(tests)))
-        repointed = [r.attr for r in diff.repointed if r.jobset == js]
-        for kind, attrs in (
-            ("added", [a for a in diff.added.get(js, ()) if (js, a) not in diff.repointed_keys]),
-            ("removed", diff.removed.get(js, ())),
-            ("repointed", repointed),
-            ("every_commit", diff.every_commit_jobs.get(js, ())),
-        ):
-            if attrs:
-                rows.append(HeadlineRow(kind, js, _count_by_system(diff, js, attrs), len(attrs)))  # type: ignore[arg-type]
+        repointed = {r.attr for r in diff.repointed if r.jobset == js}
+        every = set(diff.every_commit_jobs.get(js, ()))
+        rebuilt = diff.rebuilt(js)
+        added = diff.added.get(js, ())
+        removed = diff.removed.get(js, ())
+        failing = diff.removed_failing(js)
+        parts: list[tuple[RowKind, Sequence[str]]] = [
+            ("rebuilt", rebuilt),
+            ("tests", [a for a in rebuilt if js == "nixos" and a.startswith("tests.")]),
+            ("changed_repointed", [a for a in changed if a in repointed]),
+            ("changed_every_commit", [a for a in changed if a in every and a not in repointed]),
+            ("added", added),
+            ("added_repointed", [a for a in added if a in repointed]),
+            ("added_every_commit", [a for a in added if a in every and a not in repointed]),
+            ("removed", removed),
+            ("removed_failing", failing),
+            ("removed_gone", [a for a in removed if a not in failing] if failing else ()),
+        ]
+        rows += [HeadlineRow(kind, js, _count_by_system(diff, js, attrs), len(attrs)) for kind, attrs in parts if attrs]
     return tuple(rows)
 
 
@@ -165,7 +176,9 @@ def pr_comment(report: PrReport) -> PrComment:
     order = {"edited": 0, "follows": 1, "every_commit": 2}
     roots = sorted(diff.roots, key=lambda r: (order[kind(r.path)], r.name, r.system))
     added = [JobRef(js, a) for js in jobsets for a in diff.added.get(js, ())]
-    removed = [JobRef(js, a) for js in jobsets for a in diff.removed.get(js, ())]
+    failing = sorted((js, a) for js in jobsets for a in diff.removed_failing(js))
+    failed = set(failing)
+    gone = [JobRef(js, a) for js in jobsets for a in diff.removed.get(js, ()) if (js, a) not in failed]
     every = [JobRef(js, a) for js in jobsets for a in diff.every_commit_jobs.get(js, ())]
     others = [(js, diff.rebuilt(js)) for js in jobsets if js != "nixpkgs"]
     return PrComment(
@@ -197,8 +210,10 @@ def pr_comment(report: PrReport) -> PrComment:
         jobsets=tuple(NamedList(js, rebuilt[:MAX_LISTED], len(rebuilt)) for js, rebuilt in others if rebuilt),
         added=tuple(added[:MAX_LISTED]),
         added_total=len(added),
-        removed=tuple(removed[:MAX_LISTED]),
-        removed_total=len(removed),
+        removed_gone=tuple(gone[:MAX_LISTED]),
+        removed_gone_total=len(gone),
+        removed_failing=tuple(JobRef(js, a) for js, a in failing[:MAX_LISTED]),
+        removed_failing_total=len(failing),
         repointed=tuple(
             RepointedJob(r.jobset, r.attr, r.name, r.before[:MAX_LISTED]) for r in diff.repointed[:MAX_LISTED]
         ),
@@ -235,25 +250,35 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-_ROW_LABELS = {
-    "tests": "  NixOS VM tests",
-    "added": "  added",
-    "removed": "  removed",
-    "repointed": "  re-pointed (already built)",
-    "every_commit": "  change on every commit",
-}
+def _row_label(r: HeadlineRow) -> str:
+    """A row's label. GitHub drops a table cell's leading spaces, so a part says "of which" rather than
+    relying on indentation."""
+    parts = {
+        "rebuilt": "of which rebuilt",
+        "tests": "of the rebuilt: NixOS VM tests",
+        "changed_repointed": "of which re-pointed (already built)",
+        "changed_every_commit": "of which change on every commit",
+        "added": f"{_plain(r.jobset)} jobs added",
+        "added_repointed": "of which re-pointed (already built)",
+        "added_every_commit": "of which change on every commit",
+        "removed": f"{_plain(r.jobset)} jobs removed",
+        "removed_failing": "of which no longer evaluate",
+        "removed_gone": "of which gone without an evaluation error",
+    }
+    return f"**{_plain(r.jobset)} jobs changed**" if r.kind == "changed" else parts[r.kind]
 
 
 def headline_table(c: PrComment) -> list[str]:
-    """The exact diff per jobset and system: rebuilt, added, removed, re-pointed, every-commit; derivations."""
+    """The exact diff per jobset and system: the changed jobs and how they split (rebuilt, re-pointed, every
+    commit: no overlap, so they add up to the bold row), added and removed jobs (those that no longer evaluate
+    apart); the derivations to build."""
     systems = list(c.systems)
     lines = [_row(["", *(_name(s) for s in systems), "total"]), _row(["---", *("---:" for _ in systems), "---:"])]
     for r in c.rows:
-        if r.kind == "rebuilt":
-            label, total = f"**{_plain(r.jobset)} jobs rebuilt**", f"**{r.total:,}** of {r.of or 0:,}"
-        else:
-            label, total = _ROW_LABELS[r.kind], f"{r.total:,}"
-        lines.append(_row([label, *(f"{r.per_system[s]:,}" if s in r.per_system else "–" for s in systems), total]))
+        total = f"**{r.total:,}** of {r.of or 0:,}" if r.kind == "changed" else f"{r.total:,}"
+        lines.append(
+            _row([_row_label(r), *(f"{r.per_system[s]:,}" if s in r.per_system else "–" for s in systems), total])
+        )
     per = c.derivations_by_system
     lines.append(
         _row(
@@ -265,7 +290,7 @@ def headline_table(c: PrComment) -> list[str]:
         )
     )
     if c.every_commit_derivations:
-        lines.append(_row(["  of which every commit", *("" for _ in systems), f"{c.every_commit_derivations:,}"]))
+        lines.append(_row(["of which every commit", *("" for _ in systems), f"{c.every_commit_derivations:,}"]))
     return lines
 
 
@@ -367,6 +392,14 @@ def _breakage(c: PrComment, folded: int) -> list[str]:
         )
     else:
         out += ["Evaluation: every job the base evaluated still evaluates.", ""]
+    if c.removed_gone_total:
+        gone = c.removed_gone_total
+        out += [
+            f"{_plural(gone, 'job')} of the base {'is' if gone == 1 else 'are'} gone without an evaluation error: "
+            "the release file no longer lists them (a package removed, or one whose platforms no longer evaluate, "
+            "which release.nix drops silently); see *Lists*.",
+            "",
+        ]
     if c.hydra:
         out += [hydra_markdown(c.hydra, heading="####").rstrip("\n"), ""]
     return out
@@ -388,10 +421,18 @@ def _lists(c: PrComment, folded: int) -> list[str]:
             folded,
             jobset.total,
         )
-    for kind, jobs, total in (("added", c.added, c.added_total), ("removed", c.removed, c.removed_total)):
+    for title, jobs, total in (
+        ("added:", c.added, c.added_total),
+        (
+            "removed without an evaluation error:" if c.removed_failing_total else "removed:",
+            c.removed_gone,
+            c.removed_gone_total,
+        ),
+        ("removed that no longer evaluate (see *No new breakage*):", c.removed_failing, c.removed_failing_total),
+    ):
         if total:
             items = [f"- {_plain(j.jobset)}: {_name(j.attr)}" for j in jobs]
-            out += _listed(f"{_plural(total, 'job')} {kind}:", items, folded, total)
+            out += _listed(f"{_plural(total, 'job')} {title}", items, folded, total)
     if c.repointed_total:
         items = [
             f"- {_plain(r.jobset)}: {_name(r.attr)} → {_name(r.name)}"

@@ -48,7 +48,9 @@ def info_text(info: SnapshotInfo) -> str:
     """What a snapshot is (name, branch, commit, date), its systems, jobs per jobset and system, derivations."""
     what = [
         f"{info.label}" + (f"  (shipped as {info.name})" if info.name else ""),
-        f"branch {info.branch or 'unknown'}, commit {info.commit or 'unknown'}, date {info.date or 'unknown'}",
+        f"branch {info.branch or 'unknown'}, commit {info.commit or 'unknown'}"
+        + (" with changes not committed" if info.modified else "")
+        + f", date {info.date or 'unknown'}",
         f"systems: {', '.join(info.systems) or 'none'}",
         f"{info.derivations:,} derivations ({info.fixed_output_derivations:,} fixed-output), {info.inputs:,} inputs, "
         f"{info.job_count:,} jobs, {info.eval_errors:,} evaluation errors",

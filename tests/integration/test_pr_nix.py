@@ -380,6 +380,29 @@ def test_diff_takes_a_ref_and_a_checkout(repo: Path, tmp_path: Path, capsys: pyt
     assert out["cross_check"]["agrees"] is True
 
 
+def test_eval_of_a_git_checkout_names_its_commit_and_branch(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`impact eval` of a git work tree records its commit, branch and date; `snapshot info` names them. A ref
+    `impact diff` / `pr` exports records its own."""
+    from impact import app
+    from impact.cli.eval import Progress, make_limits, make_nix
+
+    store = f"local?root={tmp_path / 'store'}"
+    snap = tmp_path / "snap"
+    assert main(["eval", str(repo), "-o", str(snap), "--system", "x86_64-linux", "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["snapshot", "info", str(snap), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert (info["commit"], info["branch"], info["date"], info["modified"]) == (head, "master", "2016-06-24", False)
+    request = app.EvaluationRequest("HEAD~1", "HEAD", repo, ("x86_64-linux",))
+    base = app.side_graph(
+        "HEAD~1", "base", request, tmp_path / "work", lambda: make_nix(store), make_limits(120, "2G"), Progress
+    )
+    assert base.meta["commit"] == git(repo, "rev-parse", "HEAD~1").strip() and "branch" not in base.meta
+
+
 def test_the_environment_stays_out_and_jobs_are_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A secret in impact's environment cannot reach the evaluation (restricted mode empties getEnv), and the
     progress callback sees every job once, in order."""
