@@ -85,9 +85,8 @@ def pr(
     from impact.writing import check_output_folder, write_report
 
     folder = check_output_folder(output)  # before evaluating: a bad -o fails at once
-    sides = service.EvaluationRequest(base, head, repo, tuple(system or ["x86_64-linux"]), nixos)
     request = service.PrRequest(
-        sides,
+        service.EvaluationRequest(base, head, repo, tuple(system or ["x86_64-linux"]), nixos),
         base_branch=base_branch,
         store=store,
         timeout=timeout,
@@ -99,6 +98,5 @@ def pr(
     )
     nix = functools.cache(lambda: make_nix(store))
     report = service.pr(request, nix, make_limits(timeout, memory, store_limit), Progress)
-    written = write_report(folder, *pr_files(report))
-    emit(render_pr(Format.json if json else Format.text, report, written))
+    emit(render_pr(Format.json if json else Format.text, report, write_report(folder, *pr_files(report))))
     service.pr_fail_on(request, report)
