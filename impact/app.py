@@ -652,6 +652,8 @@ class PrRequest:
     #: Hydra's builds of the base and the head evaluation (JSON of /eval/<id>/builds, or CSV), both or neither.
     hydra_base: Path | None = None
     hydra_head: Path | None = None
+    #: How much the evaluation may add to the Nix store.
+    store_limit: str = "16G"
     #: `--fail-on` conditions (`impact.analysis.fail_on`): checked by `fail_on` once the report is written.
     fail_on: tuple[str, ...] = ()
 
@@ -669,6 +671,7 @@ class PrRequest:
                 ("--store", self.store),
                 ("--timeout", f"{self.timeout:g}" if self.timeout != 3600.0 else None),
                 ("--memory", self.memory if self.memory != "8G" else None),
+                ("--store-limit", self.store_limit if self.store_limit != "16G" else None),
                 ("--hydra-base", self.hydra_base),
                 ("--hydra-head", self.hydra_head),
             ],
@@ -752,6 +755,7 @@ def _sides(
 ) -> tuple[DerivationGraph, DerivationGraph]:
     import tempfile
 
+    limits = limits.started()  # one deadline for both sides
     with tempfile.TemporaryDirectory(prefix="impact-") as tmp:
         work = Path(tmp)
         base = side_graph(request.base, "base", request, work, nix, limits, progress)
@@ -924,10 +928,13 @@ class PostAnswer:
 
 
 def post(request: PostRequest, environ: Mapping[str, str]) -> PostAnswer:
-    """Check the token, the repository, the pull request and the report (an untrusted artifact's), then post it.
+    """Check the token, the repository, the pull request and the report (another job's artifact), then post it.
 
-    `environ` gives the token and the defaults ($GITHUB_REPOSITORY, $GITHUB_API_URL).
+    The comment is rendered here from report.json's data, checked field by field, and the labels are computed
+    from its numbers: nothing of the artifact reaches GitHub as Markdown or as a label name. `environ` gives the
+    token and the defaults ($GITHUB_REPOSITORY, $GITHUB_API_URL).
     """
+    from impact.analysis.labels import KERNELS, KNOWN_LABELS
     from impact.github import (
         DEFAULT_API_URL,
         REPO_NAME,
@@ -936,9 +943,9 @@ def post(request: PostRequest, environ: Mapping[str, str]) -> PostAnswer:
         check_token,
         post_report,
         read_pr_number,
-        report_labels,
+        report_comment,
     )
-    from impact.writing import read_report
+    from impact.loaders.pr_report import read_pr_report
 
     token = environ.get(request.token_env, "")
     if not token:
@@ -956,17 +963,23 @@ def post(request: PostRequest, environ: Mapping[str, str]) -> PostAnswer:
     if (request.pr is None) == (request.pr_file is None):
         raise InputError(
             "give the pull request as --pr N or as --pr-file FILE (one of them)",
-            tip="in a workflow_run workflow, pass --pr-file report/pr-number",
+            tip="in a workflow, pass --pr with the event's pull request number",
         )
     pr = read_pr_number(request.pr_file) if request.pr_file is not None else request.pr
     assert pr is not None
-    md_file = request.report / "report.md" if request.report.is_dir() else request.report
+    folder = request.report if request.report.is_dir() else request.report.parent
     if request.head_sha is not None:
-        check_report_head(md_file.with_name("head-sha"), request.head_sha)
-    markdown, data = read_report(request.report, need_json=True if request.labels is None else None)
-    labels = (
-        list(request.labels) if request.labels is not None else report_labels(data, md_file.with_name("report.json"))
-    )
+        check_report_head(folder / "head-sha", request.head_sha)
+    comment = read_pr_report(request.report, KERNELS)
+    markdown, labels = report_comment(comment)
+    if request.labels is not None:
+        labels = list(request.labels)
+    unknown = [label for label in labels if label not in KNOWN_LABELS]
+    if unknown:
+        raise InputError(
+            f"{unknown[0][:80]!r} is not a label impact sets; nothing posted",
+            tip="impact sets only the 10.rebuild-* labels nixpkgs CI defines (buckets, -stdenv, nixos-tests)",
+        )
     api_url = request.api_url or environ.get("GITHUB_API_URL") or DEFAULT_API_URL
     result = post_report(
         GitHub(repo=repo, token=token, api_url=api_url), pr, markdown, labels, head_sha=request.head_sha

@@ -36,6 +36,8 @@ class NixError(ImpactError):
 
     #: True when Nix died of a signal that is no fault of the input (a segfault): worth one more try.
     crashed: bool = False
+    #: True when impact stopped Nix at one of its limits (time, memory, store growth): never a job's own error.
+    limit: bool = False
 
     def __init__(self, command: list[str], stderr: str, message: str | None = None) -> None:
         text = (

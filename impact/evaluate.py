@@ -12,7 +12,12 @@ the user's repository, and no `.git` in the evaluated tree (whose store copy wou
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import os
+import re
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -29,12 +34,16 @@ from impact.nix import (
     EvalProcess,
     Limits,
     Nix,
+    StoreGrowth,
     collect_garbage,
     eval_release,
     eval_release_with_eval_jobs,
     explain_error,
+    limited_runner,
     release_args,
+    store_path_problem,
     where,
+    without_host_paths,
 )
 
 #: The `env` keys kept in derivations.json.gz, as in the shared evaluations.
@@ -120,6 +129,84 @@ def write_atomic(path: Path, data: bytes) -> None:
     writing.write_atomic(path, data)
 
 
+#: An output name as Nix allows it (`out`, `dev`, `lib32`).
+_OUTPUT_NAME = re.compile(r"(?!\.)[A-Za-z0-9+\-._?=]{1,211}")
+
+
+def job_problem(line: dict[str, Any], nix: Nix) -> str | None:
+    """Why the job line `line` is not a derivation `nix` wrote, or None when it is one.
+
+    The evaluated tree decides every string of a job (anything with `type = "derivation"` is walked as one), and
+    the .drv paths go on to `nix show-derivation`: each must be a .drv path of the store the evaluation used, a
+    regular file there, and each output a name and a store path.
+    """
+    for key in ("name", "system"):
+        if not isinstance(line.get(key), str):
+            return f"its {key} is not a string"
+    drv = line.get("drvPath")
+    problem = store_path_problem(drv, nix.store_dir, drv=True)
+    if problem is not None or not isinstance(drv, str):
+        return f"its drvPath is {problem}"
+    real = nix.real_path(drv)
+    if real is not None:
+        try:
+            regular = stat.S_ISREG(os.lstat(real).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            return "its drvPath is not a derivation the evaluation wrote to the store"
+    outputs = line.get("outputs")
+    if not isinstance(outputs, dict) or not outputs:
+        return "it has no outputs"
+    for name, path in outputs.items():
+        if not _OUTPUT_NAME.fullmatch(name):
+            return "an output name is not one Nix allows"
+        problem = store_path_problem(path, nix.store_dir)
+        if problem is not None:
+            return f"its output {name} is {problem}"
+    return None
+
+
+def checked_jobs(lines: list[dict[str, Any]], nix: Nix) -> list[dict[str, Any]]:
+    """`lines` with each job that is not a derivation of `nix`'s store (`job_problem`) turned into an error line,
+    as Hydra records a job that does not evaluate to a derivation."""
+    checked = []
+    for line in lines:
+        problem = None if "error" in line else job_problem(line, nix)
+        if problem is None:
+            checked.append(line)
+        else:
+            kept: dict[str, Any] = {k: line[k] for k in ("attr", "attrPath", "jobset") if k in line}
+            checked.append({**kept, "error": f"not a derivation: {problem}"})
+    return checked
+
+
+def links_leaving(root: Path) -> list[str]:
+    """The symbolic links under `root` (relative to it, sorted) whose target is outside `root`.
+
+    Restricted evaluation follows a link inside the tree to a file outside it and then refuses, naming the
+    file it resolved, and whether the target exists decides which error it gives: a link out of the tree would
+    tell the tree's author about this machine.
+    """
+    top = os.path.realpath(root)
+    found = []
+    folders = [top]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if target != top and not target.startswith(top + os.sep):
+                    found.append(os.path.relpath(entry.path, top))
+            elif entry.is_dir(follow_symlinks=False):
+                folders.append(entry.path)
+    return sorted(found)
+
+
 def _relative_position(position: Any, root: str) -> Any:
     if isinstance(position, str) and position.startswith(root + "/"):
         return position[len(root) + 1 :]
@@ -153,9 +240,39 @@ def evaluate_checkout(
 
     `evaluator` is `nix-instantiate` (the shipped jobs.nix) or `nix-eval-jobs` (`workers` in parallel; it must
     be on PATH). With nix-instantiate the jobs are cut into `chunks` stable slices: only slice `chunk` is
-    evaluated when given, else all of them, `jobs` Nix processes at a time, and joined (each process keeps
-    under `limits`). With `gc`, the store is garbage-collected afterwards (`collect_garbage`).
+    evaluated when given, else all of them, `jobs` Nix processes at a time, and joined. The whole evaluation keeps
+    to `limits`: one deadline for every Nix process (retries and explaining runs included), each process's
+    memory, and how much the store may grow. With `gc`, the store is garbage-collected afterwards, whatever the
+    outcome (`collect_garbage`).
     """
+    try:
+        summary = _evaluate(checkout, output, nix, systems, nixos, limits.started(), on_job, evaluator, workers,
+                            chunks, chunk, jobs, skip, explain, source)  # fmt: skip
+    except BaseException:
+        if gc:
+            with contextlib.suppress(Exception):  # the evaluation's own error is the one to report
+                collect_garbage(nix)
+        raise
+    return dataclasses.replace(summary, store_freed=collect_garbage(nix)) if gc else summary
+
+
+def _evaluate(
+    checkout: Path,
+    output: Path,
+    nix: Nix,
+    systems: Sequence[str],
+    nixos: bool,
+    limits: Limits,
+    on_job: Callable[[int], None] | None,
+    evaluator: str,
+    workers: int,
+    chunks: int,
+    chunk: int | None,
+    jobs: int,
+    skip: Sequence[str],
+    explain: int,
+    source: Mapping[str, str] | None,
+) -> EvalSummary:
     import time
 
     started = time.monotonic()
@@ -163,6 +280,13 @@ def evaluate_checkout(
     if not is_checkout(checkout):
         raise InputError(
             f"{checkout}: not a nixpkgs checkout (no {RELEASE_FILE})", tip="give the top folder of nixpkgs"
+        )
+    leaving = links_leaving(checkout)
+    if leaving:
+        more = f" (and {len(leaving) - 1:,} more)" if len(leaving) > 1 else ""
+        raise InputError(
+            f"{checkout}: {leaving[0]} is a link to a path outside the tree{more}; refused before evaluating",
+            tip="the evaluated tree may hold no links that leave it: remove them or copy what they point to",
         )
     if chunks < 1 or jobs < 1 or (chunk is not None and not 0 <= chunk < chunks):
         raise InputError(
@@ -172,25 +296,33 @@ def evaluate_checkout(
     processes: list[EvalProcess] = []
     slices = [chunk] if chunk is not None else list(range(chunks))
     with nix.evaluating():
+        growth = nix.store_growth(limits.store)
         if evaluator == "nix-eval-jobs":
             if chunks > 1:
                 raise InputError("--chunks needs --evaluator nix-instantiate", tip="nix-eval-jobs has --workers")
             lines = eval_release_with_eval_jobs(
-                nix, checkout, systems, nixos=nixos, limits=limits, on_job=on_job, workers=workers
+                nix, checkout, systems, nixos=nixos, limits=limits, on_job=on_job, workers=workers, growth=growth
             )
         elif evaluator == "nix-instantiate":
             lines = _eval_slices(
-                nix, checkout, systems, nixos, limits, on_job, chunks, slices, jobs, skip, explain, processes
+                nix, checkout, systems, nixos, limits, on_job, chunks, slices, jobs, skip, explain, processes, growth
             )
         else:
             raise InputError(f"unknown evaluator {evaluator!r}", tip="use nix-instantiate or nix-eval-jobs")
+        lines = checked_jobs(lines, nix)
         root = str(checkout)
         for line in lines:
             meta = line.get("meta")
             if isinstance(meta, dict) and "position" in meta:
                 meta["position"] = _relative_position(meta["position"], root)
+            if isinstance(meta, dict) and isinstance(meta.get("maintainers"), list):
+                meta["maintainers"] = [
+                    without_host_paths(m, root) if isinstance(m, str) else m for m in meta["maintainers"]
+                ]
+            if isinstance(line.get("error"), str):
+                line["error"] = without_host_paths(line["error"], root, nix.store_dir)
         drvs = [line["drvPath"] for line in lines if "drvPath" in line]
-        derivations = nix.show_derivation(drvs) if drvs else {}
+        derivations = _on_time(nix, limits).show_derivation(drvs) if drvs else {}
     for value in (derivations.get("derivations") or derivations).values():
         if isinstance(value, dict) and isinstance(value.get("env"), dict):
             value["env"] = trim_env(value["env"])
@@ -218,8 +350,17 @@ def evaluate_checkout(
         chunks=chunks,
         processes=processes,
         seconds=time.monotonic() - started,
-        store_freed=collect_garbage(nix) if gc else None,
     )
+
+
+def _on_time(nix: Nix, limits: Limits) -> Nix:
+    """`nix` with its commands held to the evaluation's deadline (unless it runs them its own way)."""
+    from impact.nix import subprocess_runner
+
+    if nix.runner is not subprocess_runner:
+        return nix
+    timed = Limits(timeout=limits.timeout, memory=None, store=None, deadline=limits.deadline)
+    return dataclasses.replace(nix, runner=limited_runner(timed))
 
 
 def _eval_slices(
@@ -235,6 +376,7 @@ def _eval_slices(
     skip: Sequence[str],
     explain: int,
     processes: list[EvalProcess],
+    growth: StoreGrowth | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate `slices` of `chunks`, `jobs` processes at a time; their job lines joined (refusing overlaps)."""
     import threading
@@ -264,6 +406,7 @@ def _eval_slices(
             skip=skip,
             explain=0,
             processes=processes,
+            growth=growth,
         )
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -273,7 +416,7 @@ def _eval_slices(
         args = release_args(systems, nixos, None, skip)
 
         def explained(line: dict[str, Any]) -> None:
-            line["error"] = explain_error(nix, checkout, args, where(line), limits, processes)
+            line["error"] = explain_error(nix, checkout, args, where(line), limits, processes, growth)
 
         list(pool.map(explained, caught))
     return lines
@@ -288,14 +431,21 @@ def export_ref(repo: Path, ref: str, dest: Path) -> str:
         except FileNotFoundError:
             raise InputError("git is not installed", tip="install git, or give checkouts instead of refs") from None
 
-    rev = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if ref.startswith("-") or not ref or any(ord(c) < 0x20 for c in ref):
+        raise InputError(
+            f"{ref[:80]!r} is not a git ref (it would read as an option)",
+            tip="give a branch, tag or commit hash, or a checkout folder",
+        )
+    rev = git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
     if rev.returncode != 0:
         raise InputError(
             f"{ref!r} is not a commit of the git repository {repo}",
             tip="give a branch, tag or commit hash, or a checkout folder",
         )
     commit = rev.stdout.decode().strip()
-    archive = git("archive", "--format=tar", commit)
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+        raise InputError(f"git rev-parse {ref!r} in {repo} did not give a commit hash")
+    archive = git("archive", "--format=tar", "--end-of-options", commit)
     if archive.returncode != 0:
         raise InputError(f"git archive {commit} in {repo} failed: {archive.stderr.decode(errors='replace').strip()}")
     dest.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,10 @@ Trust boundaries (a pull request's author controls the tree evaluated and may wr
 - Each request has one deadline for the whole of it (connect, headers and body), not a timeout per read, so
   a server dribbling bytes cannot hold the command; answers are read up to a size limit.
 - An answer that is not the JSON an endpoint returns (not JSON, `{}`, a list of the wrong things) is refused.
-- Labels: the wanted ones are added, and `10.rebuild-*` labels that are no longer wanted are removed; other
-  labels are left alone.
+- Labels: only labels impact can set (`impact.analysis.labels.KNOWN_LABELS`, nixpkgs CI's `10.rebuild-*`):
+  the wanted ones are added, the stale ones removed; other labels are left alone.
+- The comment and the labels come from a report's data, checked field by field (`report_comment`): rendered
+  here, never taken as Markdown from the job that evaluated the pull request.
 - Retries with exponential backoff on 5xx answers, network errors, and rate limits (429, or 403 with
   `X-RateLimit-Remaining: 0`), waiting as long as `Retry-After` or `X-RateLimit-Reset` asks when that is
   within `max_wait`; past it, the rate limit is reported with its reset time.
@@ -41,12 +43,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from impact.analysis.labels import KNOWN_LABELS
 from impact.errors import ImpactError, InputError
+from impact.loaders.pr_report import PrComment
 from impact.render.escape import close_open_blocks
 from impact.render.markdown import GITHUB_COMMENT_LIMIT, MARKER
 
-#: The labels impact owns: stale ones with this prefix are removed.
-REBUILD_LABEL_PREFIX = "10.rebuild-"
 #: The hidden marker that identifies impact's comment, and GitHub's comment limit, as the renderer uses them.
 COMMENT_LIMIT = GITHUB_COMMENT_LIMIT
 #: The default API base URL.
@@ -410,13 +412,14 @@ class GitHub:
         return "created", self._expect(answer, dict, f"POST {path}", ("id",))
 
     def sync_labels(self, pr: int, wanted: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Add the `wanted` labels and remove stale `10.rebuild-*` ones: (added, removed)."""
+        """Add the `wanted` labels and remove the stale ones among those impact sets (`KNOWN_LABELS`, the
+        `10.rebuild-*` labels of nixpkgs CI; any other label is left alone): (added, removed)."""
         want = list(dict.fromkeys(wanted))
         path = f"/repos/{self.repo}/issues/{pr}/labels"
         answer = self.request("GET", f"{path}?per_page=100")
         labels = self._expect([] if answer is None else answer, list, f"GET {path}")
         have = [label["name"] for label in labels if isinstance(label, dict) and isinstance(label.get("name"), str)]
-        stale = [n for n in have if n.startswith(REBUILD_LABEL_PREFIX) and n not in want]
+        stale = [n for n in have if n in KNOWN_LABELS and n not in want]
         for name in stale:
             self.request("DELETE", f"{path}/{urllib.parse.quote(name, safe='')}")
         missing = [n for n in want if n not in have]
@@ -459,7 +462,7 @@ def post_report(
     """Put the report on pull request `pr`: the sticky comment, then the labels.
 
     With `head_sha`, nothing is posted unless the pull request still ends at that commit (the one evaluated):
-    a report from a `workflow_run` names its pull request itself, and this is what ties it to the right one.
+    a run for a commit the pull request has since moved past leaves it to the newer run.
     """
     if head_sha is not None:
         actual = github.head_sha(pr)
@@ -517,7 +520,7 @@ def check_report_head(path: Path, head_sha: str) -> None:
     if not _SHA.fullmatch(head_sha):
         raise InputError(
             f"--head-sha {head_sha[:80]!r} is not a commit SHA",
-            tip="pass the full hex SHA, e.g. ${{ github.event.workflow_run.head_sha }}",
+            tip="pass the full hex SHA, e.g. ${{ github.event.pull_request.head.sha }}",
         )
     text = _read_small(path, "a commit SHA").strip()
     if text != head_sha:
@@ -527,14 +530,9 @@ def check_report_head(path: Path, head_sha: str) -> None:
         )
 
 
-def report_labels(data: object, path: Path) -> list[str]:
-    """The labels of report.json: only `10.rebuild-*` names, which is all `impact pr` writes."""
-    labels = data.get("labels", []) if isinstance(data, dict) else None
-    if not isinstance(labels, list) or not all(
-        isinstance(n, str) and n.startswith(REBUILD_LABEL_PREFIX) for n in labels
-    ):
-        raise InputError(
-            f"{path}: labels must be a list of {REBUILD_LABEL_PREFIX}* names",
-            tip="regenerate the report with `impact pr`, or pass --label",
-        )
-    return list(labels)
+def report_comment(comment: PrComment) -> tuple[str, list[str]]:
+    """The comment text and the labels for a report's checked data (`impact.loaders.pr_report`): rendered here,
+    in the job that posts, and the labels computed from the report's numbers."""
+    from impact.render.pr import comment_labels, comment_markdown
+
+    return comment_markdown(comment), list(comment_labels(comment))

@@ -442,7 +442,11 @@ class DerivationGraph:
     @functools.cached_property
     def job_packages(self) -> list[str]:
         """Each job's attribute without its system (`qemu.x86_64-linux` → `qemu`)."""
-        return [job_package(a, s) for a, s in zip(self.job_attrs, self.job_systems)]
+        suffixes = {s: "." + s for s in set(self.job_systems)}
+        return [
+            a[: -len(suffix)] if a.endswith(suffix := suffixes[s]) else a
+            for a, s in zip(self.job_attrs, self.job_systems)
+        ]
 
     @property
     def jobsets(self) -> list[str]:

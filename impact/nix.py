@@ -20,12 +20,14 @@ should use nix-eval-jobs itself, through `Nix.run` as well.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
 import re
 import subprocess
 import tempfile
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -41,6 +43,27 @@ Runner = Callable[[Sequence[str], Mapping[str, str]], "subprocess.CompletedProce
 EXPERIMENTAL = ("--extra-experimental-features", "nix-command")
 #: How many paths one command line takes at most (keeps well under the kernel's argument limit).
 CHUNK = 2000
+#: Where store paths live unless the store or `NIX_STORE_DIR` says otherwise.
+DEFAULT_STORE_DIR = "/nix/store"
+#: A store path's last part as Nix makes it: 32 characters of Nix's base-32 alphabet, a dash, and a name of at most
+#: 211 of `A-Za-z0-9+-._?=` that does not start with a dot.
+_STORE_BASENAME = re.compile(r"[0-9a-df-np-sv-z]{32}-(?!\.)[A-Za-z0-9+\-._?=]{1,211}")
+
+
+def store_path_problem(path: object, store_dir: str = DEFAULT_STORE_DIR, *, drv: bool = False) -> str | None:
+    """Why `path` is not a store path in `store_dir` (of a .drv file when `drv`), or None when it is one.
+
+    A string an evaluation returns is the evaluated tree's to choose; only one of this exact shape may reach a
+    command line or name a file (`--option`, `../x` or `/etc/passwd` never do).
+    """
+    if not isinstance(path, str):
+        return f"a {type(path).__name__}, not a string"
+    parent, _, base = path.rpartition("/")
+    if parent != store_dir or not _STORE_BASENAME.fullmatch(base):
+        return f"not a store path in {store_dir}"
+    if drv != base.endswith(".drv"):
+        return "not the path of a .drv file" if drv else "the path of a .drv file, not of an output"
+    return None
 
 
 def subprocess_runner(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
@@ -68,6 +91,38 @@ class Nix:
     runner: Runner = subprocess_runner
     #: Where the store's files are on disk when it is a chroot store (`ROOT` of `local?root=ROOT`).
     store_root: Path | None = None
+
+    @property
+    def store_dir(self) -> str:
+        """The store directory the paths of this store read (`/nix/store` unless the store URI's `store=` or
+        `NIX_STORE_DIR` says otherwise); a chroot store keeps it, only its files live elsewhere."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.store).query) if self.store else {}
+        given = query.get("store", [None])[0] or self.env.get("NIX_STORE_DIR") or os.environ.get("NIX_STORE_DIR")
+        return (given or DEFAULT_STORE_DIR).rstrip("/") or DEFAULT_STORE_DIR
+
+    def real_path(self, store_path: str) -> Path | None:
+        """Where the file of `store_path` is on this machine, or None when the store is not a local one."""
+        if self.store_root is not None:
+            return self.store_root / store_path.lstrip("/")
+        if self.store in (None, "auto", "daemon", "local") or str(self.store).startswith("unix://"):
+            return Path(store_path)
+        if str(self.store).startswith("/"):  # a folder given as the store: a chroot store rooted there
+            return Path(str(self.store)) / store_path.lstrip("/")
+        parts = urllib.parse.urlsplit(str(self.store))
+        if parts.scheme in ("local", "") and parts.path in ("", "local"):
+            query = urllib.parse.parse_qs(parts.query)
+            if "real" in query:
+                return Path(query["real"][0]) / Path(store_path).name
+            if "root" in query:
+                return Path(query["root"][0]) / store_path.lstrip("/")
+            return Path(store_path)
+        return None
+
+    def store_growth(self, limit: int | None) -> StoreGrowth | None:
+        """A watch on how much this store grows, against `limit` bytes; None without a limit or when its files
+        are not on this machine."""
+        real = self.real_path(f"{self.store_dir}/{'0' * 32}-x")
+        return StoreGrowth(real.parent, limit) if limit and real is not None else None
 
     def command(self, tool: str, *args: str) -> list[str]:
         """The full command line for `tool` (`nix`, `nix-instantiate`, `nix-store`, …) with impact's flags."""
@@ -108,10 +163,10 @@ class Nix:
         `args` are Nix expressions (`--arg`), `argstrs` strings (`--argstr`). An attribute naming one output
         (`pkg.dev`) gives its derivation's path.
         """
-        cli: list[str] = [str(file)]
+        cli: list[str] = []
         for a in attrs:
             cli += ["-A", a]
-        cli += _arg_flags(args, argstrs)
+        cli += [*_arg_flags(args, argstrs), "--", _file_argument(file)]
         out = self.run("nix-instantiate", *cli)
         return [line.split("!", 1)[0] for line in out.split()]
 
@@ -134,10 +189,10 @@ class Nix:
         cli = ["--eval", "--strict", "--json"]
         if read_write:
             cli.append("--read-write-mode")
-        cli += ["-E", expr] if expr is not None else [str(file)]
         if attr:
             cli += ["-A", attr]
         cli += _arg_flags(args, argstrs)
+        cli += ["-E", "--", expr] if expr is not None else ["--", _file_argument(file or "")]
         out = self.run("nix-instantiate", *cli)
         try:
             return json.loads(out)
@@ -150,15 +205,20 @@ class Nix:
         """`nix show-derivation [-r] PATHS` (`nix derivation show` on Nix >= 2.15), parsed and merged.
 
         The result is the raw document, in whatever shape this Nix prints; `impact.loaders.show_derivation`
-        reads them all.
+        reads them all. Each path must be a .drv path of this store (`store_path_problem`), and the paths follow
+        `--`, so none can be read as an option.
         """
+        todo = list(dict.fromkeys(paths))
+        for path in todo:
+            problem = store_path_problem(path, self.store_dir, drv=True)
+            if problem is not None:
+                raise NixError(["nix", "show-derivation"], "", f"refusing to show {str(path)[:80]!r}: it is {problem}")
         sub = ["derivation", "show"] if self.version >= (2, 15) else ["show-derivation"]
         if recursive:
             sub.append("-r")
-        todo = list(dict.fromkeys(paths))
         merged: dict[str, Any] = {}
         for lo in range(0, len(todo), CHUNK):
-            doc = json.loads(self.run("nix", *sub, *todo[lo : lo + CHUNK]))
+            doc = json.loads(self.run("nix", *sub, "--", *todo[lo : lo + CHUNK]))
             if isinstance(doc, dict) and isinstance(doc.get("derivations"), dict):
                 wrapper = {k: v for k, v in doc.items() if k != "derivations"}
                 merged.setdefault("derivations", {}).update(doc["derivations"])
@@ -302,6 +362,14 @@ def jobs_jsonl(lines: Iterable[Mapping[str, Any]]) -> str:
     return "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines)
 
 
+def _file_argument(file: str | Path) -> str:
+    """`file` as nix-instantiate must get it: absolute, so it never starts with `-`. Nix 2.8's legacy commands
+    stop reading common options (`--option`) at `--`, but still read their own (`--eval`, `-E`, `-A`,
+    `--version`) after it, and refuse any other word starting with `-`; only the `nix` command reads
+    everything after `--` as paths."""
+    return os.path.abspath(file)
+
+
 def _arg_flags(args: Mapping[str, str] | None, argstrs: Mapping[str, str] | None) -> list[str]:
     out: list[str] = []
     for k, v in (args or {}).items():
@@ -358,12 +426,104 @@ JOB_TRACE = "trace: impact-job"
 
 @dataclass(frozen=True)
 class Limits:
-    """Limits on one Nix process: wall-clock seconds and address space in bytes (None: unlimited)."""
+    """Limits on an evaluation: wall-clock seconds for all of it, address space of each Nix process, and how much
+    it may add to the store (None: unlimited)."""
 
-    #: Seconds before the process group is killed.
+    #: Seconds the whole evaluation may take (every Nix process, retry and explaining run together).
     timeout: float | None = 3600.0
-    #: Bytes of address space (RLIMIT_AS) the process may map.
+    #: Bytes of address space (RLIMIT_AS) each Nix process may map.
     memory: int | None = 8 << 30
+    #: Bytes the evaluation may add to the store (`builtins.toFile`, copied trees, .drv files).
+    store: int | None = 16 << 30
+    #: When the time runs out (`time.monotonic()`); set by `started`, None before.
+    deadline: float | None = None
+
+    def started(self) -> Limits:
+        """These limits with the clock running (unchanged when it already runs): every process from now on
+        shares one deadline."""
+        import time
+
+        if self.timeout is None or self.deadline is not None:
+            return self
+        return dataclasses.replace(self, deadline=time.monotonic() + self.timeout)
+
+    def left(self) -> float | None:
+        """Seconds left before the deadline (the whole timeout when the clock is not running), None: no limit."""
+        import time
+
+        if self.timeout is None:
+            return None
+        if self.deadline is None:
+            return self.timeout
+        return self.deadline - time.monotonic()
+
+
+#: Environment variables a Nix process evaluating a tree is given (besides `NIX_*` ones): nothing else of impact's
+#: environment (tokens, secrets) is in reach of the evaluated code, whatever Nix lets it read.
+EVAL_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "XDG_CACHE_HOME")
+
+
+def evaluation_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The part of `environ` a Nix process that evaluates a tree gets: `EVAL_ENVIRONMENT` and Nix's own settings
+    (`NIX_*`), without `NIX_PATH` (only the checkout is on the search path)."""
+    return {k: v for k, v in environ.items() if k in EVAL_ENVIRONMENT or (k.startswith("NIX_") and k != "NIX_PATH")}
+
+
+class StoreGrowth:
+    """Watches how many bytes the store directory `real_dir` (where its files are on this machine) gained since
+    this object was made; shared by every Nix process of one evaluation.
+
+    Each poll lists the directory and measures the entries that are new; an entry Nix has finished (it sets a
+    path's modification time to 1) is measured once, one still being written again on the next poll.
+    """
+
+    def __init__(self, real_dir: Path, limit: int) -> None:
+        import threading
+
+        self.real_dir, self.limit = real_dir, limit
+        self._lock = threading.Lock()
+        self._done: dict[str, int] = {}
+        self._before = set(self._names())
+
+    def _names(self) -> list[str]:
+        try:
+            return [e.name for e in os.scandir(self.real_dir)]
+        except OSError:
+            return []
+
+    def _size(self, path: str) -> tuple[int, bool]:
+        """Bytes under `path` (not following links) and whether Nix has finished writing it."""
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return 0, False
+        total = st.st_size
+        if os.path.isdir(path) and not os.path.islink(path):
+            for dirpath, dirnames, files in os.walk(path):
+                for f in [*files, *dirnames]:
+                    with contextlib.suppress(OSError):
+                        total += os.lstat(os.path.join(dirpath, f)).st_size
+        return total, st.st_mtime == 1
+
+    def grown(self) -> int:
+        """Bytes the store gained so far."""
+        with self._lock:
+            total = 0
+            for name in self._names():
+                if name in self._before:
+                    continue
+                if name in self._done:
+                    total += self._done[name]
+                    continue
+                size, finished = self._size(os.path.join(self.real_dir, name))
+                if finished:
+                    self._done[name] = size
+                total += size
+            return total
+
+    def exceeded(self) -> bool:
+        """True when the store gained more than the limit."""
+        return self.grown() > self.limit
 
 
 def jobs_expression() -> str:
@@ -376,14 +536,19 @@ def limited_runner(
     on_stderr_line: Callable[[str], bool] | None = None,
     on_stdout_line: Callable[[str], None] | None = None,
     on_finish: Callable[[int], None] | None = None,
+    *,
+    store: StoreGrowth | None = None,
+    clean_environment: bool = False,
 ) -> Runner:
-    """A runner that applies `limits` (RLIMIT_AS in the child, a timer killing its process group).
+    """A runner that applies `limits` (RLIMIT_AS in the child, a timer killing its process group at the deadline,
+    and `store`'s growth polled every second against its limit).
 
     Each stderr line is given to `on_stderr_line` as it arrives; lines it returns True for are consumed
     (progress traces), the rest are kept for the error message. Each stdout line is shown to
     `on_stdout_line` as it arrives (nix-eval-jobs prints one job a line). `on_finish` gets the process's peak
-    resident memory in bytes (from wait4). Exceeding a limit raises `NixError` naming it; a crash (SIGSEGV, as
-    Nix 2.8's garbage collector sometimes does on large trees) raises a `NixError` whose `crashed` is True.
+    resident memory in bytes (from wait4). Exceeding a limit raises `NixError` naming it (its `limit` set); a
+    crash (SIGSEGV, as Nix 2.8's garbage collector sometimes does on large trees) raises a `NixError` whose
+    `crashed` is True. With `clean_environment` the process gets only `evaluation_environment` of this one's.
     """
     import resource
     import signal
@@ -393,12 +558,22 @@ def limited_runner(
         if limits.memory:
             resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
 
+    def over_time(command: Sequence[str], stderr: str) -> NixError:
+        e = NixError(list(command), stderr, f"{command[0]} stopped: it ran over the time limit of {limits.timeout:g} s")
+        e.tip = "look for an endless loop in the evaluated tree, or raise --timeout"
+        e.limit = True
+        return e
+
     def run(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+        left = limits.left()
+        if left is not None and left <= 0:
+            raise over_time(command, "")
+        base = evaluation_environment(os.environ) if clean_environment else os.environ
         with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
             try:
                 proc = subprocess.Popen(
                     list(command),
-                    env={**os.environ, **env},
+                    env={**base, **env},
                     stdout=subprocess.PIPE if on_stdout_line else out,
                     stderr=subprocess.PIPE,
                     stdin=subprocess.DEVNULL,
@@ -408,7 +583,7 @@ def limited_runner(
                 )
             except FileNotFoundError:
                 raise NixError(list(command), "", f"{command[0]} not found: is Nix installed and on PATH?") from None
-            timed_out = threading.Event()
+            timed_out, overgrown, ended = threading.Event(), threading.Event(), threading.Event()
             reader = None
             if on_stdout_line is not None:
                 pipe = proc.stdout
@@ -424,14 +599,28 @@ def limited_runner(
                 reader.start()
 
             def kill() -> None:
-                timed_out.set()
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
 
-            timer = threading.Timer(limits.timeout, kill) if limits.timeout else None
+            def out_of_time() -> None:
+                timed_out.set()
+                kill()
+
+            def watch_store() -> None:
+                assert store is not None
+                while not ended.wait(1.0):
+                    if store.exceeded():
+                        overgrown.set()
+                        kill()
+                        return
+
+            timer = threading.Timer(left, out_of_time) if left is not None else None
             if timer:
                 timer.daemon = True
                 timer.start()
+            watcher = threading.Thread(target=watch_store, daemon=True) if store is not None else None
+            if watcher:
+                watcher.start()
             kept: list[str] = []
             assert proc.stderr is not None
             with proc.stderr:
@@ -439,6 +628,7 @@ def limited_runner(
                     if on_stderr_line is None or not on_stderr_line(line):
                         kept.append(line)
             _, status, usage = os.wait4(proc.pid, 0)
+            ended.set()
             code = proc.returncode = os.waitstatus_to_exitcode(status)
             if on_finish is not None:
                 on_finish(usage.ru_maxrss * 1024)  # Linux reports KiB
@@ -446,12 +636,22 @@ def limited_runner(
                 reader.join()
             if timer:
                 timer.cancel()
+            if watcher:
+                watcher.join()
             stderr = "".join(kept)
             if timed_out.is_set():
+                raise over_time(command, stderr)
+            if overgrown.is_set() or (store is not None and code != 0 and store.exceeded()):
+                assert store is not None
                 e = NixError(
-                    list(command), stderr, f"{command[0]} stopped: it ran over the time limit of {limits.timeout:g} s"
+                    list(command),
+                    stderr,
+                    f"{command[0]} stopped: the evaluation wrote over the store limit of {store.limit >> 20:,} MiB",
                 )
-                e.tip = "look for an endless loop in the evaluated tree, or raise --timeout"
+                e.tip = (
+                    "look for builtins.toFile or paths copied without end in the evaluated tree, or raise --store-limit"
+                )
+                e.limit = True
                 raise e
             if limits.memory and code != 0 and _out_of_memory(stderr, code):
                 e = NixError(
@@ -460,6 +660,7 @@ def limited_runner(
                     f"{command[0]} stopped: it ran over the memory limit of {limits.memory >> 20:,} MiB",
                 )
                 e.tip = "look for an expression that grows without end in the evaluated tree, or raise --memory"
+                e.limit = True
                 raise e
             if code == -signal.SIGSEGV:
                 e = NixError(list(command), stderr, f"{command[0]} crashed (segmentation fault)")
@@ -487,31 +688,45 @@ CAUGHT = "evaluation failed (throw or assert)"
 _LOCATION = re.compile(r"^\s*at (.+):(\d+):(\d+):\s*$")
 
 
+#: An absolute path in running text (not a URL's `//host/…`, not the `/` inside a word or a relative path).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/\-])/[^\s'\"‘’`(){}\[\],;:]+")
+
+
+def without_host_paths(text: str, root: str | Path | None = None, store_dir: str = DEFAULT_STORE_DIR) -> str:
+    """`text` (Nix's words about an evaluated tree) with no path of this machine in it: paths inside `root` made
+    relative to it, store paths kept, every other absolute path written `/…`.
+
+    What an evaluation prints reaches a report others read; Nix names the paths it resolved (a link's target,
+    `~` expanded to the home folder, the private store's place), which the tree's author must not learn.
+    """
+    if root is not None:
+        text = text.replace(f"{root}/", "").replace(str(root), ".")
+    kept = (store_dir, store_dir + "/")
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(0) if m.group(0).startswith(kept) else "/…", text)
+
+
 def error_message(stderr: str, root: str | Path | None = None) -> str:
     """Nix's error as Hydra records it: the message and the innermost location `file:line:col`.
 
     The message is the `error:` paragraph in one line; the location is the first `at FILE:LINE:COL:` Nix printed
-    after it (with `--show-trace`, the innermost frame), FILE relative to `root` when inside it.
+    after it (with `--show-trace`, the innermost frame), FILE relative to `root` when inside it. No other path of
+    this machine is kept (`without_host_paths`).
     """
     lines = stderr.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("error:")), None)
     if start is None:
-        return error_summary(stderr)
+        return without_host_paths(error_summary(stderr), root)
     text = [lines[start].removeprefix("error:").strip()]
     for line in lines[start + 1 :]:
         if not line.strip() or line.lstrip().startswith(("…", "at ")):
             break
         text.append(line.strip())
-    message = " ".join(t for t in text if t)
-    if root is not None:  # nixpkgs' own messages name files too (`Package ‘x’ in ‘/…/default.nix:12’ …`)
-        message = message.replace(f"{root}/", "")
-    message = message[:1000]
+    # nixpkgs' own messages name files too (`Package ‘x’ in ‘/…/default.nix:12’ …`)
+    message = without_host_paths(" ".join(t for t in text if t), root)[:1000]
     for line in lines[start + 1 :]:
         m = _LOCATION.match(line)
         if m:
-            file = m.group(1)
-            if root is not None and file.startswith(f"{root}/"):
-                file = file[len(str(root)) + 1 :]
+            file = without_host_paths(m.group(1), root)
             return f"{message} at {file}:{m.group(2)}:{m.group(3)}"
     return message
 
@@ -549,6 +764,7 @@ def eval_release(
     explain: int = 25,
     processes: list[EvalProcess] | None = None,
     only: Sequence[Mapping[str, Any]] | None = None,
+    growth: StoreGrowth | None = None,
 ) -> list[dict[str, Any]]:
     """The Hydra jobs of a nixpkgs checkout, as nix-eval-jobs lines with `jobset`; writes each .drv to the store.
 
@@ -561,12 +777,15 @@ def eval_release(
     evaluated. A throw or assert is caught by tryEval; any other error (a forbidden path, an abort, a missing
     attribute) stops Nix, and the job it stopped at is set aside and the slice evaluated again. The message of
     the first `explain` caught errors is read by evaluating each job alone (one more Nix process each). Each
-    process run is appended to `processes`. With `only` (a list of `{jobset, path}`), just the jobs under those
-    attribute paths are evaluated (a path that names nothing gives no job).
+    process run is appended to `processes`. Every process keeps to `limits` (one deadline for them all, started
+    here unless the caller started it) and, when given, to the store's `growth` limit. With `only` (a list of
+    `{jobset, path}`), just the jobs under those attribute paths are evaluated (a path that names nothing gives
+    no job).
     """
     if not 0 <= chunk < chunks:
         raise NixError([], "", f"chunk {chunk} is not one of 0…{chunks - 1}")
     root = Path(checkout).resolve()
+    limits = limits.started()
     args = {**release_args(systems, nixos, nixos_systems, skip), "chunks": chunks, "chunk": chunk}
     if only is not None:
         args["only"] = [{"jobset": str(o["jobset"]), "path": [str(n) for n in o["path"]]} for o in only]
@@ -578,7 +797,14 @@ def eval_release(
         try:
             again = f" again, {len(uncaught)} set aside" if uncaught else " again" if crashes else ""
             lines = _run_jobs(
-                nix, root, {**args, "skipPaths": [where(x) for x in uncaught]}, limits, on_job, runs, label + again
+                nix,
+                root,
+                {**args, "skipPaths": [where(x) for x in uncaught]},
+                limits,
+                on_job,
+                runs,
+                label + again,
+                growth,
             )
             break
         except _Stopped as stop:
@@ -604,7 +830,7 @@ def eval_release(
     for line in lines:
         if line.get("error") == CAUGHT and explain > 0:
             explain -= 1
-            line["error"] = explain_error(nix, root, args, where(line), limits, runs)
+            line["error"] = explain_error(nix, root, args, where(line), limits, runs, growth)
     return lines + uncaught
 
 
@@ -630,6 +856,7 @@ def explain_error(
     where: Mapping[str, Any],
     limits: Limits,
     processes: list[EvalProcess],
+    growth: StoreGrowth | None = None,
 ) -> str:
     """Nix's own message for one job that failed under tryEval: evaluate it alone, without tryEval."""
     try:
@@ -641,6 +868,7 @@ def explain_error(
             None,
             processes,
             f"job {where['jobset']}:{'.'.join(where['path'])}",
+            growth,
         )
     except _Stopped as stop:
         return error_message(stop.error.stderr, root)
@@ -672,7 +900,7 @@ def where(line: Mapping[str, Any]) -> dict[str, Any]:
 
 def _refusal(error: NixError, root: Path) -> NixError:
     if "restricted mode" in str(error) or "import from derivation" in str(error):
-        error.args = (f"evaluation of {root} refused: {error_summary(error.stderr)}",)
+        error.args = (f"evaluation of {root} refused: {without_host_paths(error_summary(error.stderr), root)}",)
         error.tip = (
             "the evaluated tree may read only itself: no paths outside it, no network, no import-from-derivation"
         )
@@ -687,8 +915,10 @@ def _run_jobs(
     on_job: Callable[[int], None] | None,
     processes: list[EvalProcess],
     label: str,
+    growth: StoreGrowth | None = None,
 ) -> list[dict[str, Any]]:
-    """One nix-instantiate of jobs.nix with `args` (given as JSON, never spliced into Nix code)."""
+    """One nix-instantiate of jobs.nix with `args` (given as JSON, never spliced into Nix code), in an environment
+    holding nothing but what Nix needs."""
     import time
 
     count = 0
@@ -712,7 +942,7 @@ def _run_jobs(
     limited = Nix(
         store=nix.store,
         env={**nix.env, "NIX_PATH": ""},
-        runner=limited_runner(limits, on_line, on_finish=on_finish),
+        runner=limited_runner(limits, on_line, on_finish=on_finish, store=growth, clean_environment=True),
         store_root=nix.store_root,
     )
     # The arguments go in a file on the search path (`<impact-args/args.json>`, readable under restrict-eval):
@@ -743,10 +973,11 @@ def _run_jobs(
                 "-I",
                 f"impact-args={folder}",
                 "-E",
+                "--",
                 expr,
             )
     except NixError as e:
-        if "over the time limit" in str(e) or "over the memory limit" in str(e):
+        if e.limit:
             raise
         raise _Stopped(e, _traced_place(last[0]) if last else None) from None
     finally:
@@ -798,6 +1029,7 @@ def eval_release_with_eval_jobs(
     on_job: Callable[[int], None] | None = None,
     workers: int = 1,
     tool: str = "nix-eval-jobs",
+    growth: StoreGrowth | None = None,
 ) -> list[dict[str, Any]]:
     """As `eval_release`, through nix-eval-jobs: the same restrictions and limits, workers in parallel.
 
@@ -816,7 +1048,8 @@ def eval_release_with_eval_jobs(
             if on_job is not None:
                 on_job(count)
 
-    plain = Nix(store=None, env={**nix.env, "NIX_PATH": ""}, runner=limited_runner(limits, on_stdout_line=on_line))
+    runner = limited_runner(limits.started(), on_stdout_line=on_line, store=growth, clean_environment=True)
+    plain = Nix(store=None, env={**nix.env, "NIX_PATH": ""}, runner=runner)
     sets = [("nixpkgs", "pkgs/top-level/release.nix", systems)]
     if nixos:
         sets.append(("nixos", "nixos/release.nix", nixos_systems or systems[:1]))

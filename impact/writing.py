@@ -23,14 +23,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from impact.errors import InputError
-from impact.loaders._io import decode, open_regular, parse_json
 
 #: The report.json key holding the SHA-256 (hex) of report.md's bytes.
 DIGEST_KEY = "report_md_sha256"
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
-#: The most bytes of report.md or report.json read (a comment is at most 65,536 characters).
-MAX_REPORT_BYTES = 16 * 1024 * 1024
 
 
 def _writable_folder(folder: Path, what: str) -> None:
@@ -191,42 +188,3 @@ def write_report(folder: Path, markdown: str, data: dict[str, Any]) -> tuple[Pat
     write_atomic(md_path, md)
     write_atomic(json_path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return md_path, json_path
-
-
-def _read_small(path: Path) -> bytes:
-    fd = open_regular(path)
-    with os.fdopen(fd, "rb") as f:
-        raw = f.read(MAX_REPORT_BYTES + 1)
-    if len(raw) > MAX_REPORT_BYTES:
-        raise InputError(f"{path}: larger than {MAX_REPORT_BYTES:,} bytes; not a report from `impact pr`")
-    return raw
-
-
-def read_report(path: Path, *, need_json: bool | None = None) -> tuple[str, dict[str, Any] | None]:
-    """report.md's text and report.json's data from `path` (their folder, or report.md itself).
-
-    report.json is required when `path` is a folder (or `need_json`); when read, its digest must match
-    report.md, else nothing is returned: the pair was not written together.
-    """
-    md_path = path / REPORT_MD if path.is_dir() else path
-    json_path = md_path.with_name(REPORT_JSON)
-    need = path.is_dir() if need_json is None else need_json
-    try:
-        md = _read_small(md_path)
-    except InputError as e:
-        raise InputError(str(e), tip="run `impact pr` first; it writes report.md and report.json") from None
-    markdown = decode(md, str(md_path))
-    if not need and not json_path.exists():
-        return markdown, None
-    data = parse_json(decode(_read_small(json_path), str(json_path)), str(json_path))
-    if not isinstance(data, dict):
-        raise InputError(f"{json_path}: not a JSON object", tip="regenerate the report with `impact pr`")
-    digest = data.get(DIGEST_KEY)
-    if digest != hashlib.sha256(md).hexdigest():
-        raise InputError(
-            f"{json_path} does not vouch for {md_path.name} ("
-            + ("no digest" if digest is None else "digest mismatch")
-            + "): the pair was not written together; nothing posted",
-            tip="regenerate the report with `impact pr`",
-        )
-    return markdown, data

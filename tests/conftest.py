@@ -6,7 +6,10 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable, Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,6 +75,18 @@ def embedded_graph() -> DerivationGraph:
 def default_graph() -> DerivationGraph:
     """The default shipped snapshot (master 2019-03-19)."""
     return load_snapshot(EMBEDDED_SNAPSHOT)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Callable[..., Any]], Any]]:
+    """Start fake GitHubs on loopback (tests/fake_github.py); each gets its own port (so its own origin)."""
+    from tests.fake_github import start
+
+    servers: list[ThreadingHTTPServer] = []
+    yield lambda route: start(route, servers)
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -4,13 +4,10 @@ that dribbles its answer, rate limits, and answers that are not what the endpoin
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,115 +16,10 @@ import pytest
 from impact.cli import main
 from impact.errors import InputError
 from impact.github import ACTIONS_BOT_LOGIN, MARKER, GitHub, GitHubError, comment_body, post_report
-from impact.writing import write_report
+from tests.fake_github import BOT, REPO, TOKEN, Fake, Repo, answer
+from tests.pr_reports import evaluations, write_pr_report
 
-TOKEN = "ghs_trustBoundaryToken0123456789abcdef"
-REPO = "acme/nixpkgs"
-BOT = "impact-bot"
-
-
-@dataclass
-class Seen:
-    """One request the fake received."""
-
-    method: str
-    path: str
-    authorization: str | None
-    body: Any
-
-
-@dataclass
-class Fake:
-    """A scripted GitHub: `route(method, path, body)` → (status, headers, raw body)."""
-
-    route: Callable[[str, str, Any], tuple[int, dict[str, str], bytes]]
-    seen: list[Seen] = field(default_factory=list)
-    url: str = ""
-
-
-def _answer(status: int, body: Any = None, **headers: str) -> tuple[int, dict[str, str], bytes]:
-    return status, headers, (json.dumps(body).encode() if body is not None else b"")
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Callable[..., Any]], Fake]]:
-    """Start fake GitHubs on loopback; each gets its own port (so its own origin)."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(route: Callable[[str, str, Any], tuple[int, dict[str, str], bytes]]) -> Fake:
-        fake = Fake(route)
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else None
-                fake.seen.append(Seen(self.command, self.path, self.headers.get("Authorization"), body))
-                result = fake.route(self.command, self.path, body)
-                if result is None:  # the route wrote the answer itself
-                    return
-                status, headers, payload = result
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = _handle
-
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        httpd.daemon_threads = True
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        servers.append(httpd)
-        fake.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-        return fake
-
-    yield start
-    for httpd in servers:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-class Repo:
-    """A pull request's comments and labels, answering like GitHub."""
-
-    def __init__(self, comments: list[dict[str, Any]], login: str | None = BOT) -> None:
-        self.comments = comments
-        self.login = login
-        self.labels: list[str] = []
-
-    def __call__(self, method: str, path: str, body: Any) -> tuple[int, dict[str, str], bytes]:
-        path = path.split("?", 1)[0]
-        if method == "GET" and path == "/user":
-            if self.login is None:
-                return _answer(403, {"message": "Resource not accessible by integration"})
-            return _answer(200, {"login": self.login})
-        if method == "GET" and path.endswith("/pulls/5"):
-            return _answer(200, {"number": 5, "head": {"sha": "0" * 40}})
-        if method == "GET" and path.endswith("/comments"):
-            return _answer(200, self.comments)
-        if method == "POST" and path.endswith("/comments"):
-            comment = {
-                "id": 1000 + len(self.comments),
-                "body": body["body"],
-                "user": {"login": self.login or ACTIONS_BOT_LOGIN},
-            }
-            self.comments.append(comment)
-            return _answer(201, comment)
-        if method == "PATCH" and (m := re.search(r"/comments/(\d+)$", path)):
-            comment = next(c for c in self.comments if c["id"] == int(m.group(1)))
-            comment["body"] = body["body"]
-            return _answer(200, comment)
-        if method == "GET" and path.endswith("/labels"):
-            return _answer(200, [{"name": n} for n in self.labels])
-        if method == "POST" and path.endswith("/labels"):
-            self.labels += body["labels"]
-            return _answer(200, [{"name": n} for n in self.labels])
-        return _answer(404, {"message": "Not Found"})
+_answer = answer
 
 
 def client(url: str, **kw: Any) -> GitHub:
@@ -214,7 +106,7 @@ def test_a_token_with_control_characters_is_refused_unprinted(
     assert token.strip() not in str(e.value)
     if "\0" in token:
         return  # an environment variable cannot hold a NUL byte
-    write_report(tmp_path, "## r\n", {"labels": []})
+    write_pr_report(tmp_path)
     monkeypatch.setenv("GITHUB_TOKEN", token)
     assert main(["post", "--pr", "5", "--repo", REPO, "--api-url", fake.url, "--report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -373,7 +265,7 @@ def test_a_malformed_answer_through_the_command_is_one_line(
     serve: Callable[..., Fake], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake = serve(lambda m, p, b: (200, {}, b"<html>"))
-    write_report(tmp_path, "## r\n", {"labels": []})
+    write_pr_report(tmp_path)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     assert main(["post", "--pr", "5", "--repo", REPO, "--api-url", fake.url, "--report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -388,37 +280,12 @@ EVIL = [
     "@NixOS/security-team",
     "[click](javascript:alert(1))",
     "line\n## injected heading",
+    "see https://evil.example/login",
+    "www.evil.example",
+    "NixOS/nixpkgs#1 and #2",
 ]
-
-
-def _evil_snapshot(folder: Path) -> Path:
-    s = "/nix/store/"
-    drvs, lines = {}, []
-    for i, name in enumerate(EVIL):
-        drv = f"{s}{i:032d}-{name.replace('/', '_').replace(chr(10), '_')}.drv"
-        drvs[drv] = {
-            "outputs": {"out": {"path": f"{s}{i:032x}-x"}},
-            "inputSrcs": [],
-            "inputDrvs": {next(iter(drvs)): ["out"]} if drvs else {},
-            "system": "x86_64-linux",
-            "env": {"name": name},
-        }
-        lines.append(
-            json.dumps(
-                {
-                    "attr": f"{name}.x86_64-linux",
-                    "drvPath": drv,
-                    "system": "x86_64-linux",
-                    "jobset": "nixpkgs",
-                    "name": name,
-                    "meta": {"maintainers": [{"github": "@alice"}, "</details>"]},
-                }
-            )
-        )
-    folder.mkdir()
-    (folder / "derivations.json").write_text(json.dumps(drvs))
-    (folder / "jobs.jsonl").write_text("\n".join(lines) + "\n")
-    return folder
+#: A derivation's `system` is any string the tree writes.
+EVIL_SYSTEM = "see https://evil.example/login #3"
 
 
 def _outside_code(markdown: str) -> str:
@@ -435,25 +302,28 @@ def _outside_code(markdown: str) -> str:
     return "\n".join(kept)
 
 
+#: What GitHub turns into a link in text: a URL, `www.`, an issue reference.
+LIVE_LINK = re.compile(r"(?i)\b(?:https?|ftp)://|\bwww\.|(?:^|[\s(])#\d|[\w.-]+/[\w.-]+#\d|\bgh-\d")
+
+
+@pytest.mark.parametrize("evil", EVIL)
 def test_injected_names_are_posted_escaped(
-    serve: Callable[..., Fake], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    serve: Callable[..., Fake], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, evil: str
 ) -> None:
-    snap = _evil_snapshot(tmp_path / "snap")
-    assert main(["estimate", EVIL[0] + ".x86_64-linux", "--snapshot", str(snap), "--format", "markdown"]) == 0
-    markdown = capsys.readouterr().out
-    write_report(tmp_path / "report", markdown, {"labels": []})
+    """A package name, attribute, system and maintainer from the evaluated tree: shown, never live."""
+    report = write_pr_report(tmp_path / "report", *evaluations(evil, EVIL_SYSTEM, evil), command=f"impact pr {evil}")
     repo = Repo([])
     fake = serve(repo)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    assert main(["post", "--pr", "5", "--repo", REPO, "--api-url", fake.url, "--report", str(tmp_path / "report")]) == 0
+    assert main(["post", "--pr", "5", "--repo", REPO, "--api-url", fake.url, "--report", str(report)]) == 0
     body = repo.comments[0]["body"]
+    assert "app.see https://evil.example/login #3" in body  # the names are there, as code
     text = _outside_code(body)  # where Markdown and HTML are live; code spans and fences show text as it is
-    assert (
-        text.count("<details>") == text.count("</details>") == body.count("<details>")
-    )  # no name opens or closes a fold
+    assert text.count("<details>") == text.count("</details>") == body.count("<details>")  # no fold opened or closed
     assert "<img" not in text  # no raw HTML
     assert not re.search(r"@(alice|NixOS)\b", text)  # nobody is mentioned
     assert "](javascript:" not in text
+    assert not LIVE_LINK.search(text), LIVE_LINK.search(text)  # no link, no issue reference
     assert "\n## injected heading" not in body
     tables: list[list[int]] = [[]]
     for line in body.splitlines():

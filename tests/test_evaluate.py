@@ -187,6 +187,35 @@ def test_nix_eval_jobs_refusal_is_one_line(tmp_path: Path) -> None:
     from impact.nix import Nix, eval_release_with_eval_jobs
 
     tool, _ = fake_tool(tmp_path, fail=True)
-    with pytest.raises(NixError, match=r"refused: access to absolute path '/etc/passwd' is forbidden") as e:
+    with pytest.raises(NixError, match=r"refused: access to absolute path '/…' is forbidden") as e:
         eval_release_with_eval_jobs(Nix(), tmp_path, ["x86_64-linux"], limits=Limits(timeout=30), tool=tool)
     assert e.value.tip and "only itself" in e.value.tip
+
+
+def test_an_evaluation_gets_none_of_impacts_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nix evaluating a tree gets only what it needs: a token or secret of impact's environment is not there for
+    any way the evaluated code might find to read it; NIX_PATH is not either (only the checkout is searched)."""
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_secretSecret")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "hunter2")
+    monkeypatch.setenv("NIX_PATH", "nixpkgs=/elsewhere")
+    monkeypatch.setenv("NIX_REMOTE", "daemon")
+    run = limited_runner(Limits(timeout=30), clean_environment=True)
+    seen = dict(line.split("=", 1) for line in run(["env"], {"XDG_CACHE_HOME": "/c"}).stdout.splitlines())
+    assert "GITHUB_TOKEN" not in seen and "AWS_SECRET_ACCESS_KEY" not in seen and "NIX_PATH" not in seen
+    assert seen["NIX_REMOTE"] == "daemon" and seen["XDG_CACHE_HOME"] == "/c" and "PATH" in seen
+
+
+def test_a_deadline_covers_every_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once started, the limits' clock runs for all processes: the second process gets only what is left, and
+    none starts after the deadline."""
+    limits = Limits(timeout=1.0, memory=None).started()
+    assert limits.started() is limits and Limits(timeout=None).started().left() is None
+    run = limited_runner(limits)
+    run(["sleep", "0.6"], {})
+    start = time.monotonic()
+    with pytest.raises(NixError, match=r"time limit of 1 s"):
+        run(["sleep", "5"], {})
+    assert time.monotonic() - start < 1.0
+    with pytest.raises(NixError, match=r"time limit of 1 s") as e:
+        run(["true"], {})
+    assert e.value.limit

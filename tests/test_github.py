@@ -18,13 +18,12 @@ import pytest
 
 from impact.cli import main
 from impact.github import MARKER, GitHub, GitHubError, comment_body, post_report
-from impact.writing import write_report
+from tests.pr_reports import LABELS, evaluations, write_pr_report
 
 TOKEN = "ghs_s3cr3tTokenValue0123456789abcdef"
 REPO = "acme/nixpkgs"
 HEAD = "0123456789abcdef0123456789abcdef01234567"
 BOT = "impact-bot"
-LABELS = ["10.rebuild-linux: 1-10", "10.rebuild-darwin: 0"]
 
 
 class FakeGitHub:
@@ -130,8 +129,7 @@ def server() -> Iterator[tuple[FakeGitHub, str]]:
 
 @pytest.fixture
 def report(tmp_path: Path) -> Path:
-    write_report(tmp_path, f"{MARKER}\n## impact\n\n3 jobs rebuild\n", {"labels": LABELS})
-    return tmp_path
+    return write_pr_report(tmp_path)
 
 
 def run_post(url: str, report: Path, monkeypatch: pytest.MonkeyPatch, token: str = TOKEN, *extra: str) -> int:
@@ -151,14 +149,14 @@ def test_second_run_edits_the_same_comment(
     assert run_post(url, report, monkeypatch) == 0
     first = capsys.readouterr()
     assert first.out.startswith("created comment 101 on acme/nixpkgs#5")
-    write_report(report, f"{MARKER}\n## impact\n\n4 jobs rebuild\n", {"labels": LABELS})
+    write_pr_report(report, *evaluations("libbar"))
     assert run_post(url, report, monkeypatch) == 0
     second = capsys.readouterr()
     assert second.out.startswith("updated comment 101 on acme/nixpkgs#5")
     mine = [c for c in state.comments if MARKER in c["body"]]
-    assert len(mine) == 1 and "4 jobs rebuild" in mine[0]["body"]
+    assert len(mine) == 1 and "`libbar-1.0 → libbar-1.1`" in mine[0]["body"] and "libfoo" not in mine[0]["body"]
     assert len(state.comments) == 2  # the unrelated comment is untouched
-    assert state.labels == ["bug", "10.rebuild-linux: 1-10", "10.rebuild-darwin: 0"]
+    assert state.labels == ["bug", *LABELS]
     assert ("DELETE", f"/repos/{REPO}/issues/5/labels/10.rebuild-linux%3A%2011-100") in state.requests
     assert "labels unchanged" in second.out
     assert all(a == f"Bearer {TOKEN}" for a in state.auth_seen)  # the token was used…
@@ -247,7 +245,7 @@ def test_comment_body_has_marker_and_limit() -> None:
     assert len(long) == 65536 and "cut to fit" in long
 
 
-# -- the workflow_run path: the pull request number and head commit come from an artifact a fork could forge --
+# -- a report tied to a commit: the number and head commit of a report's files are checked, never trusted --
 
 
 def run_from_artifact(url: str, report: Path, monkeypatch: pytest.MonkeyPatch, head: str = HEAD) -> int:
@@ -346,13 +344,52 @@ def test_head_sha_must_be_a_sha(
     assert "is not a commit SHA" in capsys.readouterr().err and state.requests == []
 
 
-def test_labels_outside_rebuild_are_refused(
+@pytest.mark.parametrize(
+    "edit, reason",
+    [
+        (lambda c: c["labels"]["counts"].update({"anything the fork wants": 3}), "names the kernel"),
+        (lambda c: c["labels"].update({"counts": {"linux": -1}}), "is -1, not a count"),
+        (lambda c: c["labels"].update({"stdenv": ["darwin"]}), "not evaluated"),
+        (lambda c: c.update({"labels": ["10.rebuild-linux: 1-10"]}), "expected an object"),
+        (lambda c: c.update({"markdown": "## hi @NixOS/security"}), "is not one the report has"),
+        (lambda c: c["causes"][0].update({"chain": 5}), "causes[0].chain is a number, expected a string"),
+        (lambda c: c["roots"][0].update({"kind": "<img src=x>"}), "is not one of edited, follows, every_commit"),
+        (lambda c: c.update({"roots_total": 0}), "is less than the 1 entries listed"),
+        (lambda c: c.update({"version": 1}), "comment version 1, expected 2"),  # the format before the split rows
+        (lambda c: c.clear(), "comment version null"),
+    ],
+)
+def test_a_report_that_is_not_what_impact_pr_writes_is_refused(
+    server: tuple[FakeGitHub, str],
+    report: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    edit: Any,
+    reason: str,
+) -> None:
+    """report.json comes from another job: each field is checked before anything is sent."""
+    state, url = server
+    data = json.loads((report / "report.json").read_text())
+    edit(data["comment"])
+    (report / "report.json").write_text(json.dumps(data))
+    assert run_post(url, report, monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert reason in err and len(err.strip().splitlines()) == 1 and "nothing posted" in err, err
+    assert state.requests == []
+
+
+def test_only_labels_impact_sets_are_set(
     server: tuple[FakeGitHub, str], report: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state, url = server
-    write_report(report, "## x\n", {"labels": ["10.rebuild-linux: 1-10", "merge-ready"]})
-    assert run_post(url, report, monkeypatch) == 2
-    assert "labels must be a list of 10.rebuild-* names" in capsys.readouterr().err and state.requests == []
+    assert run_post(url, report, monkeypatch, TOKEN, "--label", "10.rebuild-linux: 1-10", "--label", "merge-ready") == 2
+    assert "'merge-ready' is not a label impact sets" in capsys.readouterr().err and state.requests == []
+    # the labels in report.json's old place are not read: they follow from the numbers
+    data = json.loads((report / "report.json").read_text())
+    data["labels"] = ["10.rebuild-anything the fork wants", "10.rebuild-linux: 501+"]
+    (report / "report.json").write_text(json.dumps(data))
+    assert run_post(url, report, monkeypatch) == 0
+    assert state.labels == ["bug", *LABELS]
 
 
 @pytest.mark.parametrize("given", [[], ["--pr", "5", "--pr-file", "pr-number"]])

@@ -6,6 +6,7 @@ Real Nix runs in tests/integration/.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,9 +31,10 @@ class FakeRunner:
 
 
 def test_nix_commands_get_the_experimental_flag_and_store() -> None:
-    runner = FakeRunner(("nix (Nix) 2.8.0\n", "", 0), ('{"/nix/store/a-x.drv": {}}', "", 0))
+    drv = f"/nix/store/{'a' * 32}-x.drv"
+    runner = FakeRunner(("nix (Nix) 2.8.0\n", "", 0), (json.dumps({drv: {}}), "", 0))
     nix = Nix(store="local?root=/tmp/r", runner=runner)
-    assert nix.show_derivation(["/nix/store/a-x.drv"]) == {"/nix/store/a-x.drv": {}}
+    assert nix.show_derivation([drv]) == {drv: {}}
     assert runner.calls[1][0] == [
         "nix",
         "--extra-experimental-features",
@@ -41,9 +43,60 @@ def test_nix_commands_get_the_experimental_flag_and_store() -> None:
         "local?root=/tmp/r",
         "show-derivation",
         "-r",
-        "/nix/store/a-x.drv",
+        "--",
+        drv,
     ]
     assert nix.command("nix-instantiate", "x.nix") == ["nix-instantiate", "--store", "local?root=/tmp/r", "x.nix"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "--option",
+        "allow-unsafe-native-code-during-evaluation",
+        "--expr",
+        "/nix/store/../../etc/passwd.drv",
+        f"/nix/store/{'a' * 32}-x",  # an output, not a .drv
+        f"/nix/store/{'e' * 32}-x.drv",  # `e` is not in Nix's base-32 alphabet
+        f"/nix/store/{'a' * 32}-.hidden.drv",
+        f"/gnu/store/{'a' * 32}-x.drv",
+        f"/nix/store/{'a' * 32}-x.drv\n--impure",
+    ],
+)
+def test_show_derivation_takes_only_drv_paths_of_its_store(path: str) -> None:
+    """A path an evaluated tree chose never reaches Nix's command line unless it is a .drv path of the store."""
+    runner = FakeRunner(("nix (Nix) 2.8.0\n", "", 0), ("{}", "", 0))
+    with pytest.raises(NixError, match="refusing to show"):
+        Nix(runner=runner).show_derivation([f"/nix/store/{'b' * 32}-ok.drv", path])
+    assert not [c for c, _ in runner.calls if "show-derivation" in c]
+
+
+def test_paths_follow_a_double_dash() -> None:
+    """Every file or expression given to Nix comes after `--` (no common option such as `--option` is read
+    there), and a file is absolute, so it never starts with `-` (Nix 2.8's nix-instantiate still reads its own
+    flags after `--`)."""
+    runner = FakeRunner(*[(f"/nix/store/{'a' * 32}-x.drv\n", "", 0)] * 2, ("1", "", 0), ("2", "", 0))
+    nix = Nix(runner=runner)
+    nix.instantiate("-file.nix", ["a"], argstrs={"k": "v"})
+    nix.instantiate(Path("x.nix"))
+    nix.eval_json("-f.nix", attr="x")
+    nix.eval_json(expr="1 + 1")
+    for command, _ in runner.calls:
+        assert command[-2] == "--" and command.count("--") == 1, command
+    assert runner.calls[0][0][-1] == os.path.abspath("-file.nix") and runner.calls[3][0][-1] == "1 + 1"
+    assert nix.store_dir == "/nix/store"
+    assert Nix(store="local?root=/r&store=/gnu/store").store_dir == "/gnu/store"
+
+
+def test_where_a_store_keeps_its_files(tmp_path: Path) -> None:
+    """A job's .drv must be a file the evaluation wrote: impact looks for it where the store keeps it."""
+    drv = f"/nix/store/{'a' * 32}-x.drv"
+    assert Nix().real_path(drv) == Path(drv) and Nix(store="daemon").real_path(drv) == Path(drv)
+    assert Nix(store="local?root=/r").real_path(drv) == Path(f"/r{drv}")
+    assert Nix(store="/r").real_path(drv) == Path(f"/r{drv}")
+    assert isolated_nix(tmp_path).real_path(drv) == Path(f"{tmp_path}{drv}")
+    assert Nix(store="local?real=/r/store").real_path(drv) == Path(f"/r/store/{'a' * 32}-x.drv")
+    assert Nix(store="ssh://builder").real_path(drv) is None
 
 
 def test_newer_nix_uses_derivation_show_and_merges_wrapped_chunks() -> None:
@@ -54,7 +107,7 @@ def test_newer_nix_uses_derivation_show_and_merges_wrapped_chunks() -> None:
     doc = Nix(runner=runner).show_derivation(paths, recursive=False)
     assert doc == {"derivations": {"a.drv": {}, "b.drv": {}}, "version": 4}
     assert runner.calls[1][0][3:5] == ["derivation", "show"] and "-r" not in runner.calls[1][0]
-    assert len(runner.calls[1][0]) == 5 + CHUNK and runner.calls[2][0][5:] == paths[CHUNK:]
+    assert len(runner.calls[1][0]) == 6 + CHUNK and runner.calls[2][0][6:] == paths[CHUNK:]
 
 
 def test_failure_raises_nix_error_with_command_and_stderr() -> None:
@@ -63,7 +116,7 @@ def test_failure_raises_nix_error_with_command_and_stderr() -> None:
     with pytest.raises(NixError) as e:
         Nix(runner=runner).instantiate("pkgs.nix", ["nope"])
     assert str(e.value) == "nix-instantiate failed: attribute 'nope' in selection path 'nope' not found"
-    assert e.value.command == ["nix-instantiate", "pkgs.nix", "-A", "nope"]
+    assert e.value.command == ["nix-instantiate", "-A", "nope", "--", os.path.abspath("pkgs.nix")]
     assert e.value.stderr == stderr
 
 
@@ -80,7 +133,6 @@ def test_instantiate_strips_output_suffixes_and_passes_arguments() -> None:
     assert drvs == ["/nix/store/a-x.drv", "/nix/store/a-x.drv"]
     assert runner.calls[0][0] == [
         "nix-instantiate",
-        "p.nix",
         "-A",
         "x",
         "-A",
@@ -91,6 +143,8 @@ def test_instantiate_strips_output_suffixes_and_passes_arguments() -> None:
         "--argstr",
         "s",
         "v",
+        "--",
+        os.path.abspath("p.nix"),
     ]
 
 

@@ -5,6 +5,7 @@ and the reproduce line. Every expectation is counted by hand from the graphs bel
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -227,15 +228,49 @@ def test_an_error_on_a_set_counts_the_base_jobs_under_it() -> None:
     assert [(e.attr, e.base_jobs) for e in diff_snapshots(base, head).new_eval_errors] == [("tests.foo", 3)]
 
 
-def test_removed_jobs_say_which_no_longer_evaluate_and_which_are_gone_without_an_error() -> None:
-    """The error on `tests.foo` covers 3 of the 4 removed jobs; `tests.foobar.c` is gone without an error. The
-    warning, the table, No new breakage and the lists account for all 4."""
+def test_strings_from_the_evaluation_never_become_links() -> None:
+    """A derivation's `system`, its name and its maintainers are the tree's: `see https://evil.example/login`,
+    `www.…` or `owner/repo#1` in plain text would be links on GitHub. They stay text: in code spans, or with the
+    link broken by a zero-width space."""
+    evil_system = "see https://evil.example/login"
+
+    def evil(key: str, name: str, inputs: dict[str, tuple[str, ...]] | None = None) -> Derivation:
+        d = drv(key, name, inputs)
+        return Derivation(d.path, d.name, evil_system, d.outputs, inputs=d.inputs)
+
+    def evil_job(attr: str, d: Derivation) -> Job:
+        return Job(f"{attr}.{evil_system}", evil_system, "nixpkgs", d.path, d.name, dict(d.outputs), ("GH-5 #6",))
+
+    lib1, lib2 = evil("l1", "www.evil.example-1"), evil("l2", "www.evil.example-2")
+    app1, app2 = evil("a1", "owner/repo#1", {lib1.path: ("out",)}), evil("a2", "owner/repo#1", {lib2.path: ("out",)})
+    base = DerivationGraph.from_records([lib1, app1], [evil_job("lib", lib1), evil_job("app", app1)], origin="b")
+    head = DerivationGraph.from_records([lib2, app2], [evil_job("lib", lib2), evil_job("app", app2)], origin="h")
+    markdown = pr_markdown(pr_report(base, head, "impact pr b h"))
+    assert evil_system in markdown  # shown…
+    live = []
+    for line in markdown.splitlines():
+        if line.startswith(("```", "impact pr")):
+            continue
+        text = re.sub(r"(`+)(.+?)(?<!`)\1(?!`)", "CODE", line)  # …but only as code, or broken
+        live += re.findall(r"(?i)\b(?:https?|ftp)://|\bwww\.|(?:^|[\s(])#\d|[\w.-]+/[\w.-]+#\d|\bgh-\d", text)
+    assert live == []
+
+
+def removed_graphs() -> tuple[DerivationGraph, DerivationGraph]:
+    """BASE has nixos jobs tests.foo, tests.foo.a, tests.foo.b, tests.foobar.c and other; HEAD only other, and
+    `tests.foo` fails to evaluate: 3 removed jobs no longer evaluate, `tests.foobar.c` is gone without an error."""
     d = drv("x1", "x-1")
     attrs = ["tests.foo.a", "tests.foo.b", "tests.foobar.c", "tests.foo", "other"]
     base = DerivationGraph.from_records([d], [Job(attr=a, system=SYS, jobset="nixos", drv_path=d.path) for a in attrs])
     errors = (EvalError(attr="tests.foo", error="e", jobset="nixos"),)
     head = DerivationGraph.from_records([d], [Job(attr="other", system=SYS, jobset="nixos", drv_path=d.path)], errors)
-    report = pr_report(base, head, "impact pr base head")
+    return base, head
+
+
+def test_removed_jobs_say_which_no_longer_evaluate_and_which_are_gone_without_an_error() -> None:
+    """The error on `tests.foo` covers 3 of the 4 removed jobs; `tests.foobar.c` is gone without an error. The
+    warning, the table, No new breakage and the lists account for all 4."""
+    report = pr_report(*removed_graphs(), "impact pr base head")
     assert report.diff.removed["nixos"] == ("tests.foo", "tests.foo.a", "tests.foo.b", "tests.foobar.c")
     assert report.diff.removed_failing("nixos") == ("tests.foo", "tests.foo.a", "tests.foo.b")
     text = pr_markdown(report)

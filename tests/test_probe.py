@@ -204,6 +204,21 @@ for field, (path, kinds) in FIELDS.items():
     for kind in kinds:
         snapshot_case(f"drv-json/{field}-is-{kind}", mutate(_set(path, WRONG[kind])))
 
+# requiredSystemFeatures is a string (plain attributes) or a list of strings (structured ones): never a number.
+for kind, value in {**{k: WRONG[k] for k in ("int", "float", "bool", "object")}, "list-of-ints": [1, 2]}.items():
+    snapshot_case(
+        f"drv-json/requiredSystemFeatures-is-{kind}",
+        mutate(_set([APP_DRV, "env", "requiredSystemFeatures"], value)),
+    )
+    snapshot_case(
+        f"drv-json/__json-requiredSystemFeatures-is-{kind}",
+        mutate(_set([APP_DRV, "env", "__json"], json.dumps({"requiredSystemFeatures": value}))),
+    )
+    snapshot_case(
+        f"drv-json/structuredAttrs-requiredSystemFeatures-is-{kind}",
+        mutate(_set([APP_DRV, "structuredAttrs"], {"requiredSystemFeatures": value})),
+    )
+
 for label, value in {
     "null-doc": "null",
     "list-doc": "[1, 2]",
@@ -294,6 +309,15 @@ for field, kinds in JOB_FIELDS.items():
             else (lambda f, v: lambda r: r.__setitem__(f, v))(field, WRONG[kind])
         )
         snapshot_case(f"jobs/{field}-is-{kind}", jobs_folder(job_line(edit)))
+
+# A job's drvPath names the file read next: only the path of a .drv in a store.
+for label, drv_path in {
+    "drvPath-not-drv": "/etc/passwd",
+    "drvPath-dotdot": f"{S}{'1' * 32}-lib.drv/../../../etc/passwd",
+    "drvPath-dot": f"{S}./{'1' * 32}-lib.drv",
+    "drvPath-control": f"{S}{'1' * 32}-li\x1bb.drv",
+}.items():
+    snapshot_case(f"jobs/{label}", jobs_folder(job_line((lambda p: lambda r: r.__setitem__("drvPath", p))(drv_path))))
 
 for label, lines in {
     "line-is-list": "[1]\n",
@@ -403,6 +427,8 @@ for label, text in {
     "__json-deep": aterm(GOOD_OUTPUTS, env='[("__json","' + DEEP + '")]'),
     "__json-huge-int": aterm(GOOD_OUTPUTS, env='[("__json","{\\"x\\": ' + HUGE + '}")]'),
     "bare-token": "Derive(x)",
+    "__json-features-number": aterm(GOOD_OUTPUTS, env='[("__json","{\\"requiredSystemFeatures\\": 5}")]'),
+    "__json-features-ints": aterm(GOOD_OUTPUTS, env='[("__json","{\\"requiredSystemFeatures\\": [1]}")]'),
     "missing-input-file": aterm(GOOD_OUTPUTS, inputs=f'[("{S}{"7" * 32}-gone.drv",["out"])]'),
 }.items():
     snapshot_case(f"drv/{label}", drv_file(text))
@@ -805,29 +831,58 @@ def report_pair(
     return make
 
 
+def good_report(d: Path) -> Path:
+    """A report as `impact pr` writes it (tests/pr_reports.py)."""
+    from tests.pr_reports import write_pr_report
+
+    d.mkdir(parents=True, exist_ok=True)
+    return write_pr_report(d)
+
+
+def edited_report(edit: Callable[[dict[str, Any]], Any]) -> Callable[[Path], Path]:
+    """A report of `impact pr` whose report.json's comment `edit` changed (as another job could)."""
+
+    def make(d: Path) -> Path:
+        good_report(d)
+        data = json.loads((d / "report.json").read_text())
+        edit(data["comment"])
+        write(d / "report.json", json.dumps(data))
+        return d
+
+    return make
+
+
 for label, make in {
     "no-report": report_pair(md=None, data=None),
     "md-only": report_pair(data=None),
     "json-not-object": report_pair(data=[1, 2]),
-    "json-no-digest": report_pair(data={"labels": []}, digest=None),
-    "json-digest-mismatch": report_pair(data={"labels": []}, digest="0" * 64),
-    "json-digest-int": report_pair(data={"labels": []}, digest=5),  # type: ignore[arg-type]
-    "labels-not-list": report_pair(data={"labels": "10.rebuild-linux: 1"}),
-    "labels-foreign": report_pair(data={"labels": ["merge-ready"]}),
-    "labels-ints": report_pair(data={"labels": [1]}),
+    "json-no-comment": report_pair(data={"labels": ["10.rebuild-linux: 1-10"]}),
     "json-invalid": report_pair(data=b"{not json"),
     "json-deep": report_pair(data=DEEP.encode()),
     "json-huge-int": report_pair(data=HUGE.encode()),
-    "md-latin1": report_pair(md=b"caf\xe9", data={"labels": []}),
     "json-latin1": report_pair(data=b'{"labels": ["caf\xe9"]}'),
-    "md-fifo": lambda d: (fifo("report.md")(d), report_pair(md=None, data={"labels": []})(d))[1],
     "json-fifo": lambda d: (report_pair(data=None)(d), fifo("report.json")(d))[0],
     "md-folder": lambda d: ((d / "report.md").mkdir(parents=True), d)[1],
     "report-is-dev-zero": lambda d: Path("/dev/zero"),
+    "comment-version": edited_report(lambda c: c.update({"version": "1"})),
+    "comment-not-object": edited_report(lambda c: c.update({"labels": ["10.rebuild-linux: 1-10"]})),
+    "comment-kernel-foreign": edited_report(lambda c: c["labels"]["counts"].update({"freebsd": 2})),
+    "comment-count-negative": edited_report(lambda c: c["labels"]["counts"].update({"linux": -2})),
+    "comment-count-float": edited_report(lambda c: c["labels"]["counts"].update({"linux": 2.5})),
+    "comment-count-bool": edited_report(lambda c: c.update({"derivations": True})),
+    "comment-string-is-list": edited_report(lambda c: c.update({"command": ["impact"]})),
+    "comment-string-huge": edited_report(lambda c: c.update({"command": "x" * 100_000})),
+    "comment-list-huge": edited_report(lambda c: c.update({"maintainers": ["m"] * 10_000})),
+    "comment-unknown-field": edited_report(lambda c: c.update({"markdown": "## hello"})),
+    "comment-missing-field": edited_report(lambda c: c.pop("rows")),
+    "comment-word-unknown": edited_report(lambda c: c["roots"][0].update({"paired_by": "magic"})),
+    "comment-total-short": edited_report(lambda c: c.update({"roots_total": 0})),
+    "comment-systems-twice": edited_report(lambda c: c.update({"systems": ["x86_64-linux"] * 2})),
 }.items():
     report_case(label, make)
 
-_GOOD_REPORT = report_pair(data={"labels": ["10.rebuild-linux: 1-10"]})
+_GOOD_REPORT = good_report
+report_case("label-foreign", _GOOD_REPORT, "--label", "merge-ready")
 report_case("token-newline", _GOOD_REPORT, GITHUB_TOKEN=TOKEN + "\n")
 report_case("token-inner-newline", _GOOD_REPORT, GITHUB_TOKEN="ghs_a\nAuthorization: evil")
 report_case("token-control", _GOOD_REPORT, GITHUB_TOKEN="ghs_\x1b[31mred")

@@ -1,14 +1,19 @@
-"""The GitHub workflows (.github/workflows/impact.yml and impact-post.yml), read with PyYAML: they call impact
-with commands and options that exist, give a write token only to the jobs that post, never run a pull
-request's code where a write token is, and post once per pull request: impact.yml for one from this
-repository, impact-post.yml (a `workflow_run`) for one from a fork."""
+"""The bot's GitHub workflow (.github/workflows/impact.yml, with eval.yml's installs), read with PyYAML and run
+with bash where it matters: it calls impact with commands and options that exist; it runs on the base
+branch's definition (`pull_request_target`) with the pull request's tree as data only; only the posting job
+can write, and it posts what it rendered itself from this run's report, so a forged artifact reaches GitHub as
+nothing; impact is installed from a verified commit, never from a ref a branch or tag could stand in for."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shlex
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +21,18 @@ import pytest
 import typer
 import yaml
 
-from impact.cli import app
-from impact.github import check_report_head, read_pr_number
+from impact.cli import app, main
+from tests.fake_github import HEAD, REPO, TOKEN, Fake, Repo
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / ".github" / "workflows"
-EVAL = WORKFLOWS / "impact.yml"
-POST = WORKFLOWS / "impact-post.yml"
+BOT = WORKFLOWS / "impact.yml"
+CHUNKED = WORKFLOWS / "eval.yml"
+REQUIREMENTS = WORKFLOWS.parent / "requirements-post.txt"
+#: Every label impact may set, as nixpkgs CI names them.
+KNOWN_LABEL = re.compile(
+    r"10\.rebuild-(linux|darwin): (0|1|1-10|11-100|101-500|501\+|501-1000|1001-2500|2501-5000|5001\+)"
+    r"|10\.rebuild-(linux|darwin)-stdenv|10\.rebuild-nixos-tests"
+)
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -32,8 +43,14 @@ def load(path: Path) -> dict[str, Any]:
     return dict(doc)
 
 
-def steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    return [step for job in doc["jobs"].values() for step in job.get("steps", [])]
+def steps(doc: dict[str, Any], job: str | None = None) -> list[dict[str, Any]]:
+    jobs = [doc["jobs"][job]] if job else list(doc["jobs"].values())
+    return [step for j in jobs for step in j.get("steps", [])]
+
+
+def step_running(doc: dict[str, Any], job: str, words: str) -> dict[str, Any]:
+    """The step of `job` whose script holds `words`."""
+    return next(s for s in steps(doc, job) if words in str(s.get("run", "")))
 
 
 def invocations(path: Path) -> list[list[str]]:
@@ -43,14 +60,13 @@ def invocations(path: Path) -> list[list[str]]:
         for line in str(step.get("run", "")).splitlines():
             line = line.strip()
             if line.startswith("impact "):
-                found.append(shlex.split(line.replace("${{", "'").replace("}}", "'"))[1:])
+                found.append(shlex.split(line)[1:])
     return found
 
 
-@pytest.mark.parametrize("path, commands", [(EVAL, ["eval", "post", "pr"]), (POST, ["post"])])
-def test_every_impact_call_uses_known_commands_and_options(path: Path, commands: list[str]) -> None:
-    calls = invocations(path)
-    assert sorted({c[0] for c in calls}) == commands
+def test_every_impact_call_uses_known_commands_and_options() -> None:
+    calls = invocations(BOT)
+    assert sorted({c[0] for c in calls}) == ["eval", "post", "pr"]
     group = typer.main.get_command(app)
     for call in calls:
         command = group.commands[call[0]]  # type: ignore[attr-defined]
@@ -60,97 +76,197 @@ def test_every_impact_call_uses_known_commands_and_options(path: Path, commands:
         for i, arg in enumerate(call):
             if arg in params and not params[arg].is_flag:  # type: ignore[attr-defined]
                 assert i + 1 < len(call) and not call[i + 1].startswith("-"), (call, arg)
-        if call[0] == "post":  # the pull request is named exactly once
-            assert len({"--pr", "--pr-file"} & set(used)) == 1, call
 
 
-def test_triggers() -> None:
-    assert load(EVAL)["on"] == {"pull_request": {"types": ["opened", "synchronize", "reopened"]}}
-    # runs after the eval workflow, by its name; never on pull_request_target, which would run a fork's code
-    # with a write token
-    assert load(POST)["on"] == {"workflow_run": {"workflows": [load(EVAL)["name"]], "types": ["completed"]}}
+# -- who runs what, with which permissions ---------------------------------------------------------------------------
 
 
-def test_only_the_posting_jobs_can_write() -> None:
-    eval_doc, post_doc = load(EVAL), load(POST)
-    assert "permissions" not in eval_doc and post_doc["permissions"] == {}
-    assert eval_doc["jobs"]["eval"]["permissions"] == {"contents": "read"}
-    assert eval_doc["jobs"]["post"]["permissions"] == {"pull-requests": "write", "issues": "write"}
-    assert post_doc["jobs"]["post"]["permissions"] == {"actions": "read", "pull-requests": "write", "issues": "write"}
-    assert "secrets." not in yaml.safe_dump(eval_doc["jobs"]["eval"])
-    for doc in (eval_doc, post_doc):
-        assert "secrets.GITHUB_TOKEN" in yaml.safe_dump(doc["jobs"]["post"])
+def test_the_bot_runs_from_the_base_branch_and_nothing_else_posts() -> None:
+    """`pull_request_target` runs the base branch's copy of the workflow: a fork's edit of it changes nothing.
+    No other workflow can post (the `workflow_run` poster that took any run's artifact is gone)."""
+    assert load(BOT)["on"] == {"pull_request_target": {"types": ["opened", "synchronize", "reopened"]}}
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == ["eval.yml", "impact.yml"]
+    assert "workflow_run" not in load(CHUNKED)["on"] and "pull_request" not in str(load(CHUNKED)["on"])
 
 
-def test_the_privileged_workflow_runs_no_pull_request_code() -> None:
-    post_doc = load(POST)
-    uses = [str(s.get("uses", "")) for s in steps(post_doc)]
-    assert not [u for u in uses if u.startswith("actions/checkout")]  # nothing of the pull request is checked out
-    assert {u.split("@")[0] for u in uses} - {""} == {"actions/download-artifact"}
-    for step in steps(post_doc):
-        # every value reaches a script through env, so nothing GitHub or the artifact says becomes shell code
-        assert "${{" not in str(step.get("run", "")), step["name"]
-        assert not re.search(r"\bgit\b", str(step.get("run", ""))), step["name"]
+def test_only_the_posting_job_can_write_and_only_it_sees_a_secret() -> None:
+    doc = load(BOT)
+    assert doc["permissions"] == {}  # nothing by default
+    assert doc["jobs"]["eval"]["permissions"] == {"contents": "read"}
+    assert doc["jobs"]["post"]["permissions"] == {"pull-requests": "write", "issues": "write"}
+    assert "secrets." not in yaml.safe_dump(doc["jobs"]["eval"])
+    posting = step_running(doc, "post", "impact post")
+    assert posting["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
+    assert [s for s in steps(doc) if "secrets." in yaml.safe_dump(s)] == [posting]
 
 
-def test_the_artifact_is_fetched_from_the_run_and_checked() -> None:
-    upload = next(s for s in steps(load(EVAL)) if str(s.get("uses", "")).startswith("actions/upload-artifact"))
-    download = next(s for s in steps(load(POST)) if str(s.get("uses", "")).startswith("actions/download-artifact"))
-    assert download["with"]["name"] == upload["with"]["name"]
-    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
-    assert download["with"]["github-token"] == "${{ github.token }}"
-    post_step = next(s for s in steps(load(POST)) if "impact post" in str(s.get("run", "")))
-    assert post_step["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
-    call = invocations(POST)[0]
-    assert call[call.index("--head-sha") + 1] == "$HEAD_SHA"
-    assert call[call.index("--pr-file") + 1] == call[call.index("--report") + 1] + "/pr-number"
-    assert download["with"]["path"].replace("${{ runner.temp }}", "$RUNNER_TEMP") == call[call.index("--report") + 1]
+def test_the_pull_request_is_data_only() -> None:
+    """The pull request's tree (head/) is checked out without credentials and only read: by `impact eval` (Nix's
+    restricted evaluator), by `git rev-parse` and by a file test. No step runs anything from it."""
+    doc = load(BOT)
+    checkouts = [s for s in steps(doc) if str(s.get("uses", "")).startswith("actions/checkout")]
+    assert [c["with"]["path"] for c in checkouts] == ["base", "head"]
+    assert all(c["with"]["persist-credentials"] is False for c in checkouts)
+    assert checkouts[1]["with"]["ref"] == "refs/pull/${{ github.event.pull_request.number }}/merge"
+    assert not [s for s in steps(doc) if "working-directory" in s or str(s.get("uses", "")).startswith(".")]
+    allowed = re.compile(
+        r"impact eval (base|head) -o snapshot-(base|head) .*"
+        r"|.*git -C head rev-parse --verify --quiet HEAD\^2.*"
+        r"|if \[ -f base/pkgs/top-level/release\.nix \] && \[ -f head/pkgs/top-level/release\.nix \]; then"
+    )
+    for step in steps(doc):
+        for line in str(step.get("run", "")).splitlines():
+            if line.strip().startswith("#"):
+                continue
+            if re.search(r"(?<![\w-])(head|base)(/|\b(?!-))", line.replace("--base-branch", "")):
+                assert allowed.fullmatch(line.strip()), line
+
+
+def test_the_report_posted_is_this_runs() -> None:
+    """post takes the artifact of this very run (no run id, no token to read another's), the pull request's
+    number and head commit from the event, and checks the report is for that commit."""
+    doc = load(BOT)
+    upload = next(s for s in steps(doc, "eval") if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    download = next(s for s in steps(doc, "post") if str(s.get("uses", "")).startswith("actions/download-artifact"))
+    assert download["with"] == {"name": upload["with"]["name"], "path": "report"}
+    assert doc["jobs"]["post"]["needs"] == "eval"
+    posting = step_running(doc, "post", "impact post")
+    assert posting["env"]["PR_NUMBER"] == "${{ github.event.pull_request.number }}"
+    assert posting["env"]["HEAD_SHA"] == "${{ github.event.pull_request.head.sha }}"
+    (call,) = [c for c in invocations(BOT) if c[0] == "post"]
+    assert call[call.index("--report") + 1] == "report" and call[call.index("--head-sha") + 1] == "$HEAD_SHA"
+    assert call[call.index("--pr") + 1] == "$PR_NUMBER" and "--label" not in call
+
+
+@pytest.mark.parametrize("nixpkgs, posts", [("true", True), ("false", False)])
+def test_post_runs_when_there_is_a_report(nixpkgs: str, posts: bool) -> None:
+    """For a fork's pull request as for one from this repository: the base branch's workflow posts, once."""
+    expression = load(BOT)["jobs"]["post"]["if"]
+    assert expression == "needs.eval.outputs.nixpkgs == 'true'"
+    assert (nixpkgs == "true") == posts
 
 
 def test_eval_writes_what_post_reads(tmp_path: Path) -> None:
-    """The eval job's report step, run by bash with `impact` stubbed, leaves files `impact post` accepts."""
-    step = next(s for s in steps(load(EVAL)) if "impact pr " in str(s.get("run", "")))
+    """The eval job's report step, run by bash with `impact pr` stubbed, leaves the head commit post checks."""
+    step = step_running(load(BOT), "eval", "impact pr ")
     assert step["env"] == {
-        "PR_NUMBER": "${{ github.event.pull_request.number }}",
         "HEAD_SHA": "${{ github.event.pull_request.head.sha }}",
         "BASE_REF": "${{ github.base_ref }}",
     }
+    from impact.github import check_report_head
+
     sha = "89abcdef" * 5
     stub = "impact() { mkdir -p report && echo '# report' > report/report.md; }\n"
-    script = stub + step["run"]
-    env = {
-        **os.environ,
-        "PR_NUMBER": "12345",
-        "HEAD_SHA": sha,
-        "BASE_REF": "master",
-        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
-    }
-    subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, check=True)
-    assert read_pr_number(tmp_path / "report" / "pr-number") == 12345
+    env = {**os.environ, "HEAD_SHA": sha, "BASE_REF": "master", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    subprocess.run(["bash", "-e", "-c", stub + step["run"]], cwd=tmp_path, env=env, check=True)
     check_report_head(tmp_path / "report" / "head-sha", sha)  # raises if it does not match
-    upload = next(s for s in steps(load(EVAL)) if str(s.get("uses", "")).startswith("actions/upload-artifact"))
-    assert upload["with"]["path"] == "report/"
 
 
-# -- supply chain and injection: what a workflow runs is fixed by hashes, and no value becomes shell code --
+# -- a forged artifact, through the real post step, against a fake GitHub ------------------------------------------
 
-REQUIREMENTS = WORKFLOWS.parent / "requirements-post.txt"
-_PINNED_USE = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
-
-
-@pytest.mark.parametrize("path", [EVAL, POST], ids=["impact.yml", "impact-post.yml"])
-def test_values_reach_scripts_only_through_env(path: Path) -> None:
-    for step in steps(load(path)):
-        assert "${{" not in str(step.get("run", "")), step.get("name")
+MENTION = "@NixOS/nixpkgs-committers"
+TRACKER = "<img src=https://tracker.example/p.gif>"
+PHISHING = "[Log in to approve](https://evil.example/login)"
 
 
-@pytest.mark.parametrize("path", [EVAL, POST], ids=["impact.yml", "impact-post.yml"])
-def test_actions_are_pinned_by_commit(path: Path) -> None:
-    uses = [str(s["uses"]) for s in steps(load(path)) if "uses" in s]
-    assert uses and all(_PINNED_USE.fullmatch(u) for u in uses), uses
-    text = path.read_text()
-    for u in uses:  # and the version the commit is, for a reader, in a comment on the same line
-        assert re.search(re.escape(u) + r" # v\d+\.\d+\.\d+\n", text), u
+def _snapshot(folder: Path, version: str) -> Path:
+    """A one-package evaluation (libfoo, and app on it) as show-derivation JSON and nix-eval-jobs lines."""
+    s, sys_ = "/nix/store/", "x86_64-linux"
+    lib, app_ = f"{s}{version * 32}-libfoo.drv", f"{s}{version * 31}a-app.drv"
+    drvs = {
+        lib: {"outputs": {"out": {"path": f"{s}{version * 31}o-libfoo"}}, "inputSrcs": [], "inputDrvs": {},
+              "system": sys_, "env": {"name": f"libfoo-{version}"}},
+        app_: {"outputs": {"out": {"path": f"{s}{version * 30}ao-app"}}, "inputSrcs": [], "inputDrvs": {lib: ["out"]},
+               "system": sys_, "env": {"name": "app-1"}},
+    }  # fmt: skip
+    jobs = [
+        {"attr": f"{a}.{sys_}", "attrPath": [a, sys_], "drvPath": d, "system": sys_, "name": drvs[d]["env"]["name"],
+         "jobset": "nixpkgs", "outputs": {"out": drvs[d]["outputs"]["out"]["path"]}, "meta": {"maintainers": ["al"]}}
+        for a, d in (("libfoo", lib), ("app", app_))
+    ]  # fmt: skip
+    folder.mkdir()
+    (folder / "derivations.json").write_text(json.dumps(drvs))
+    (folder / "jobs.jsonl").write_text("".join(json.dumps(j) + "\n" for j in jobs))
+    return folder
+
+
+def _forged_artifact(folder: Path, forge: Callable[[dict[str, Any]], None]) -> Path:
+    """A real report of `impact pr`, then rewritten as a fork would: hostile Markdown, its own labels (and the
+    digest made to match), and `forge` applied to the structured comment."""
+    assert (
+        main(["pr", str(_snapshot(folder / "a", "1")), str(_snapshot(folder / "b", "2")), "-o", str(folder / "report")])
+        == 0
+    )
+    report = folder / "report"
+    markdown = f"<!-- impact-report -->\n## All good\n\n{MENTION} please merge {TRACKER}\n\n{PHISHING}\n"
+    (report / "report.md").write_text(markdown)
+    data = json.loads((report / "report.json").read_text())
+    data["labels"] = ["10.rebuild-anything the fork wants", "10.rebuild-linux: 501+"]
+    data["report_md_sha256"] = hashlib.sha256(markdown.encode()).hexdigest()
+    if "comment" in data:
+        comment = data["comment"]
+        comment["maintainers"] = [MENTION, TRACKER]
+        comment["branch"]["reasons"] = [f"{PHISHING} {TRACKER} {MENTION} https://evil.example/login"]
+        comment["base_label"] = MENTION
+        forge(comment)
+    (report / "report.json").write_text(json.dumps(data))
+    (report / "head-sha").write_text(HEAD + "\n")
+    return folder
+
+
+def _run_post_step(cwd: Path, url: str) -> subprocess.CompletedProcess[str]:
+    """The post job's posting step as GitHub runs it: bash, the event's values in its env, impact on PATH."""
+    step = step_running(load(BOT), "post", "impact post")
+    event = {"GITHUB_TOKEN": TOKEN, "PR_NUMBER": "5", "HEAD_SHA": HEAD}
+    env = {k: event[k] for k in step["env"]}
+    runner = {"GITHUB_API_URL": url, "GITHUB_REPOSITORY": REPO, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    runner.update({k: v for k, v in os.environ.items() if k == "PYTHONPATH"})  # the impact under test
+    return subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=cwd, env={**runner, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+def _live(body: str) -> list[str]:
+    """What is live in `body` outside code: HTML other than folds, mentions, links."""
+    text = re.sub(r"(`+)(.+?)(?<!`)\1(?!`)", "CODE", re.sub(r"(?ms)^```.*?^```", "", body))
+    pattern = r"(?i)<(?!/?details>|/?summary>|!--)[a-z]|@(?!\u200b)\w|(?<!\\)\]\(|\b(?:https?|ftp)://|\bwww\."
+    return re.findall(pattern, text)
+
+
+def test_a_forged_artifact_reaches_github_as_nothing(serve: Callable[..., Fake], tmp_path: Path) -> None:
+    """Hostile Markdown, mentions, a tracker image, a phishing link and invented labels in the artifact: the
+    comment posted is rendered from the report's data, escaped, and the labels follow from its numbers."""
+    repo = Repo([])
+    fake = serve(repo)
+    done = _run_post_step(_forged_artifact(tmp_path, lambda c: None), fake.url)
+    assert done.returncode == 0, done.stderr
+    (comment,) = repo.comments
+    body = comment["body"]
+    assert "## All good" not in body and "please merge" not in body  # report.md was not posted
+    assert _live(body) == [], _live(body)
+    assert repo.labels and all(KNOWN_LABEL.fullmatch(label) for label in repo.labels), repo.labels
+    assert repo.labels == ["10.rebuild-linux: 1-10"]  # what two rebuilt packages earn, not what the artifact said
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda c: c["labels"]["counts"].update({"anything the fork wants": 1}),
+        lambda c: c.update({"markdown": f"{MENTION} {TRACKER}"}),
+        lambda c: c["rows"][0].update({"kind": TRACKER}),
+    ],
+)
+def test_a_forged_report_structure_posts_nothing(
+    serve: Callable[..., Fake], tmp_path: Path, forge: Callable[[dict[str, Any]], None]
+) -> None:
+    repo = Repo([])
+    fake = serve(repo)
+    done = _run_post_step(_forged_artifact(tmp_path, forge), fake.url)
+    assert done.returncode == 2 and "nothing posted" in done.stderr, done.stderr
+    assert [s.method for s in fake.seen if s.method != "GET"] == [] and repo.labels == []
+
+
+# -- supply chain: what the jobs install is fixed by hashes and a verified commit ---------------------------------
 
 
 def _requirements(text: str) -> list[str]:
@@ -198,64 +314,149 @@ def test_the_constraint_check_sees_a_pin_outside_pyproject() -> None:
     assert not Requirement("typer>=0.12,<0.29").specifier.contains(Version("0.29.2"))
 
 
-def _can_write(job: dict[str, Any]) -> bool:
-    return "write" in (job.get("permissions") or {}).values()
+def _install_steps() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{path.name}:{name}", step)
+        for path in (BOT, CHUNKED)
+        for name, job in load(path)["jobs"].items()
+        for step in job["steps"]
+        if 'pip" install' in str(step.get("run", ""))
+    ]
 
 
-@pytest.mark.parametrize("path", [EVAL, POST], ids=["impact.yml", "impact-post.yml"])
-def test_pip_in_token_holding_jobs_installs_only_hashed_packages(path: Path) -> None:
-    wanted = _requirements(REQUIREMENTS.read_text())
-    jobs = [job for job in load(path)["jobs"].values() if _can_write(job)]
-    assert jobs
-    for job in jobs:
-        scripts = [str(s.get("run", "")) for s in job["steps"]]
-        installs = [line.strip() for run in scripts for line in run.splitlines() if 'pip" install' in line]
-        assert installs, "the posting job installs impact"
-        for line in installs:
-            assert "--require-hashes" in line or ("--no-deps" in line and "--no-build-isolation" in line), line
-        script = next(run for run in scripts if "--require-hashes" in run)
-        embedded = script.split("<<'REQUIREMENTS'\n", 1)[1].split("\nREQUIREMENTS\n", 1)[0]
-        assert _requirements(embedded) == wanted  # the same pins as .github/requirements-post.txt
-        assert re.search(r"grep -Eq '@\[0-9a-f\]\{40\}\$\|#sha256=\[0-9a-f\]\{64\}\$'", script), "impact pinned"
+def test_every_job_installs_impact_one_pinned_way() -> None:
+    """Each job installing impact (the bot's two, the chunked evaluation's two) runs the same script: the
+    dependencies from the embedded copy of requirements-post.txt by hash, impact from its verified checkout."""
+    found = _install_steps()
+    assert [where for where, _ in found] == ["impact.yml:eval", "impact.yml:post", "eval.yml:eval", "eval.yml:merge"]
+    scripts = {step["run"] for _, step in found}
+    assert len(scripts) == 1
+    (script,) = scripts
+    embedded = script.split("<<'REQUIREMENTS'\n", 1)[1].split("\nREQUIREMENTS\n", 1)[0]
+    assert _requirements(embedded) == _requirements(REQUIREMENTS.read_text())
+    installs = [line.strip() for line in script.splitlines() if 'pip" install' in line]
+    assert installs == [
+        '"$RUNNER_TEMP/venv/bin/pip" install -q --require-hashes --only-binary=:all: -r "$RUNNER_TEMP/requirements-post.txt"',
+        '"$RUNNER_TEMP/venv/bin/pip" install -q --no-deps --no-build-isolation --no-index "$src"',
+    ]
 
 
-# -- who posts: GitHub's `if:` expressions, evaluated for a pull request from this repository and from a fork --
+def _pin_repository(tmp_path: Path) -> tuple[Path, str, str]:
+    """A git repository of a package with a good commit and an evil one, and a branch and a tag named like the
+    good commit that point at the evil one (what pip's `git+URL@<sha>` resolves first)."""
+    repo = tmp_path / "impact-upstream"
+    repo.mkdir()
+    env = {**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@e", "GIT_COMMITTER_NAME": "A",
+           "GIT_COMMITTER_EMAIL": "a@e", "GIT_CONFIG_GLOBAL": os.devnull}  # fmt: skip
 
-TERM = re.compile(r"\s*([\w.-]+|'[^']*')\s*(==|!=)\s*([\w.-]+|'[^']*')\s*")
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+        ).stdout
+
+    git("init", "-q", "-b", "main")
+    (repo / "who.txt").write_text("good\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "good")
+    good = git("rev-parse", "HEAD").strip()
+    (repo / "who.txt").write_text("evil\n")
+    git("commit", "-q", "-am", "evil")
+    evil = git("rev-parse", "HEAD").strip()
+    git("branch", good, evil)
+    git("tag", good, evil)
+    return repo, good, evil
 
 
-def evaluate(expression: str, context: dict[str, str]) -> bool:
-    """A GitHub expression made of `a == b` / `a != b` terms joined by `&&` (all these workflows use)."""
-    result = True
-    for term in expression.split("&&"):
-        m = TERM.fullmatch(term)
-        assert m, f"extend evaluate() for {term!r}"
-        left, right = (x.strip("'") if x.startswith("'") else context[x] for x in m.group(1, 3))
-        result &= (left == right) == (m.group(2) == "==")
-    return result
+#: A stand-in for `python3 -m venv DIR` whose pip records what it is asked to install (and, for a folder, the
+#: commit and content checked out there) instead of installing it.
+FAKE_PYTHON = """#!/bin/sh
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
+  mkdir -p "$3/bin"
+  cat > "$3/bin/pip" <<'PIP'
+#!/bin/sh
+for arg in "$@"; do
+  case "$arg" in -*) continue;; esac
+  if [ -d "$arg" ]; then
+    echo "folder $(git -C "$arg" rev-parse HEAD) $(cat "$arg/who.txt")" >> "$PIP_LOG"
+  elif [ "$arg" != install ] && [ "${arg%requirements-post.txt}" = "$arg" ]; then
+    echo "spec $arg" >> "$PIP_LOG"
+  fi
+done
+PIP
+  chmod +x "$3/bin/pip"
+  exit 0
+fi
+exec /usr/bin/python3 "$@"
+"""
+
+
+def _run_install(tmp_path: Path, step: dict[str, Any], commit: str, repository: str) -> tuple[int, list[str]]:
+    bin_ = tmp_path / "bin"
+    bin_.mkdir(exist_ok=True)
+    (bin_ / "python3").write_text(FAKE_PYTHON)
+    (bin_ / "python3").chmod(0o755)
+    log = tmp_path / "pip.log"
+    log.unlink(missing_ok=True)
+    env = {
+        "PATH": f"{bin_}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "RUNNER_TEMP": str(tmp_path / "runner"),
+        "GITHUB_PATH": str(tmp_path / "github-path"),
+        "PIP_LOG": str(log),
+        "IMPACT_REPOSITORY": repository,
+        "IMPACT_COMMIT": commit,
+        "IMPACT_PIP_SPEC": f"git+{repository}@{commit}",  # what the install step read before
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    (tmp_path / "runner").mkdir(exist_ok=True)
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=120)
+    return done.returncode, log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.mark.parametrize("where", ["impact.yml:post", "impact.yml:eval"])
+def test_the_pinned_commit_is_what_is_installed(tmp_path: Path, where: str) -> None:
+    """A branch and a tag named like the pinned commit point elsewhere: impact is still installed from exactly
+    that commit, checked out and verified, never from a spec pip resolves itself."""
+    repo, good, _ = _pin_repository(tmp_path)
+    step = dict(_install_steps())[where]
+    code, installed = _run_install(tmp_path, step, good, f"file://{repo}")
+    assert code == 0
+    assert installed == [f"folder {good} good"], installed
 
 
 @pytest.mark.parametrize(
-    "head_repo, eval_ok, posting",
+    "commit, repository",
     [
-        ("NixOS/nixpkgs", True, "impact.yml"),
-        ("alice/nixpkgs", True, "impact-post.yml"),
-        ("NixOS/nixpkgs", False, None),
-        ("alice/nixpkgs", False, None),
+        ("main", "file://{repo}"),  # a branch
+        ("{good_short}", "file://{repo}"),  # a short commit
+        ("{missing}", "file://{repo}"),  # a commit the repository does not have
+        ("{good} ", "file://{repo}"),
+        ("{good}", ""),
     ],
 )
-def test_each_pull_request_is_posted_once(head_repo: str, eval_ok: bool, posting: str | None) -> None:
-    ctx = {
-        "github.repository": "NixOS/nixpkgs",
-        "needs.eval.outputs.nixpkgs": "true",
-        "github.event.pull_request.head.repo.full_name": head_repo,
-        "github.event.workflow_run.event": "pull_request",
-        "github.event.workflow_run.conclusion": "success" if eval_ok else "failure",
-        "github.event.workflow_run.head_repository.full_name": head_repo,
-    }
-    assert load(EVAL)["jobs"]["post"]["needs"] == "eval"  # so it is skipped when eval fails
-    same = eval_ok and evaluate(load(EVAL)["jobs"]["post"]["if"], ctx)
-    fork = evaluate(load(POST)["jobs"]["post"]["if"], ctx)
-    assert [name for name, runs in (("impact.yml", same), ("impact-post.yml", fork)) if runs] == (
-        [posting] if posting else []
-    )
+def test_an_unpinned_or_unknown_commit_installs_nothing(tmp_path: Path, commit: str, repository: str) -> None:
+    repo, good, _ = _pin_repository(tmp_path)
+    values = {"repo": repo, "good": good, "good_short": good[:12], "missing": "1" * 40}
+    step = dict(_install_steps())["impact.yml:post"]
+    code, installed = _run_install(tmp_path, step, commit.format(**values), repository.format(**values))
+    assert code != 0 and installed == []
+
+
+# -- injection --------------------------------------------------------------------------------------------------------
+
+_PINNED_USE = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
+
+
+@pytest.mark.parametrize("path", [BOT, CHUNKED], ids=["impact.yml", "eval.yml"])
+def test_values_reach_scripts_only_through_env(path: Path) -> None:
+    for step in steps(load(path)):
+        assert "${{" not in str(step.get("run", "")), step.get("name")
+
+
+@pytest.mark.parametrize("path", [BOT, CHUNKED], ids=["impact.yml", "eval.yml"])
+def test_actions_are_pinned_by_commit(path: Path) -> None:
+    uses = [str(s["uses"]) for s in steps(load(path)) if "uses" in s]
+    assert uses and all(_PINNED_USE.fullmatch(u) for u in uses), uses
+    text = path.read_text()
+    for u in uses:  # and the version the commit is, for a reader, in a comment on the same line
+        assert re.search(re.escape(u) + r" # v\d+\.\d+\.\d+\n", text), u

@@ -3,6 +3,8 @@ file; `impact pr`'s pair is vouched for by report.json; output paths that cannot
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from impact.errors import InputError
-from impact.writing import anonymous_writes, check_output_file, check_output_folder, read_report, write_report
+from impact.writing import DIGEST_KEY, anonymous_writes, check_output_file, check_output_folder, write_report
 
 # A child that starts writing `target` (through write_atomic) and stops in the middle, until it is killed.
 CHILD = """
@@ -59,13 +61,11 @@ def test_sigkill_mid_write_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_the_report_pair_is_vouched_for(tmp_path: Path) -> None:
-    write_report(tmp_path, "## one\n", {"labels": ["10.rebuild-linux: 1-10"]})
-    markdown, data = read_report(tmp_path)
-    assert markdown == "## one\n" and data is not None and data["labels"] == ["10.rebuild-linux: 1-10"]
-    # a run that failed after writing report.md leaves the old report.json: the pair no longer matches
-    (tmp_path / "report.md").write_text("## two\n")
-    with pytest.raises(InputError, match=r"does not vouch for report\.md \(digest mismatch\)"):
-        read_report(tmp_path)
+    """report.json carries report.md's digest: a reader can tell the two were written together."""
+    md, js = write_report(tmp_path, "## one\n", {"labels": ["10.rebuild-linux: 1-10"]})
+    data = json.loads(js.read_text())
+    assert data["labels"] == ["10.rebuild-linux: 1-10"]
+    assert data[DIGEST_KEY] == hashlib.sha256(md.read_bytes()).hexdigest()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "report.md"]
 
 

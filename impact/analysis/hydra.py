@@ -79,30 +79,19 @@ class HydraComparison:
     @property
     def verdict(self) -> str:
         """`wait`, `breaks`, `restart` or `ok` (see the module docstring)."""
-        if self.queued:
-            return "wait"
-        if self.newly_failing:
-            return "breaks"
-        if self.transient:
-            return "restart"
-        return "ok"
+        return verdict_of(len(self.queued), len(self.newly_failing), len(self.transient))
+
+    @property
+    def dependency_failures(self) -> int:
+        """Newly failing jobs whose own build never ran: a dependency failed."""
+        return sum(1 for r in self.newly_failing if r.build.buildstatus == DEPENDENCY_FAILED)
 
     @property
     def verdict_text(self) -> str:
         """The verdict in one sentence a release manager can act on."""
-        n = len(self.newly_failing)
-        return {
-            "wait": f"Wait: {_jobs(len(self.queued))} of HEAD not built yet; the answer may change.",
-            "breaks": f"Not ready: {_jobs(n)} that succeeded in BASE fail in HEAD{self._dependency_note}; "
-            "fix them or mark them broken first.",
-            "restart": f"Restart {_jobs(len(self.transient))} (aborted, cancelled or timed out) before deciding.",
-            "ok": "No new breaking builds from Hydra.",
-        }[self.verdict]
-
-    @property
-    def _dependency_note(self) -> str:
-        n = sum(1 for r in self.newly_failing if r.build.buildstatus == DEPENDENCY_FAILED)
-        return f" ({n:,} because a dependency failed)" if n else ""
+        return verdict_sentence(
+            len(self.queued), len(self.newly_failing), self.dependency_failures, len(self.transient)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (`impact hydra-compare --format json`)."""
@@ -123,6 +112,29 @@ class HydraComparison:
 
 def _jobs(n: int) -> str:
     return f"{n:,} job{'' if n == 1 else 's'}"
+
+
+def verdict_of(queued: int, newly_failing: int, transient: int) -> str:
+    """`wait`, `breaks`, `restart` or `ok` from how many jobs are queued, newly failing, failing transiently."""
+    if queued:
+        return "wait"
+    if newly_failing:
+        return "breaks"
+    if transient:
+        return "restart"
+    return "ok"
+
+
+def verdict_sentence(queued: int, newly_failing: int, dependency_failures: int, transient: int) -> str:
+    """The verdict of these counts in one sentence a release manager can act on."""
+    note = f" ({dependency_failures:,} because a dependency failed)" if dependency_failures else ""
+    return {
+        "wait": f"Wait: {_jobs(queued)} of HEAD not built yet; the answer may change.",
+        "breaks": f"Not ready: {_jobs(newly_failing)} that succeeded in BASE fail in HEAD{note}; "
+        "fix them or mark them broken first.",
+        "restart": f"Restart {_jobs(transient)} (aborted, cancelled or timed out) before deciding.",
+        "ok": "No new breaking builds from Hydra.",
+    }[verdict_of(queued, newly_failing, transient)]
 
 
 def compare_builds(

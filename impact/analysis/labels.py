@@ -137,6 +137,20 @@ def rebuild_labels(changed_jobs: Mapping[str, Iterable[str]]) -> RebuildLabels:
     )
 
 
+def labels_from_facts(counts: Mapping[str, int], stdenv: Iterable[str], nixos_tests: bool) -> tuple[str, ...]:
+    """The labels that apply, in CI's order, from the numbers they follow: packages rebuilt per kernel evaluated
+    (`counts`), the kernels whose `stdenv` rebuilds, and whether the simplest NixOS test rebuilds. The same as
+    `RebuildLabels.active` (restricted to the kernels in `counts`), and never a label outside `KNOWN_LABELS`."""
+    rebuilt_stdenv = set(stdenv)
+    found = [count_label(k, b) for k in KERNELS if k in counts for b in buckets_of(counts[k])]
+    found += [stdenv_label(k) for k in KERNELS if k in counts and k in rebuilt_stdenv]
+    return tuple(found + ([NIXOS_TESTS_LABEL] if nixos_tests else []))
+
+
+#: Every label impact can set: the buckets of each kernel, its stdenv, the NixOS tests.
+KNOWN_LABELS: frozenset[str] = frozenset(rebuild_labels({}).labels)
+
+
 def labels_of(result: RebuildEstimate) -> RebuildLabels:
     """The labels of an estimate."""
     return rebuild_labels(result.changed_jobs)

@@ -15,6 +15,7 @@ from impact.cli.eval import (
     MemoryOption,
     NixosOption,
     Progress,
+    StoreLimitOption,
     StoreOption,
     SystemOption,
     TimeoutOption,
@@ -53,6 +54,7 @@ def diff(
     store: StoreOption = None,
     timeout: TimeoutOption = 3600.0,
     memory: MemoryOption = "8G",
+    store_limit: StoreLimitOption = "16G",
     json: JsonOption = False,
 ) -> None:
     """Added, removed and changed jobs between two evaluations, the root changes, and the graph cross-check.
@@ -61,5 +63,5 @@ def diff(
     """
     request = service.EvaluationRequest(base, head, repo, tuple(system or ["x86_64-linux"]), nixos)
     nix = functools.cache(lambda: make_nix(store))
-    result = service.diff(request, nix, make_limits(timeout, memory), Progress)
+    result = service.diff(request, nix, make_limits(timeout, memory, store_limit), Progress)
     emit(render_diff(Format.json if json else Format.text, result))

@@ -34,17 +34,28 @@ StoreOption = Annotated[
         show_default=False,
     ),
 ]
-TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds one evaluation may run before it is stopped.")]
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout", help="Seconds the whole evaluation may take (every Nix process, retries included) before it stops."
+    ),
+]
 MemoryOption = Annotated[str, typer.Option("--memory", help="Address space the evaluator may use, e.g. 8G or 512M.")]
+StoreLimitOption = Annotated[
+    str,
+    typer.Option(
+        "--store-limit", metavar="SIZE", help="How much the evaluation may add to the Nix store, e.g. 16G or 500M."
+    ),
+]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*$", re.I)
 
 
-def parse_size(text: str) -> int:
-    """`8G` → bytes; a plain number is bytes."""
+def parse_size(text: str, option: str = "--memory") -> int:
+    """`8G` → bytes; a plain number is bytes (`option` names where the size was given, for the error)."""
     m = _SIZE.match(text)
     if not m:
-        raise InputError(f"--memory {text!r} is not a size", tip="write it like 8G, 512M or 1073741824")
+        raise InputError(f"{option} {text!r} is not a size", tip="write it like 8G, 512M or 1073741824")
     return int(float(m.group(1)) * 1024 ** " KMGT".index((m.group(2) or " ").upper()))
 
 
@@ -59,11 +70,15 @@ def make_nix(store: str | None) -> Nix:
     return private_nix()
 
 
-def make_limits(timeout: float, memory: str) -> Limits:
-    """The limits from the command line."""
+def make_limits(timeout: float, memory: str, store_limit: str = "16G") -> Limits:
+    """The limits from the command line (0 for any of them: no limit)."""
     from impact.nix import Limits
 
-    return Limits(timeout=timeout if timeout > 0 else None, memory=parse_size(memory) or None)
+    return Limits(
+        timeout=timeout if timeout > 0 else None,
+        memory=parse_size(memory) or None,
+        store=parse_size(store_limit, "--store-limit") or None,
+    )
 
 
 class Progress:
@@ -141,6 +156,7 @@ def eval_(
     store: StoreOption = None,
     timeout: TimeoutOption = 3600.0,
     memory: MemoryOption = "8G",
+    store_limit: StoreLimitOption = "16G",
     evaluator: EvaluatorOption = "nix-instantiate",
     workers: WorkersOption = 1,
     chunks: ChunksOption = 0,
@@ -157,5 +173,5 @@ def eval_(
     request = service.EvalRequest(
         checkout, output, systems, nixos, evaluator, workers, slices, chunk, jobs, skipped, explain_errors, bool(gc)
     )
-    summary = service.evaluate(request, make_nix(store), make_limits(timeout, memory), Progress)
+    summary = service.evaluate(request, make_nix(store), make_limits(timeout, memory, store_limit), Progress)
     emit(render_eval(Format.json if json else Format.text, summary))

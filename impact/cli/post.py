@@ -15,7 +15,11 @@ from impact.render.formats import Format, render_post
 PrOption = Annotated[int | None, typer.Option("--pr", help="The pull request number.", show_default=False)]
 ReportOption = Annotated[
     Path,
-    typer.Option("--report", help="The folder holding report.md and report.json (from `impact pr`), or a report.md."),
+    typer.Option(
+        "--report",
+        help="The folder holding report.json (from `impact pr`), or report.json itself: the comment is rendered "
+        "from its data and the labels computed from its numbers.",
+    ),
 ]
 PrFileOption = Annotated[
     Path | None,
@@ -51,7 +55,10 @@ TokenEnvOption = Annotated[str, typer.Option("--token-env", help="The environmen
 LabelOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--label", help="A label to set (repeatable); default: the labels in report.json.", show_default=False
+        "--label",
+        help="A label to set (repeatable; one of the 10.rebuild-* labels impact sets). "
+        "Default: those the report's numbers earn.",
+        show_default=False,
     ),
 ]
 
@@ -68,7 +75,10 @@ def post(
     label: LabelOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Post the report on a pull request: one comment edited in place, labels added, stale 10.rebuild-* removed."""
+    """Post the report on a pull request: one comment edited in place, labels added, stale 10.rebuild-* removed.
+
+    The comment is rendered from report.json's data, checked field by field; report.md is never posted as it is.
+    """
     labels = tuple(label) if label is not None else None
     request = service.PostRequest(pr, report, pr_file, head_sha, repo, api_url, token_env, labels)
     emit(render_post(Format.json if json else Format.text, service.post(request, os.environ)))

@@ -16,6 +16,7 @@ from impact.cli.eval import (
     MemoryOption,
     NixosOption,
     Progress,
+    StoreLimitOption,
     StoreOption,
     SystemOption,
     TimeoutOption,
@@ -70,6 +71,7 @@ def pr(
     store: StoreOption = None,
     timeout: TimeoutOption = 3600.0,
     memory: MemoryOption = "8G",
+    store_limit: StoreLimitOption = "16G",
     hydra_base: HydraBaseOption = None,
     hydra_head: HydraHeadOption = None,
     fail_on: FailOnOption = None,
@@ -79,15 +81,22 @@ def pr(
 
     With --fail-on the report is written and printed, then the exit code is 3 when a condition holds.
     """
-    from impact.render.pr import pr_markdown
+    from impact.render.pr import pr_files
     from impact.writing import check_output_folder, write_report
 
     folder = check_output_folder(output)  # before evaluating: a bad -o fails at once
-    sides = service.EvaluationRequest(base, head, repo, tuple(system or ["x86_64-linux"]), nixos)
-    gate = tuple(fail_on or ())
-    request = service.PrRequest(sides, base_branch, store, timeout, memory, hydra_base, hydra_head, gate)
+    request = service.PrRequest(
+        service.EvaluationRequest(base, head, repo, tuple(system or ["x86_64-linux"]), nixos),
+        base_branch=base_branch,
+        store=store,
+        timeout=timeout,
+        memory=memory,
+        hydra_base=hydra_base,
+        hydra_head=hydra_head,
+        store_limit=store_limit,
+        fail_on=tuple(fail_on or ()),
+    )
     nix = functools.cache(lambda: make_nix(store))
-    report = service.pr(request, nix, make_limits(timeout, memory), Progress)
-    written = write_report(folder, pr_markdown(report), report.to_dict())
-    emit(render_pr(Format.json if json else Format.text, report, written))
+    report = service.pr(request, nix, make_limits(timeout, memory, store_limit), Progress)
+    emit(render_pr(Format.json if json else Format.text, report, write_report(folder, *pr_files(report))))
     service.pr_fail_on(request, report)

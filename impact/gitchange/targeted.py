@@ -100,5 +100,7 @@ def evaluate_side(
         explain=25,
         processes=result.processes,
     )
-    result.add(lines)
+    from impact.evaluate import checked_jobs
+
+    result.add(checked_jobs(lines, nix))  # a job that is no derivation of this store is an error, as on Hydra
     return result

@@ -36,14 +36,21 @@ def derivation_attrs(env: Mapping[str, Any], structured: Any, where: str) -> Map
     return {**env, **structured}
 
 
-def system_features(attrs: Mapping[str, Any]) -> tuple[str, ...]:
-    """`requiredSystemFeatures`: a space-separated string, or a list under structured attributes."""
+def system_features(attrs: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """`requiredSystemFeatures`: a space-separated string, or a list of strings under structured attributes;
+    anything else (a number, an object, a list of numbers) is refused naming `where`."""
     declared = attrs.get("requiredSystemFeatures")
+    if declared is None:
+        return ()
     if isinstance(declared, str):
         return tuple(declared.split())
-    if isinstance(declared, list):
-        return tuple(str(f) for f in declared)
-    return ()
+    if isinstance(declared, list) and all(isinstance(f, str) for f in declared):
+        return tuple(declared)
+    kind = "a list holding a non-string" if isinstance(declared, list) else f"a {type(declared).__name__}"
+    raise InputError(
+        f"{where}: field `requiredSystemFeatures` is {kind}, expected a string or a list of strings",
+        tip="give the derivations as Nix printed them",
+    )
 
 
 def prefers_local_build(attrs: Mapping[str, Any]) -> bool:

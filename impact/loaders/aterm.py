@@ -139,7 +139,7 @@ def _input_outputs(node: Term, drv: str) -> tuple[str, ...]:
     return tuple(sorted(_strings(node, f"the outputs used of input {drv}")))
 
 
-def _is_drv_path(path: str) -> bool:
+def is_drv_path(path: str) -> bool:
     """True for an absolute path to a `.drv` file with no `.`/`..` step and no control character: what an
     input may name, since it decides which file is read next."""
     parts = path.split("/")
@@ -184,7 +184,7 @@ def parse_drv(text: str, path: str | Path) -> Derivation:
             fixed = fixed or bool(hash_)
         inputs: dict[str, tuple[str, ...]] = {}
         for drv, node in _tuples(inputs_t, 2, "the input derivations"):
-            if not isinstance(drv, str) or not _is_drv_path(drv):
+            if not isinstance(drv, str) or not is_drv_path(drv):
                 raise ValueError(f"input derivation {str(drv)[:120]!r} is not the store path of a .drv file")
             inputs[drv] = _input_outputs(node, drv)
         sources = tuple(_strings(srcs_t, "the input sources"))
@@ -206,7 +206,7 @@ def parse_drv(text: str, path: str | Path) -> Derivation:
         system=system,
         outputs=outputs,
         fixed_output=fixed or declares_fixed_output(attrs),
-        required_system_features=system_features(attrs),
+        required_system_features=system_features(attrs, where),
         prefer_local_build=prefers_local_build(attrs),
         inputs=inputs,
         input_sources=sources,

@@ -29,6 +29,7 @@ import os
 import re
 import sys
 import typing
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -111,6 +112,30 @@ TABLES: dict[str, tuple[str, ...]] = {
 
 def _damaged(origin: str, what: str) -> InputError:
     return InputError(f"{origin}: damaged impact snapshot ({what})", tip="re-create it with `impact snapshot import`")
+
+
+#: The header's last field: the CRC-32 of the header's text with this field's value written as `_NO_CRC`.
+_HEADER_CRC = "header_crc32"
+_NO_CRC = "00000000"
+_SEAL = f'"{_HEADER_CRC}": "'.encode()
+
+
+def _sealed(head: bytes) -> bytes:
+    """The header text with its own CRC-32 filled into its last field."""
+    at = head.rindex(_SEAL) + len(_SEAL)
+    return head[:at] + b"%08x" % zlib.crc32(head) + head[at + len(_NO_CRC) :]
+
+
+def _seal_holds(head: bytes) -> bool:
+    """True when the header's CRC-32 field matches its text, or when it has none (written before checksums)."""
+    at = head.rfind(_SEAL)
+    if at < 0:
+        return True
+    at += len(_SEAL)
+    value = head[at : at + len(_NO_CRC)]
+    if head[at + len(_NO_CRC) : at + len(_NO_CRC) + 1] != b'"' or not re.fullmatch(rb"[0-9a-f]{8}", value):
+        return False
+    return zlib.crc32(head[:at] + _NO_CRC.encode() + head[at + len(_NO_CRC) :]) == int(value, 16)
 
 
 # -- writing ----------------------------------------------------------------------------------------------
@@ -244,10 +269,12 @@ def write(graph: DerivationGraph, path: Path) -> None:
             arrays[f"table.{key}.{k}"] = np.asarray(part, dtype=np.dtype(dtype))
         tables[key] = len(parts)
     layout: dict[str, list[Any]] = {}
+    checksums: dict[str, int] = {}
     offset = 0
     for name, array in arrays.items():
         array = arrays[name] = np.ascontiguousarray(array, dtype=np.dtype(DTYPES.get(name) or array.dtype.str))
         layout[name] = [offset, array.dtype.str, int(array.shape[0])]
+        checksums[name] = zlib.crc32(array.data)
         offset += -(-array.nbytes // _ALIGN) * _ALIGN
     header = {
         "format": FORMAT,
@@ -268,8 +295,10 @@ def write(graph: DerivationGraph, path: Path) -> None:
         "meta": graph.meta,
         "tables": tables,
         "arrays": layout,
+        "checksums": checksums,
+        _HEADER_CRC: _NO_CRC,  # last: the header's own CRC-32, computed with this field as written here
     }
-    head = json.dumps(header).encode("utf-8")
+    head = _sealed(json.dumps(header).encode("utf-8"))
     start = -(-(len(MAGIC) + 8 + len(head)) // _ALIGN) * _ALIGN
 
     def fill(f: IO[bytes]) -> None:
@@ -300,14 +329,20 @@ class _File:
         length = int.from_bytes(self.map[len(MAGIC) : len(MAGIC) + 8], "little")
         if length > size - len(MAGIC) - 8:
             raise self.damaged("header longer than the file")
+        raw = self.map[len(MAGIC) + 8 : len(MAGIC) + 8 + length]
+        if not _seal_holds(raw):
+            raise self.damaged("the header does not match its checksum")
         try:
-            self.header = json.loads(self.map[len(MAGIC) + 8 : len(MAGIC) + 8 + length])
+            self.header = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as e:
             raise self.damaged(f"header: {e}") from None
         self.start = -(-(len(MAGIC) + 8 + length) // _ALIGN) * _ALIGN
         self.size = size
         _check_header(self.header, self.damaged)
         self._layout: dict[str, Any] = self.header["arrays"]
+        #: CRC-32 of each array (files written before checksums have none: their arrays are only range-checked).
+        self.checksums: dict[str, int] | None = self.header.get("checksums")
+        self._verified: set[str] = set()
 
     def damaged(self, what: str) -> InputError:
         return _damaged(self.origin, what)
@@ -329,6 +364,10 @@ class _File:
         begin = self.start + offset
         if begin % _ALIGN or begin + length * itemsize > self.size:
             raise self.damaged(f"array {name} lies outside the file")
+        if self.checksums is not None and name not in self._verified:
+            if zlib.crc32(memoryview(self.map)[begin : begin + length * itemsize]) != self.checksums.get(name):
+                raise self.damaged(f"array {name} does not match its checksum")
+            self._verified.add(name)
         return np.frombuffer(self.map, dtype=np.dtype(want), count=length, offset=begin)
 
     def text(self, name: str, count: int) -> _Blob:
@@ -422,6 +461,8 @@ def _check_header(h: Any, damaged: Callable[[str], InputError]) -> None:
     for key in ("systems", "jobsets", "job_systems"):
         if not strings(h.get(key)):
             raise damaged(f"header {key}")
+        if len(set(h[key])) != len(h[key]):  # a name coded twice: lookups by it would miss half its rows
+            raise damaged(f"header {key} names one twice")
     for key in ("output_sets", "edge_output_sets"):
         if not (isinstance(h.get(key), list) and all(strings(s) for s in h[key])):
             raise damaged(f"header {key}")
@@ -435,6 +476,9 @@ def _check_header(h: Any, damaged: Callable[[str], InputError]) -> None:
         raise damaged("header arrays")
     if not isinstance(h.get("origin", ""), str):
         raise damaged("header origin")
+    checksums = h.get("checksums", {})
+    if not (isinstance(checksums, dict) and all(type(v) is int for v in checksums.values())):
+        raise damaged("header checksums")
 
 
 def _check_csr(
@@ -497,12 +541,39 @@ class _HashIndex(Mapping[str, int]):
 
 
 class _SortedLookup:
-    """Rows sharing a key, by binary search over rows stored sorted by that key (`key_of(row)`)."""
+    """Rows sharing a key, by binary search over rows stored sorted by that key (`key_of(row)`).
+
+    The stored order is checked on first use against `all_keys()` (every row's key): a permutation of the rows,
+    sorted by key (and with `unique`, no key twice). A binary search over an order that is not would miss rows.
+    """
 
     def __init__(
-        self, order: np.ndarray, key_of: Callable[[int], Any], count: int, damaged: Callable[[str], InputError]
+        self,
+        order: np.ndarray,
+        key_of: Callable[[int], Any],
+        count: int,
+        damaged: Callable[[str], InputError],
+        all_keys: Callable[[], Sequence[Any]],
+        what: str,
+        unique: bool = False,
     ):
         self._order, self._key_of, self._count, self._damaged = order, key_of, count, damaged
+        self._all_keys, self._what, self._unique = all_keys, what, unique
+        self._checked = False
+
+    def check(self) -> None:
+        """Refuse the stored order unless it sorts every row by its key (once; later calls return at once)."""
+        if self._checked:
+            return
+        if self._order.size != self._count or not _is_permutation(self._order, self._count):
+            raise self._damaged(f"{self._what}: not an order of the rows")
+        keys = self._all_keys()
+        ordered = [keys[r] for r in _ints(self._order)]
+        if ordered != sorted(ordered):  # sorting what is sorted is one linear pass
+            raise self._damaged(f"{self._what}: out of order")
+        if self._unique and len(set(ordered)) != len(ordered):
+            raise self._damaged(f"{self._what}: a key is listed twice")
+        self._checked = True
 
     def _key(self, row: Any) -> Any:
         r = int(row)
@@ -511,12 +582,24 @@ class _SortedLookup:
         return self._key_of(r)
 
     def get(self, key: Any, default: Any = ()) -> Any:
+        self.check()
         lo = bisect.bisect_left(self._order, key, key=self._key)
         rows = []
         while lo < self._order.size and self._key(self._order[lo]) == key:
             rows.append(int(self._order[lo]))
             lo += 1
         return sorted(rows) if rows else default
+
+
+def _is_permutation(order: np.ndarray, count: int) -> bool:
+    """True when `order` holds each of 0…count-1 exactly once."""
+    if order.size != count:
+        return False
+    if count == 0:
+        return True
+    if int(order.min()) < 0 or int(order.max()) >= count:
+        return False
+    return bool((np.bincount(order, minlength=count) == 1).all())
 
 
 class _JobIndex(Mapping[tuple[str, str], int]):
@@ -572,7 +655,7 @@ def read_cached(source: Path, load: Callable[[], DerivationGraph]) -> Derivation
             graph = read(cache)
         except InputError:
             graph = None  # a damaged copy is made again below
-        if graph is not None and all(k in graph.tables for k in TABLE_BUILDERS if k in TABLES):
+        if graph is not None and all(k in graph.tables for k in TABLE_BUILDERS if k in TABLES) and _checksummed(cache):
             graph.origin = str(source)
             return graph
         # The copy lacks a table registered since it was written (e.g. `impact rank` after `impact estimate`):
@@ -592,6 +675,14 @@ def read_cached(source: Path, load: Callable[[], DerivationGraph]) -> Derivation
         return graph
     copy.origin = str(source)
     return copy
+
+
+def _checksummed(path: Path) -> bool:
+    """True when the version-2 file at `path` carries checksums (a copy written before them is made again)."""
+    try:
+        return _File(path).checksums is not None
+    except (InputError, OSError):
+        return False
 
 
 def header_meta(path: Path) -> dict[str, Any]:
@@ -737,41 +828,87 @@ def _read(path: Path) -> DerivationGraph:
 
 
 def _attach_tables(graph: DerivationGraph, f: _File) -> None:
-    """Put the stored lookups and tables on `graph`; each table is range-checked on first use."""
+    """Put the stored lookups and tables on `graph`: the drv-hash index is checked now, the sorted lookups on
+    first use, and each table is range-checked on first use."""
     n, jobs, damaged = len(graph), graph.job_count, f.damaged
     sorted_hashes = f.array("drv_hash_sorted", count=n * _HASH).view(f"S{_HASH}")
     hash_order = f.array("drv_hash_order", count=n)
+    _check_hash_index(graph, f, sorted_hashes, hash_order)
     graph.tables["index"] = _HashIndex(graph, sorted_hashes, hash_order)
     attrs, systems = graph.job_attrs, graph.job_systems
 
     def package_of(k: int) -> str:
         return job_package(attrs[k], systems[k])
 
-    attr_lookup = _SortedLookup(f.array("job_attr_order", count=jobs), attrs.__getitem__, jobs, damaged)
+    attr_lookup = _SortedLookup(
+        f.array("job_attr_order", count=jobs), attrs.__getitem__, jobs, damaged, lambda: list(attrs), "job_attr_order"
+    )
     graph.tables["jobs_by_attr"] = attr_lookup
-    graph.tables["jobs_by_package"] = _SortedLookup(f.array("job_package_order", count=jobs), package_of, jobs, damaged)
+    graph.tables["jobs_by_package"] = _SortedLookup(
+        f.array("job_package_order", count=jobs),
+        package_of,
+        jobs,
+        damaged,
+        lambda: graph.job_packages,
+        "job_package_order",
+    )
     codes = graph.job_jobsets.codes  # type: ignore[attr-defined]
     stored = f.header["tables"]
     if "job_order" in stored:
         order = f.array("table.job_order.0", TABLES["job_order"][0], count=jobs)
         _check_range(damaged, "job_order", order, jobs)
-        graph.tables["job_order"] = order
-        by_jobset = _SortedLookup(order, lambda k: (int(codes[k]), attrs[k]), jobs, damaged)
+        by_jobset = _SortedLookup(
+            order,
+            lambda k: (int(codes[k]), attrs[k]),
+            jobs,
+            damaged,
+            lambda: list(zip(codes.tolist(), attrs)),
+            "table job_order",
+            unique=True,  # one job per (jobset, attribute)
+        )
+
+        def checked_order() -> np.ndarray:
+            by_jobset.check()
+            return order
+
+        graph.tables["job_order"] = Stored(checked_order)
         graph.tables["job_index"] = _JobIndex(graph, codes, f.header["jobsets"], by_jobset)
     for key, dtypes in TABLES.items():
         if key == "job_order" or key not in stored:
             continue
         if stored[key] != len(dtypes):
             raise damaged(f"table {key}")
-        parts = tuple(f.array(f"table.{key}.{k}", dtype) for k, dtype in enumerate(dtypes))
-        graph.tables[key] = Stored(_checker(graph, key, parts, f))
+        graph.tables[key] = Stored(_checker(graph, key, f))
 
 
-def _checker(graph: DerivationGraph, key: str, parts: tuple[np.ndarray, ...], f: _File) -> Callable[[], Any]:
-    """The range checks of stored table `key`, run on its first use; returns the table's value."""
+def _check_hash_index(graph: DerivationGraph, f: _File, sorted_hashes: np.ndarray, order: np.ndarray) -> None:
+    """The drv-hash index must be every row's hash, sorted, with `order` naming each row once, and no drv path
+    twice: else a lookup by path would miss a derivation that is there."""
+    n = len(graph)
+    if not _is_permutation(order, n):
+        raise f.damaged("drv_hash_order: not an order of the rows")
+    if n == 0:
+        return
+    hashes = f.array("drv_hashes", count=n * _HASH).view(f"S{_HASH}")
+    if not (hashes[order] == sorted_hashes).all() or (sorted_hashes[1:] < sorted_hashes[:-1]).any():
+        raise f.damaged("drv_hash_sorted: not the derivations' hashes in order")
+    for at in np.flatnonzero(sorted_hashes[1:] == sorted_hashes[:-1]).tolist():
+        a, b = int(order[at]), int(order[at + 1])
+        if graph.drv_paths[a] == graph.drv_paths[b]:
+            raise f.damaged(f"derivation {graph.drv_paths[a][:200]} is listed twice")
+    # A path stored whole (of an unusual shape) must carry the hash it is filed under.
+    for row in _ints(f.array("drv_exception_rows")):
+        if 0 <= row < n and _hash_of(graph.drv_paths[row]) != hashes[row]:
+            raise f.damaged(f"derivation {row}: its path does not match its hash")
+
+
+def _checker(graph: DerivationGraph, key: str, f: _File) -> Callable[[], Any]:
+    """The checks of stored table `key` (its arrays' checksums and ranges), run on its first use; returns the
+    table's value."""
     n, edges, damaged = len(graph), graph.edge_count, f.damaged
 
     def check() -> Any:
+        parts = tuple(f.array(f"table.{key}.{k}", dtype) for k, dtype in enumerate(TABLES[key]))
         if key == "consumers":
             indptr, consumers, edge_ids = parts
             if indptr.size != n + 1 or consumers.size != edges or edge_ids.size != edges:

@@ -14,6 +14,7 @@ from typing import Any
 
 from impact.errors import InputError
 from impact.loaders._io import field, parse_json, read_text
+from impact.loaders.aterm import is_drv_path
 from impact.model import EvalError, Job, store_path
 
 
@@ -72,6 +73,8 @@ def _store_path_field(record: Mapping[str, Any], key: str, where: str) -> str:
 def _job(record: Mapping[str, Any], attr: str, jobset: str, where: str) -> Job:
     job_where = f"{where}: job {attr}"
     drv = _store_path_field(record, "drvPath", job_where)
+    if not is_drv_path(drv):  # it names the file read next (the .drv in the store)
+        raise InputError(f"{job_where}: field `drvPath` {drv[:120]!r} is not the store path of a .drv file")
     system = field(record, "system", str, job_where)
     meta = field(record, "meta", Mapping, job_where, {})
     outputs = field(record, "outputs", Mapping, job_where, {})

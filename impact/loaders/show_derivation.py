@@ -102,7 +102,7 @@ def _parse_one(path: str, value: Any, origin: str) -> Derivation:
         system=system,
         outputs=outputs,
         fixed_output=fixed,
-        required_system_features=system_features(attrs),
+        required_system_features=system_features(attrs, where),
         prefer_local_build=prefers_local_build(attrs),
         inputs=inputs,
         input_sources=tuple(_path(s, where, "an input source") for s in input_srcs),

@@ -10,9 +10,11 @@ become a link.
   it needs no other escaping; `table=True` escapes `|` for a table cell (GitHub splits cells before it parses
   code spans).
 - `inline_text(text)`: the text as plain Markdown text: punctuation backslash-escaped, `<`, `>` and `&` as
-  entities, `@` kept from forming a mention.
+  entities, `@` kept from forming a mention, and `://`, `www.`, `#1` and `GH-1` kept from becoming links (a
+  zero-width space inside each: GitHub links them in plain text, never inside a code span).
 - `table_cell(text)`: `inline_text` for a table cell.
-- `html_text(text)`: the text inside an HTML element (`<summary>`), where Markdown is not parsed.
+- `html_text(text)`: the text inside an HTML element (`<summary>`), where Markdown is not parsed but GitHub
+  still links mentions and references: kept from it as in `inline_text`.
 - `code_block(text)`: a fenced code block no backtick run inside can close.
 - `close_open_blocks(text, limit, note)`: cut a Markdown text to `limit` characters at a line, closing an open
   code fence and every open `<details>`, then the note.
@@ -33,6 +35,15 @@ _LEADING = re.compile(r"^([#+\-=>]|\d+[.)])")
 _BACKTICKS = re.compile(r"`+")
 #: Zero-width space: GitHub links `@name` only when nothing stands between the `@` and the name.
 _NO_MENTION = "@\u200b"
+#: What GitHub turns into a link in plain text (cmark-gfm's autolinks, then its own references): a URL scheme's
+#: `://` (`https://evil.example`), `www.`, an issue or pull request number (`#1`, `owner/repo#1`, `GH-1`). A
+#: zero-width space inside each keeps the text as it reads and links nothing.
+_LIVE = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=#)(?=\d)|(?<=gh)(?=-\d)", re.I)
+_ZWSP = "\u200b"
+
+
+def _unlinked(text: str) -> str:
+    return _LIVE.sub(_ZWSP, text)
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -66,7 +77,7 @@ def inline_text(text: str) -> str:
     body = one_line(text)
     body = _LEADING.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], _PUNCTUATION.sub(r"\\\1", body))
     body = body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return body.replace("@", _NO_MENTION)
+    return _unlinked(body.replace("@", _NO_MENTION))
 
 
 def html_text(text: str) -> str:
@@ -74,7 +85,7 @@ def html_text(text: str) -> str:
     body = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     # GitHub may parse Markdown inside an element after a blank line: keep links and code spans out too.
     body = body.replace("[", "&#91;").replace("]", "&#93;").replace("`", "&#96;")
-    return body.replace("@", _NO_MENTION)
+    return _unlinked(body.replace("@", _NO_MENTION))
 
 
 def code_block(text: str, language: str = "") -> str:

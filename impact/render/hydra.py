@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from impact.analysis.hydra import HydraComparison, JobResult
-from impact.render.escape import code_span
+from impact.analysis.hydra import HydraComparison, JobResult, verdict_of, verdict_sentence
+from impact.loaders.pr_report import MAX_LISTED, HydraJob, HydraList, HydraSection
+from impact.render.escape import code_span, inline_text
 from impact.render.json import dumps
 
 #: Jobs listed by name per list before the rest are folded away.
@@ -19,46 +20,84 @@ def _name(text: str) -> str:
     return code_span(text, table=True)
 
 
-def _line(r: JobResult) -> str:
-    was = f"{r.base} → " if r.base else ""
-    build = f", build {r.build.id}" if r.build.id is not None else ""
-    return f"- {_name(r.job)}: {was}**{r.head}**{build}"
+def _listed(rows: Sequence[JobResult]) -> HydraList:
+    return HydraList(
+        tuple(HydraJob(r.job, r.base, r.head, r.build.id) for r in rows[:MAX_LISTED]),
+        len(rows),
+    )
 
 
-def capped_list(items: Sequence[str], shown: int = SHOWN, folded: int = FOLDED) -> list[str]:
-    """The first `shown` lines, then the rest in a closed `<details>` ("… and M more"), itself capped."""
+def hydra_section(c: HydraComparison) -> HydraSection:
+    """What the Markdown says of a comparison, as data (the PR comment carries it in report.json)."""
+    return HydraSection(
+        base_label=c.base_label,
+        head_label=c.head_label,
+        base_builds=c.base_builds,
+        head_builds=c.head_builds,
+        still_failing=c.still_failing,
+        dependency_failures=c.dependency_failures,
+        newly_failing=_listed(c.newly_failing),
+        transient=_listed(c.transient),
+        queued=_listed(c.queued),
+        new_jobs_failing=_listed(c.new_jobs_failing),
+        newly_succeeding=_listed(c.newly_succeeding),
+    )
+
+
+def _line(r: HydraJob) -> str:
+    was = f"{inline_text(r.base)} → " if r.base else ""
+    build = f", build {r.build}" if r.build is not None else ""
+    return f"- {_name(r.job)}: {was}**{inline_text(r.head)}**{build}"
+
+
+def capped_list(items: Sequence[str], shown: int = SHOWN, folded: int = FOLDED, total: int | None = None) -> list[str]:
+    """The first `shown` lines, then the rest in a closed `<details>` ("… and M more"), itself capped; `total` is
+    how many there are when `items` holds only the first of them."""
+    count = len(items) if total is None else total
     lines = list(items[:shown])
-    rest = items[shown:]
-    if rest:
-        inner = list(rest[:folded])
-        if len(rest) > folded:
-            inner.append(f"- … and {len(rest) - folded:,} more (see the JSON report)")
-        lines += ["", "<details>", f"<summary>… and {len(rest):,} more</summary>", "", *inner, "", "</details>"]
+    rest = count - len(lines)
+    if rest > 0:
+        inner = list(items[shown : shown + folded])
+        if rest > folded:
+            inner.append(f"- … and {rest - folded:,} more (see the JSON report)")
+        lines += ["", "<details>", f"<summary>… and {rest:,} more</summary>", "", *inner, "", "</details>"]
     return lines
 
 
-def hydra_markdown(c: HydraComparison, heading: str = "###") -> str:
+def verdict(c: HydraSection) -> str:
+    """`wait`, `breaks`, `restart` or `ok`, from the section's counts."""
+    return verdict_of(c.queued.total, c.newly_failing.total, c.transient.total)
+
+
+def verdict_text(c: HydraSection) -> str:
+    """The verdict in one sentence, from the section's counts."""
+    return verdict_sentence(c.queued.total, c.newly_failing.total, c.dependency_failures, c.transient.total)
+
+
+def hydra_markdown(c: HydraComparison | HydraSection, heading: str = "###") -> str:
     """The Markdown section: the verdict first, then newly failing, restarts, queued, newly succeeding."""
-    icon = {"ok": "✅", "wait": "⏳", "restart": "🔁", "breaks": "❌"}[c.verdict]
+    section = c if isinstance(c, HydraSection) else hydra_section(c)
+    icon = {"ok": "✅", "wait": "⏳", "restart": "🔁", "breaks": "❌"}[verdict(section)]
     out = [
-        f"{heading} Hydra builds: {_name(c.base_label)} → {_name(c.head_label)}",
+        f"{heading} Hydra builds: {_name(section.base_label)} → {_name(section.head_label)}",
         "",
-        f"{icon} **{c.verdict_text}**",
+        f"{icon} **{verdict_text(section)}**",
         "",
-        f"{c.head_builds:,} builds in HEAD, {c.base_builds:,} in BASE; "
-        f"{len(c.newly_failing):,} newly failing, {len(c.newly_succeeding):,} newly succeeding, "
-        f"{c.still_failing:,} failing in both.",
+        f"{section.head_builds:,} builds in HEAD, {section.base_builds:,} in BASE; "
+        f"{section.newly_failing.total:,} newly failing, {section.newly_succeeding.total:,} newly succeeding, "
+        f"{section.still_failing:,} failing in both.",
         "",
     ]
     for title, rows in (
-        ("Newly failing (succeeded in BASE)", c.newly_failing),
-        ("To restart (aborted, cancelled or timed out; succeeded in BASE)", c.transient),
-        ("Not built yet in HEAD", c.queued),
-        ("New jobs that fail", c.new_jobs_failing),
-        ("Newly succeeding (failed in BASE)", c.newly_succeeding),
+        ("Newly failing (succeeded in BASE)", section.newly_failing),
+        ("To restart (aborted, cancelled or timed out; succeeded in BASE)", section.transient),
+        ("Not built yet in HEAD", section.queued),
+        ("New jobs that fail", section.new_jobs_failing),
+        ("Newly succeeding (failed in BASE)", section.newly_succeeding),
     ):
-        if rows:
-            out += [f"**{title}: {len(rows):,}**", "", *capped_list([_line(r) for r in rows]), ""]
+        if rows.total:
+            lines = [_line(r) for r in rows.items]
+            out += [f"**{title}: {rows.total:,}**", "", *capped_list(lines, total=rows.total), ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from impact.analysis.policy import BranchAdvice
 from impact.analysis.report import Report
+from impact.loaders.pr_report import Branch
 from impact.render.escape import code_block, code_span, html_text, inline_text, one_line, table_cell
 
 #: The first line of every report: a bot finds its sticky comment by it.
@@ -127,15 +128,21 @@ def _details(summary: str, items: Sequence[str], cap: int | None = None) -> list
     ]
 
 
-def labels_and_branch(labels: Sequence[str], branch: BranchAdvice) -> list[str]:
+def branch_of(advice: BranchAdvice) -> Branch:
+    """What a comment says of the branch advice."""
+    return Branch(advice.target, advice.base, advice.policy, advice.alternatives, tuple(r.text for r in advice.reasons))
+
+
+def labels_and_branch(labels: Sequence[str], branch: Branch | BranchAdvice) -> list[str]:
     """The **Labels:** and **Branch:** lines with the branch's reasons: the same in every comment."""
+    branch = branch if isinstance(branch, Branch) else branch_of(branch)
     alternatives = f"; alternatives: {', '.join(_name(a) for a in branch.alternatives)}" if branch.alternatives else ""
     return [
         "**Labels:** " + (" ".join(_name(label) for label in labels) or "none"),
         "",
-        f"**Branch:** {_name(branch.target)} (base {_name(branch.base)}, {branch.policy} rules{alternatives})",
+        f"**Branch:** {_name(branch.target)} (base {_name(branch.base)}, {_plain(branch.policy)} rules{alternatives})",
         "",
-        *(f"- {_plain(r.text)}" for r in branch.reasons),
+        *(f"- {_plain(reason)}" for reason in branch.reasons),
         "",
     ]
 

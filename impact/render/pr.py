@@ -2,25 +2,49 @@
 
 Order, for a reviewer who reads the top only: the hidden marker, the title, any warning (a real cross-check
 disagreement with its jobs, new evaluation errors, Hydra's verdict when it is not "ok", a cut), the reproducing
-command, the headline table (the exact diff: rebuilt, added, removed, re-pointed, every-commit jobs per jobset
-and system, and the derivations Hydra builds), labels, branch, maintainers of the edited packages, causes,
+command, the headline table (the exact diff per jobset and system: the changed jobs and their parts — rebuilt,
+re-pointed, every commit —, added jobs, removed jobs with those that no longer evaluate apart, and the
+derivations Hydra builds), labels, branch, maintainers of the edited packages, causes,
 no-new-breakage, then the lists and the cross-check line.
+
+Two steps: `pr_comment` takes from the report what the comment says, as data (`impact.loaders.pr_report`:
+the lists' first entries and their counts, the numbers the labels follow from), and `comment_markdown` writes
+it. `impact pr` keeps the data in report.json, and `impact post` renders the comment from it again in the job
+that posts: it never posts Markdown it was handed, and labels are computed from the numbers, never read.
 
 Every list shows its first `SHOWN` entries and folds the rest into a closed `<details>` ("… and M more"), as
 nixpkgs CI and nixpkgs-review do; the folded part is shortened until the whole comment fits GitHub's limit,
-so every section appears. Every name that reaches the Markdown goes through `_name` (one place to escape).
+so every section appears. Every string from the evaluation goes through `_name` (a code span) or `_plain`
+(escaped text, links and mentions broken): the evaluated tree, and so every name, is the pull request
+author's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from impact.analysis.diff import SnapshotDiff
+from impact.analysis.labels import KERNELS, NIXOS_TESTS_LABEL, labels_from_facts, stdenv_label
 from impact.analysis.pr import Cause, PrReport, RepointCause
+from impact.loaders.pr_report import (
+    MAX_LISTED,
+    CauseLine,
+    EvalErrorLine,
+    HeadlineRow,
+    JobRef,
+    LabelFacts,
+    NamedList,
+    PrComment,
+    RepointedJob,
+    RepointLine,
+    RootLine,
+    RowKind,
+)
 from impact.render.diff import root_label
-from impact.render.escape import code_span, inline_text
-from impact.render.hydra import hydra_markdown
-from impact.render.markdown import GITHUB_COMMENT_LIMIT, MARKER, labels_and_branch
+from impact.render.escape import code_block, code_span, inline_text, one_line
+from impact.render.hydra import hydra_markdown, hydra_section, verdict, verdict_text
+from impact.render.markdown import GITHUB_COMMENT_LIMIT, MARKER, branch_of, labels_and_branch
 
 #: Entries of a list shown before the rest are folded.
 SHOWN = 10
@@ -65,139 +89,281 @@ def _count_by_system(diff: SnapshotDiff, jobset: str, attrs: Sequence[str]) -> d
     return counts
 
 
+# -- what the comment says -------------------------------------------------------------------------------------
+
+
+def _rows(report: PrReport) -> tuple[HeadlineRow, ...]:
+    """The headline rows per jobset: the changed jobs and their parts (rebuilt, re-pointed, every commit: no
+    overlap, so they add up to the changed), the added jobs and the removed (those that no longer evaluate apart);
+    a part with no job is left out."""
+    diff = report.diff
+    rows = []
+    for js in _jobsets(diff):
+        changed = diff.changed.get(js, ())
+        rows.append(
+            HeadlineRow(
+                "changed", js, _count_by_system(diff, js, changed), len(changed), diff.jobs_total_head.get(js, 0)
+            )
+        )
+        repointed = {r.attr for r in diff.repointed if r.jobset == js}
+        every = set(diff.every_commit_jobs.get(js, ()))
+        rebuilt = diff.rebuilt(js)
+        added = diff.added.get(js, ())
+        removed = diff.removed.get(js, ())
+        failing = diff.removed_failing(js)
+        parts: list[tuple[RowKind, Sequence[str]]] = [
+            ("rebuilt", rebuilt),
+            ("tests", [a for a in rebuilt if js == "nixos" and a.startswith("tests.")]),
+            ("changed_repointed", [a for a in changed if a in repointed]),
+            ("changed_every_commit", [a for a in changed if a in every and a not in repointed]),
+            ("added", added),
+            ("added_repointed", [a for a in added if a in repointed]),
+            ("added_every_commit", [a for a in added if a in every and a not in repointed]),
+            ("removed", removed),
+            ("removed_failing", failing),
+            ("removed_gone", [a for a in removed if a not in failing] if failing else ()),
+        ]
+        rows += [HeadlineRow(kind, js, _count_by_system(diff, js, attrs), len(attrs)) for kind, attrs in parts if attrs]
+    return tuple(rows)
+
+
+def _repoint_line(r: RepointCause) -> RepointLine:
+    return RepointLine(
+        jobset=r.jobset,
+        head_prefix=r.head_prefix,
+        base_prefix=r.base_prefix,
+        also=r.also[:MAX_LISTED],
+        members=r.members[:MAX_LISTED],
+        members_total=len(r.members),
+        name=r.name,
+        base_name=r.base_name,
+        systems=r.systems[:MAX_LISTED],
+        jobs=r.jobs,
+    )
+
+
+def _cause_line(cause: Cause) -> CauseLine:
+    root = cause.root
+    return CauseLine(
+        name=root.name,
+        base_name=root.base_name,
+        paired_by=root.paired_by,  # type: ignore[arg-type]
+        system=root.system,
+        swapped=cause.swapped[:MAX_LISTED],
+        follows_repointing=cause.follows_repointing,
+        jobs_reached=cause.jobs_reached,
+        example_job=cause.example_job,
+        chain=cause.chain,
+    )
+
+
+def _label_facts(report: PrReport) -> LabelFacts:
+    labels = report.rebuild_labels
+    counts = labels.rebuild_count_by_kernel
+    stdenv = tuple(k for k in KERNELS if k in counts and labels.labels.get(stdenv_label(k)))
+    return LabelFacts(dict(counts), stdenv, bool(labels.labels.get(NIXOS_TESTS_LABEL)))
+
+
+def pr_comment(report: PrReport) -> PrComment:
+    """What the comment on `report` says, as data: the first `MAX_LISTED` entries of each list and its count."""
+    diff = report.diff
+    labels = report.rebuild_labels
+    jobsets = _jobsets(diff)
+
+    def kind(path: str) -> str:
+        return "every_commit" if path in diff.every_commit_roots else "follows" if path in report.follows else "edited"
+
+    order = {"edited": 0, "follows": 1, "every_commit": 2}
+    roots = sorted(diff.roots, key=lambda r: (order[kind(r.path)], r.name, r.system))
+    added = [JobRef(js, a) for js in jobsets for a in diff.added.get(js, ())]
+    failing = sorted((js, a) for js in jobsets for a in diff.removed_failing(js))
+    failed = set(failing)
+    gone = [JobRef(js, a) for js in jobsets for a in diff.removed.get(js, ()) if (js, a) not in failed]
+    every = [JobRef(js, a) for js in jobsets for a in diff.every_commit_jobs.get(js, ())]
+    others = [(js, diff.rebuilt(js)) for js in jobsets if js != "nixpkgs"]
+    return PrComment(
+        base_label=diff.base_label,
+        head_label=diff.head_label,
+        command=report.command,
+        systems=tuple(report.systems) or tuple(_systems(diff)),
+        rows=_rows(report),
+        derivations_by_system=dict(diff.derivations_to_build_by_system),
+        derivations=diff.derivations_to_build,
+        every_commit_derivations=diff.every_commit_derivations,
+        labels=_label_facts(report),
+        branch=branch_of(report.branch),
+        maintainers=tuple(dict.fromkeys(m.split(" <")[0] for m in report.maintainers))[:MAX_LISTED],
+        repointings=tuple(_repoint_line(r) for r in report.repointings[:MAX_LISTED]),
+        causes=tuple(_cause_line(c) for c in report.causes),
+        agrees=diff.agrees,
+        head_check=tuple(f.message for f in diff.findings if f.check == "head-check")[:MAX_LISTED],
+        base_prediction=tuple(f.message for f in diff.findings if f.check == "base-prediction")[:MAX_LISTED],
+        new_eval_errors=tuple(
+            EvalErrorLine(e.jobset, e.attr, e.error, e.base_jobs) for e in diff.new_eval_errors[:MAX_LISTED]
+        ),
+        new_eval_errors_total=len(diff.new_eval_errors),
+        new_eval_error_jobs=sum(e.base_jobs for e in diff.new_eval_errors),
+        hydra=hydra_section(report.hydra) if report.hydra else None,
+        platforms=tuple(
+            NamedList(p, names[:MAX_LISTED], len(names)) for p, names in labels.rebuilds_by_platform.items()
+        ),
+        jobsets=tuple(NamedList(js, rebuilt[:MAX_LISTED], len(rebuilt)) for js, rebuilt in others if rebuilt),
+        added=tuple(added[:MAX_LISTED]),
+        added_total=len(added),
+        removed_gone=tuple(gone[:MAX_LISTED]),
+        removed_gone_total=len(gone),
+        removed_failing=tuple(JobRef(js, a) for js, a in failing[:MAX_LISTED]),
+        removed_failing_total=len(failing),
+        repointed=tuple(
+            RepointedJob(r.jobset, r.attr, r.name, r.before[:MAX_LISTED]) for r in diff.repointed[:MAX_LISTED]
+        ),
+        repointed_total=len(diff.repointed),
+        every_commit=tuple(every[:MAX_LISTED]),
+        every_commit_total=len(every),
+        roots=tuple(RootLine(r.name, r.base_name, r.paired_by, r.system, kind(r.path)) for r in roots[:MAX_LISTED]),  # type: ignore[arg-type]
+        roots_total=len(roots),
+        estimate_changed_jobs=diff.head_estimate.changed_job_count,
+    )
+
+
+def pr_files(report: PrReport) -> tuple[str, dict[str, Any]]:
+    """What `impact pr` writes: report.md's text, and report.json's data with the comment's own under `comment`."""
+    comment = pr_comment(report)
+    return comment_markdown(comment), {**report.to_dict(), "comment": comment.to_dict()}
+
+
+def pr_markdown(report: PrReport, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """The comment text of `report`, at most `limit` characters."""
+    return comment_markdown(pr_comment(report), limit)
+
+
+def comment_labels(comment: PrComment) -> tuple[str, ...]:
+    """The labels the comment's numbers earn (never one the code could not set)."""
+    facts = comment.labels
+    return labels_from_facts(facts.counts, facts.stdenv, facts.nixos_tests)
+
+
+# -- writing it --------------------------------------------------------------------------------------------------
+
+
 def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def headline_table(report: PrReport) -> list[str]:
+def _row_label(r: HeadlineRow) -> str:
+    """A row's label. GitHub drops a table cell's leading spaces, so a part says "of which" rather than
+    relying on indentation."""
+    parts = {
+        "rebuilt": "of which rebuilt",
+        "tests": "of the rebuilt: NixOS VM tests",
+        "changed_repointed": "of which re-pointed (already built)",
+        "changed_every_commit": "of which change on every commit",
+        "added": f"{_plain(r.jobset)} jobs added",
+        "added_repointed": "of which re-pointed (already built)",
+        "added_every_commit": "of which change on every commit",
+        "removed": f"{_plain(r.jobset)} jobs removed",
+        "removed_failing": "of which no longer evaluate",
+        "removed_gone": "of which gone without an evaluation error",
+    }
+    return f"**{_plain(r.jobset)} jobs changed**" if r.kind == "changed" else parts[r.kind]
+
+
+def headline_table(c: PrComment) -> list[str]:
     """The exact diff per jobset and system: the changed jobs and how they split (rebuilt, re-pointed, every
     commit: no overlap, so they add up to the bold row), added and removed jobs (those that no longer evaluate
-    apart); the derivations to build.
-
-    GitHub drops a table cell's leading spaces, so a part says "of which" rather than relying on indentation."""
-    diff = report.diff
-    systems = list(report.systems) or _systems(diff)
+    apart); the derivations to build."""
+    systems = list(c.systems)
     lines = [_row(["", *(_name(s) for s in systems), "total"]), _row(["---", *("---:" for _ in systems), "---:"])]
-
-    def row(label: str, attrs: Sequence[str], total: str | None = None) -> None:
-        per = _count_by_system(diff, js, attrs)
-        lines.append(_row([label, *(f"{per[s]:,}" if s in per else "–" for s in systems), total or f"{len(attrs):,}"]))
-
-    for js in _jobsets(diff):
-        changed = diff.changed.get(js, ())
-        row(f"**{_plain(js)} jobs changed**", changed, f"**{len(changed):,}** of {diff.jobs_total_head.get(js, 0):,}")
-        repointed = {r.attr for r in diff.repointed if r.jobset == js}
-        every = set(diff.every_commit_jobs.get(js, ()))
-        rebuilt = diff.rebuilt(js)
-        parts = [
-            ("of which rebuilt", rebuilt),
-            ("of the rebuilt: NixOS VM tests", [a for a in rebuilt if js == "nixos" and a.startswith("tests.")]),
-            ("of which re-pointed (already built)", [a for a in changed if a in repointed]),
-            ("of which change on every commit", [a for a in changed if a in every and a not in repointed]),
-        ]
-        added = diff.added.get(js, ())
-        removed = diff.removed.get(js, ())
-        failing = diff.removed_failing(js)
-        parts += [
-            (f"{_plain(js)} jobs added", added),
-            ("of which re-pointed (already built)", [a for a in added if a in repointed]),
-            ("of which change on every commit", [a for a in added if a in every and a not in repointed]),
-            (f"{_plain(js)} jobs removed", removed),
-            ("of which no longer evaluate", failing),
-            ("of which gone without an evaluation error", [a for a in removed if a not in failing] if failing else ()),
-        ]
-        for label, attrs in parts:
-            if attrs:
-                row(label, attrs)
+    for r in c.rows:
+        total = f"**{r.total:,}** of {r.of or 0:,}" if r.kind == "changed" else f"{r.total:,}"
+        lines.append(
+            _row([_row_label(r), *(f"{r.per_system[s]:,}" if s in r.per_system else "–" for s in systems), total])
+        )
+    per = c.derivations_by_system
     lines.append(
         _row(
             [
                 "**derivations to build**",
-                *(
-                    f"{diff.derivations_to_build_by_system[s]:,}" if s in diff.derivations_to_build_by_system else "–"
-                    for s in systems
-                ),
-                f"**{diff.derivations_to_build:,}**",
+                *(f"{per[s]:,}" if s in per else "–" for s in systems),
+                f"**{c.derivations:,}**",
             ]
         )
     )
-    if diff.every_commit_derivations:
-        lines.append(_row(["of which every commit", *("" for _ in systems), f"{diff.every_commit_derivations:,}"]))
+    if c.every_commit_derivations:
+        lines.append(_row(["of which every commit", *("" for _ in systems), f"{c.every_commit_derivations:,}"]))
     return lines
 
 
-def _also(r: RepointCause, star: str = "") -> str:
+def _also(r: RepointLine, star: str = "") -> str:
     shown = [_name(a + star) for a in r.also[:3]]
     more = f" and {len(r.also) - 3:,} more" if len(r.also) > 3 else ""
     return f" (also {', '.join(shown)}{more})" if shown else ""
 
 
-def _repoint_line(r: RepointCause) -> str:
+def _repoint_text(r: RepointLine) -> str:
     """`linux` now points to linux-4.6.2, built before as `linux_4_6`; or a whole set of attributes."""
-    systems = ", ".join(r.systems)
+    systems = ", ".join(_plain(s) for s in r.systems)
     if not r.members:
         where = f"built before as {_name(r.base_prefix)}{_also(r)}" if r.base_prefix else "already built in the base"
         was = f" (was {_name(r.base_name)})" if r.base_name and r.base_name != r.name else ""
         new = "new attribute " if r.base_name is None else ""
         return f"{new}{_name(r.head_prefix)} now points to {_name(r.name)}, {where}{was} ({systems})"
     members = ", ".join(_name(m) for m in r.members[:8]) + (
-        f" and {len(r.members) - 8:,} more" if len(r.members) > 8 else ""
+        f" and {r.members_total - 8:,} more" if r.members_total > 8 else ""
     )
     return (
         f"{_name(r.head_prefix + '.*')} now points to {_name(r.base_prefix + '.*')}{_also(r, '.*')}, already built: "
-        f"{_plural(len(r.members), 'attribute')} ({members}), {_plural(r.jobs, 'job')} on {systems}"
+        f"{_plural(r.members_total, 'attribute')} ({members}), {_plural(r.jobs, 'job')} on {systems}"
     )
 
 
-def _cause_lines(n: int, cause: Cause) -> list[str]:
-    root = cause.root
+def _cause_lines(n: int, cause: CauseLine) -> list[str]:
     if cause.swapped:
-        what = (
-            f"{_name(root.name)}: its inputs switched to derivations already built ({_plain(', '.join(cause.swapped))})"
-        )
+        swapped = _plain(", ".join(cause.swapped))
+        what = f"{_name(cause.name)}: its inputs switched to derivations already built ({swapped})"
     elif cause.follows_repointing:
-        what = f"{_name(root.name)} (follows the re-pointing: an input is now a derivation already built)"
+        what = f"{_name(cause.name)} (follows the re-pointing: an input is now a derivation already built)"
     else:
-        what = _name(root_label(root.name, root.base_name, root.paired_by))
+        what = _name(root_label(cause.name, cause.base_name, cause.paired_by))
     return [
-        f"{n}. {what} ({_plain(root.system)}) reaches {_plural(cause.jobs_reached, 'rebuilt job')}; "
+        f"{n}. {what} ({_plain(cause.system)}) reaches {_plural(cause.jobs_reached, 'rebuilt job')}; "
         f"why {_name(cause.example_job)}:",
         f"   {_name(cause.chain)}",
     ]
 
 
-def capped(lines: Sequence[str], folded: int, unit: str = "") -> list[str]:
-    """The first `SHOWN` lines, then the rest in a closed `<details>` of at most `folded` lines."""
+def capped(lines: Sequence[str], folded: int, unit: str = "", total: int | None = None) -> list[str]:
+    """The first `SHOWN` lines, then the rest in a closed `<details>` of at most `folded` lines; `total` is how many
+    there are when `lines` holds only the first of them."""
+    count = len(lines) if total is None else total
     out = list(lines[:SHOWN])
-    rest = list(lines[SHOWN:])
-    if not rest:
+    rest = count - len(out)
+    if rest <= 0:
         return out
-    inner = rest[:folded]
-    if len(rest) > folded:
-        inner.append(f"- … and {len(rest) - folded:,} more{unit} (see report.json)")
-    return [*out, "", "<details>", f"<summary>… and {len(rest):,} more</summary>", "", *inner, "", "</details>"]
+    inner = list(lines[SHOWN : SHOWN + folded])
+    if rest > folded:
+        inner.append(f"- … and {rest - folded:,} more{unit} (see report.json)")
+    return [*out, "", "<details>", f"<summary>… and {rest:,} more</summary>", "", *inner, "", "</details>"]
 
 
-def _listed(title: str, lines: Sequence[str], folded: int) -> list[str]:
-    return [f"**{title}**", "", *capped(lines, folded), ""]
+def _listed(title: str, lines: Sequence[str], folded: int, total: int | None = None) -> list[str]:
+    return [f"**{title}**", "", *capped(lines, folded, total=total), ""]
 
 
-def _warnings(report: PrReport) -> list[str]:
-    diff = report.diff
+def _warnings(c: PrComment) -> list[str]:
     found = []
-    if not diff.agrees:
+    if not c.agrees:
         found.append(
             "The graph estimate from the root changes disagrees with Nix's output paths (see the cross-check "
-            "below): " + "; ".join(_plain(f.message) for f in diff.findings if f.check == "head-check")
+            "below): " + "; ".join(_plain(m) for m in c.head_check)
         )
-    if diff.new_eval_errors:
-        jobs = sum(e.base_jobs for e in diff.new_eval_errors)
+    if c.new_eval_errors_total:
         found.append(
-            f"{_plural(len(diff.new_eval_errors), 'attribute')} ({_plural(jobs, 'job')} in the base) no longer "
-            "evaluate: see *No new breakage*."
+            f"{_plural(c.new_eval_errors_total, 'attribute')} ({_plural(c.new_eval_error_jobs, 'job')} in the base) "
+            "no longer evaluate: see *No new breakage*."
         )
-    if report.hydra and report.hydra.verdict != "ok":
-        found.append(f"Hydra: {_plain(report.hydra.verdict_text)}")
+    if c.hydra and verdict(c.hydra) != "ok":
+        found.append(f"Hydra: {_plain(verdict_text(c.hydra))}")
     return found
 
 
@@ -207,177 +373,170 @@ def _warning_block(messages: Sequence[str]) -> list[str]:
     return ["> [!WARNING]", *(f"> - {m}" for m in messages), ""]
 
 
-def _breakage(report: PrReport, folded: int) -> list[str]:
-    diff = report.diff
+def _breakage(c: PrComment, folded: int) -> list[str]:
     out = ["### No new breakage?", ""]
-    if diff.new_eval_errors:
+    if c.new_eval_errors_total:
         lines = []
-        for e in diff.new_eval_errors:
+        for e in c.new_eval_errors:
             message = " ".join(e.error.split())
             if len(message) > ERROR_CHARS:
                 message = message[:ERROR_CHARS] + "…"
-            lines.append(f"- {e.jobset}: {_name(e.attr)} ({_plural(e.base_jobs, 'job')} in the base): {_name(message)}")
+            lines.append(
+                f"- {_plain(e.jobset)}: {_name(e.attr)} ({_plural(e.base_jobs, 'job')} in the base): {_name(message)}"
+            )
         out += _listed(
-            f"{_plural(len(diff.new_eval_errors), 'attribute')} evaluated in the base and fail to evaluate here:",
+            f"{_plural(c.new_eval_errors_total, 'attribute')} evaluated in the base and fail to evaluate here:",
             lines,
             folded,
+            c.new_eval_errors_total,
         )
     else:
         out += ["Evaluation: every job the base evaluated still evaluates.", ""]
-    gone = sum(len(diff.removed.get(js, ())) - len(diff.removed_failing(js)) for js in _jobsets(diff))
-    if gone:
+    if c.removed_gone_total:
+        gone = c.removed_gone_total
         out += [
             f"{_plural(gone, 'job')} of the base {'is' if gone == 1 else 'are'} gone without an evaluation error: "
             "the release file no longer lists them (a package removed, or one whose platforms no longer evaluate, "
             "which release.nix drops silently); see *Lists*.",
             "",
         ]
-    if report.hydra:
-        out += [hydra_markdown(report.hydra, heading="####").rstrip("\n"), ""]
+    if c.hydra:
+        out += [hydra_markdown(c.hydra, heading="####").rstrip("\n"), ""]
     return out
 
 
-def _lists(report: PrReport, folded: int) -> list[str]:
-    diff = report.diff
-    labels = report.rebuild_labels
+def _lists(c: PrComment, folded: int) -> list[str]:
     out: list[str] = []
-    for platform, names in labels.rebuilds_by_platform.items():
+    for platform in c.platforms:
         out += _listed(
-            f"{_plural(len(names), 'package')} rebuilt on {platform} (as nixpkgs CI counts):",
-            [f"- {_name(n)}" for n in names],
+            f"{_plural(platform.total, 'package')} rebuilt on {_plain(platform.name)} (as nixpkgs CI counts):",
+            [f"- {_name(n)}" for n in platform.items],
             folded,
+            platform.total,
         )
-    for js in _jobsets(diff):
-        if js == "nixpkgs":
-            continue
-        rebuilt = diff.rebuilt(js)
-        if rebuilt:
-            out += _listed(
-                f"{_plural(len(rebuilt), 'job')} of the {_plain(js)} jobset rebuilt:",
-                [f"- {_name(a)}" for a in rebuilt],
-                folded,
-            )
-    failing = {(js, a) for js in _jobsets(diff) for a in diff.removed_failing(js)}
-    for title, keys in (
-        ("added:", [(js, a) for js in _jobsets(diff) for a in diff.added.get(js, ())]),
+    for jobset in c.jobsets:
+        out += _listed(
+            f"{_plural(jobset.total, 'job')} of the {_plain(jobset.name)} jobset rebuilt:",
+            [f"- {_name(a)}" for a in jobset.items],
+            folded,
+            jobset.total,
+        )
+    for title, jobs, total in (
+        ("added:", c.added, c.added_total),
         (
-            "removed without an evaluation error:" if failing else "removed:",
-            [(js, a) for js in _jobsets(diff) for a in diff.removed.get(js, ()) if (js, a) not in failing],
+            "removed without an evaluation error:" if c.removed_failing_total else "removed:",
+            c.removed_gone,
+            c.removed_gone_total,
         ),
-        ("removed that no longer evaluate (see *No new breakage*):", sorted(failing)),
+        ("removed that no longer evaluate (see *No new breakage*):", c.removed_failing, c.removed_failing_total),
     ):
-        if keys:
-            items = [f"- {_plain(js)}: {_name(a)}" for js, a in keys]
-            out += _listed(f"{_plural(len(items), 'job')} {title}", items, folded)
-    if diff.repointed:
+        if total:
+            items = [f"- {_plain(j.jobset)}: {_name(j.attr)}" for j in jobs]
+            out += _listed(f"{_plural(total, 'job')} {title}", items, folded, total)
+    if c.repointed_total:
         items = [
             f"- {_plain(r.jobset)}: {_name(r.attr)} → {_name(r.name)}"
             + (f" (before: {', '.join(_name(b) for b in r.before)})" if r.before else "")
-            for r in diff.repointed
+            for r in c.repointed
         ]
         out += _listed(
-            f"{_plural(len(items), 'job')} re-pointed to derivations already built (nothing to build):", items, folded
-        )
-    every = [f"- {_plain(js)}: {_name(a)}" for js in _jobsets(diff) for a in diff.every_commit_jobs.get(js, ())]
-    if every:
-        out += _listed(
-            f"{_plural(len(every), 'job')} that {'changes' if len(every) == 1 else 'change'} on every commit "
-            "(they embed the nixpkgs source tree; not caused by this change):",
-            every,
+            f"{_plural(c.repointed_total, 'job')} re-pointed to derivations already built (nothing to build):",
+            items,
             folded,
+            c.repointed_total,
         )
-
-    def root_kind(path: str) -> int:
-        return 2 if path in diff.every_commit_roots else 1 if path in report.follows else 0
-
-    note = ("", " — follows the re-pointing", " — every commit")
+    if c.every_commit_total:
+        out += _listed(
+            f"{_plural(c.every_commit_total, 'job')} that {'changes' if c.every_commit_total == 1 else 'change'} on "
+            "every commit (they embed the nixpkgs source tree; not caused by this change):",
+            [f"- {_plain(j.jobset)}: {_name(j.attr)}" for j in c.every_commit],
+            folded,
+            c.every_commit_total,
+        )
+    note = {"edited": "", "follows": " — follows the re-pointing", "every_commit": " — every commit"}
     roots = [
-        f"- {_name(r.name if root_kind(r.path) else root_label(r.name, r.base_name, r.paired_by))} "
-        f"({_plain(r.system)}{'' if r.base_path is None else ', paired by ' + r.paired_by}){note[root_kind(r.path)]}"
-        for r in sorted(diff.roots, key=lambda r: (root_kind(r.path), r.name, r.system))
+        f"- {_name(r.name if r.kind != 'edited' else root_label(r.name, r.base_name, r.paired_by))} "
+        f"({_plain(r.system)}{'' if r.paired_by == 'new' else ', paired by ' + r.paired_by}){note[r.kind]}"
+        for r in c.roots
     ]
-    if roots:
-        out += _listed(f"{_plural(len(roots), 'root change')} (changed while none of their inputs did):", roots, folded)
+    if c.roots_total:
+        out += _listed(
+            f"{_plural(c.roots_total, 'root change')} (changed while none of their inputs did):",
+            roots,
+            folded,
+            c.roots_total,
+        )
     return out
 
 
-def _cross_check(report: PrReport) -> list[str]:
-    diff = report.diff
-    est = diff.head_estimate
-    repointed = len(diff.repointed)
+def _cross_check(c: PrComment) -> list[str]:
     accounted = (
-        f"; the {_plural(repointed, 'job')} re-pointed to derivations already built need no build, so the "
+        f"; the {_plural(c.repointed_total, 'job')} re-pointed to derivations already built need no build, so the "
         "estimate rightly leaves them out"
-        if repointed
+        if c.repointed_total
         else ""
     )
-    if diff.agrees:
+    if c.agrees:
         out = [
-            f"**Cross-check:** the graph estimate from the {_plural(len(diff.roots), 'root change')} reaches exactly "
+            f"**Cross-check:** the graph estimate from the {_plural(c.roots_total, 'root change')} reaches exactly "
             f"the derivations with new output paths and the same "
-            f"{_plural(est.changed_job_count, 'changed job')}{accounted}."
+            f"{_plural(c.estimate_changed_jobs, 'changed job')}{accounted}."
         ]
     else:
         out = ["**Cross-check: the graph estimate from the root changes disagrees with Nix:**"]
-        out += [f"- {_plain(f.message)}" for f in diff.findings if f.check == "head-check"]
-    predicted = [f for f in diff.findings if f.check == "base-prediction"]
-    if predicted:
+        out += [f"- {_plain(m)}" for m in c.head_check]
+    if c.base_prediction:
         out += [
             "",
             "<details>",
-            f"<summary>{_plural(len(predicted), 'note')} on what an estimate on the base would have "
+            f"<summary>{_plural(len(c.base_prediction), 'note')} on what an estimate on the base would have "
             "predicted</summary>",
             "",
-            *(f"- {_plain(f.message)}" for f in predicted),
+            *(f"- {_plain(m)}" for m in c.base_prediction),
             "",
             "</details>",
         ]
     return out
 
 
-def _body(report: PrReport, folded: int, cut: bool) -> str:
-    diff = report.diff
-    labels = report.rebuild_labels
-    branch = report.branch
-    warnings = _warnings(report)
+def _body(c: PrComment, folded: int, cut: bool) -> str:
+    warnings = _warnings(c)
     if cut:
         warnings.append("Lists were shortened to fit GitHub's comment limit; report.json has them all.")
-    out = [MARKER, f"## impact: {_name(diff.base_label)} → {_name(diff.head_label)}", ""]
+    out = [MARKER, f"## impact: {_name(c.base_label)} → {_name(c.head_label)}", ""]
     out += _warning_block(warnings)
-    out += ["Reproduce with:", "", "```sh", report.command, "```", ""]
-    out += ["### Rebuilds (output paths evaluated by Nix)", "", *headline_table(report), ""]
-    counts = labels.rebuild_count_by_kernel
-    if counts:
+    out += ["Reproduce with:", "", code_block(one_line(c.command), "sh"), ""]
+    out += ["### Rebuilds (output paths evaluated by Nix)", "", *headline_table(c), ""]
+    if c.labels.counts:
         out += [
             "Packages rebuilt (unique attributes of the `nixpkgs` jobset, as nixpkgs CI counts them): "
-            + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
+            + ", ".join(f"{_plain(k)} {v:,}" for k, v in c.labels.counts.items()),
             "",
         ]
-    out += labels_and_branch(labels.active, branch)
-    if report.maintainers:
-        people = list(dict.fromkeys(m.split(" <")[0] for m in report.maintainers))
-        out += ["**Maintainers of the edited packages:** " + ", ".join(_name(m) for m in people), ""]
+    out += labels_and_branch(comment_labels(c), c.branch)
+    if c.maintainers:
+        out += ["**Maintainers of the edited packages:** " + ", ".join(_name(m) for m in c.maintainers), ""]
     causes: list[str] = []
     n = 0
-    for r in report.repointings:
+    for r in c.repointings:
         n += 1
-        causes.append(f"{n}. {_repoint_line(r)}")
-    for cause in report.causes:
+        causes.append(f"{n}. {_repoint_text(r)}")
+    for cause in c.causes:
         n += 1
         causes += _cause_lines(n, cause)
     if causes:
         out += ["### Causes", "", *causes, ""]
-    out += _breakage(report, folded)
-    out += ["### Lists", "", *_lists(report, folded)]
-    out += _cross_check(report)
+    out += _breakage(c, folded)
+    out += ["### Lists", "", *_lists(c, folded)]
+    out += _cross_check(c)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def pr_markdown(report: PrReport, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+def comment_markdown(comment: PrComment, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     """The comment text, at most `limit` characters: the folded parts of lists shrink until it fits."""
     text = ""
     for step, folded in enumerate(FOLDED_STEPS):
-        text = _body(report, folded, cut=step > 0)
+        text = _body(comment, folded, cut=step > 0)
         if len(text) <= limit:
             return text
     return _hard_cut(text, limit)
