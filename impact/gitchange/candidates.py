@@ -50,6 +50,15 @@ KNOWN_SETS: dict[str, list[tuple[str, ...]]] = {
 #: Files read only into `meta`, which `mkDerivation` does not pass to any derivation: a change of one of their
 #: bindings changes what names it (found by the name) and nothing through the set that holds it (`lib.maintainers`).
 META_ONLY = frozenset({"maintainers/maintainer-list.nix"})
+#: Names a package set may be selected from in any file (`pkgs.foo`, `self.foo`, `ps.foo`), besides its own prefixes
+#: and their aliases; `?` stands for an expression (`(import ./. { }).foo`), and any function's parameter counts as `?`.
+GENERIC_QUALIFIERS = frozenset(
+    {"?", "pkgs", "self", "super", "res", "final", "prev", "nixpkgs", "buildPackages", "targetPackages"}
+    | {"pkgsi686Linux", "pkgsMusl", "pkgsStatic", "pkgsCross", "__splicedPackages", "pkgsBuildBuild", "pkgsBuildHost"}
+    | {"pkgsBuildTarget", "pkgsHostHost", "pkgsHostTarget", "pkgsTargetTarget"}
+)
+#: Files whose bindings anyone may use by name alone (`with lib;`, `{ lib, … }:` then `lib.x`): nixpkgs' lib.
+GLOBAL_PREFIXES = ("lib/",)
 #: Beyond these, the search gives up and says so (a change read by nearly everything).
 MAX_UNITS = 3000
 MAX_ATTRIBUTES = 1500
@@ -220,8 +229,17 @@ class _Search:
         self.done: dict[Unit, set[str] | None] = {}
         #: Units counted against `MAX_UNITS` (NixOS files are free once every NixOS job is a candidate).
         self.counted = 0
+        #: The files the jobsets' release files can read: no other file's change reaches a job.
+        self.readable = index.reachable((NIXPKGS_RELEASE, NIXOS_RELEASE))
+        self.qualifiers = _qualifiers(index, sets)
+        #: Every binding of lib's files: a `with lib…;` scope has no other member.
+        self.lib_names = frozenset(
+            u for f, facts in index.facts.items() if f.startswith(GLOBAL_PREFIXES) for u in facts.units
+        ) | frozenset(u for f in META_ONLY for u in (index.facts[f].units if f in index.facts else ()))
 
     def push(self, unit: Unit, members: frozenset[str] | None, came_from: Unit | None) -> None:
+        if unit.file not in self.readable and came_from is not None:
+            return  # no release file reads it (a script, another release file): no job reads it either
         if unit.file in (NIXPKGS_RELEASE, NIXOS_RELEASE):
             members = None
         seen = self.done.get(unit, set())
@@ -299,18 +317,24 @@ class _Search:
                 out.jobs.add((j.jobset, j.attr))
         if f in (NIXOS_TESTS, NIXPKGS_RELEASE, NIXOS_RELEASE):
             return  # jobs and tests: their names are read by the release files alone, which make them jobs
-        local = self.is_local(f, b)
+        # Who sees a binding by its name: anyone for a package set (`callPackage` fills `{ b }` from it) and for
+        # lib (`with lib;`); for any other file, the file itself: others reach the binding through the file's
+        # value, followed below as a change of one of its members.
+        everywhere = (f in self.sets or f.startswith(GLOBAL_PREFIXES)) and not self.is_local(f, b)
+        qualifiers = self.qualifiers.get(f)
         for r in self.index.users.get(b, ()):
-            if local and r.file != f:
-                continue  # a `let` binding: only its own file sees it
+            if not everywhere and r.file != f:
+                continue
+            if qualifiers is not None and r.qualifier is not None and not self.may_name(r.qualifier, b, qualifiers):
+                continue  # `platforms.linux`, `cfg.package`: selected from something no package set goes by
             if r.file in (NIXPKGS_RELEASE, NIXOS_RELEASE):
                 continue  # a release file naming the attribute makes it a job: already a candidate
             if r.how in ("plain", "pass") and has_jobs:
                 out.plain[b] += 1
                 continue
             self.push(self.unit_of(r.file, r.unit), None, unit)
-        if f not in self.sets and not local and f not in META_ONLY:
-            # The file's own value (a set such as lib) changed in this member.
+        if f not in self.sets and not self.is_local(f, b) and f not in META_ONLY:
+            # The file's own value (a set: lib, a package's attributes) changed in this member.
             self.push(Unit(f), frozenset({b}), unit)
 
     def members_changed(self, unit: Unit, members: frozenset[str]) -> None:
@@ -322,24 +346,75 @@ class _Search:
             for r in self.index.readers_of(f):
                 holder = self.unit_of(r.file, r.unit)
                 if top and r.how == "import" and r.context == "member":
-                    continue  # `with (import ./f.nix);`, `(import ./f.nix).x`: members found by their names
+                    # `with (import ./f.nix);`, `(import ./f.nix).x`: the unit changes if it reads a changed member
+                    if self.reads_member(r.file, r.unit, members, "?"):
+                        self.push(holder, None, unit)
+                    continue
                 aliased = r.how == "import" and r.context == "alias" and holder.binding is not None
                 self.push(holder, members if top and aliased and r.file not in self.sets else None, unit)
             return
         local = self.is_local(f, b)
+        everywhere = (f in self.sets or f.startswith(GLOBAL_PREFIXES)) and not local
         for r in self.index.users.get(b, ()):
-            if r.file in (NIXPKGS_RELEASE, NIXOS_RELEASE) or r.how in ("member", "pass") or (local and r.file != f):
-                continue  # members are found by their names, so is a callee given the set; a `let` is file-local
-            # Bound to another name (`maintainers = lib.maintainers;`), the set changes there in the same members.
+            if r.file in (NIXPKGS_RELEASE, NIXOS_RELEASE) or r.how == "pass" or (not everywhere and r.file != f):
+                continue  # a callee given the set reads it under its name, found as such
             holder = self.unit_of(r.file, r.unit)
+            if r.how == "member":
+                # `b.x`, `with b;`: the unit changes if it reads one of the changed members
+                if self.reads_member(r.file, r.unit, members, b):
+                    self.push(holder, None, unit)
+                continue
+            # Bound to another name (`maintainers = lib.maintainers;`), the set changes there in the same members.
             self.push(holder, members if r.how == "alias" and holder.binding is not None else None, unit)
         if f not in self.sets and not local:
             self.push(Unit(f), frozenset({b}), unit)
+
+    def reads_member(self, file: str, unit: str | None, members: frozenset[str], holder: str) -> bool:
+        """Whether `unit` of `file` uses one of `members`: selected from `holder` (or from an expression, `?`), or
+        on its own (under a `with`)."""
+        facts = self.index.facts.get(file)
+        if facts is None:
+            return True
+        for m in members:
+            if unit in facts.uses.get(m, {}):
+                return True
+            qualified = facts.qualified.get(m, {})
+            if any(unit in qualified.get(q, {}) for q in (holder, "?")):
+                return True
+        return False
+
+    def may_name(self, qualifier: str, name: str, qualifiers: frozenset[str]) -> bool:
+        """Whether a use of `name` with `qualifier` may be a package set's binding: selected from one of the set's
+        names, or free under a `with` of a lib namespace that has no member `name` (Nix looks there first)."""
+        if qualifier.startswith("with:"):
+            return name not in self.lib_names
+        return qualifier in qualifiers
 
     def is_local(self, file: str, binding: str) -> bool:
         """Whether `binding` is bound by a `let` of `file` only (not a member of the file's set)."""
         facts = self.index.facts.get(file)
         return facts is not None and binding in facts.local_units
+
+
+def _qualifiers(index: TreeIndex, sets: Mapping[str, Sequence[tuple[str, ...]]]) -> dict[str, frozenset[str]]:
+    """Package-set file → the names its bindings may be selected from: `GENERIC_QUALIFIERS`, the last name of
+    each of its prefixes (`python37Packages`), and the bindings anywhere that rename one of those
+    (`perlPackages = perl528Packages;`), to a fixed point."""
+    renames: dict[str, set[str]] = defaultdict(set)  # target → names renaming it
+    for facts in index.facts.values():
+        for name, target in facts.aliases.items():
+            renames[target].add(name)
+    out: dict[str, frozenset[str]] = {}
+    for f, prefixes in sets.items():
+        names = {p[-1] for p in prefixes if len(p) > 1}
+        todo = list(names)
+        while todo:
+            for alias in renames.get(todo.pop(), ()):
+                if alias not in names:
+                    names.add(alias)
+                    todo.append(alias)
+        out[f] = frozenset(names) | GENERIC_QUALIFIERS
+    return out
 
 
 def changed_attributes(candidates: Candidates) -> Iterable[tuple[str, tuple[str, ...]]]:

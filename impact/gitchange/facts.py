@@ -95,16 +95,26 @@ class FileFacts:
     #: The units bound by a `let` only (`Units.local`): no other file sees them.
     local_units: frozenset[str] = frozenset()
     references: list[Reference] = field(default_factory=list)
-    #: name → unit (None: the whole file) → `plain` or `value`.
+    #: name → unit (None: the whole file) → how it is used (`USE_STRENGTH`), for names used on their own (a free
+    #: variable, a formal argument, under `with`).
     uses: dict[str, dict[str | None, str]] = field(default_factory=dict)
+    #: name → qualifier → unit → how, for names selected from something (`pkgs.name`: qualifier `pkgs`; `?` when
+    #: what is selected from has no name, as `(import ./x {}).name`).
+    qualified: dict[str, dict[str, dict[str | None, str]]] = field(default_factory=dict)
+    #: unit → the name its value is a renaming of (`perlPackages = perl528Packages;` → `perl528Packages`).
+    aliases: dict[str, str] = field(default_factory=dict)
     #: (unit, what): paths built at evaluation time from something other than a path literal.
     dynamic: list[tuple[str | None, str]] = field(default_factory=list)
     #: The top-level function's formal arguments (filled by `callPackage` from the package set).
     formals: tuple[str, ...] = ()
 
-    def use(self, name: str, unit: str | None, how: str) -> None:
-        """Record a use of `name` in `unit`; the strongest kept (`value` over `member` over `plain`)."""
-        per = self.uses.setdefault(name, {})
+    def use(self, name: str, unit: str | None, how: str, qualifier: str | None = None) -> None:
+        """Record a use of `name` in `unit`; the strongest kept (`value` over `member` over `plain`). A qualified
+        use (`q.name`, `qualifier` q, `?` when q is no name) is kept apart, per qualifier."""
+        if qualifier is None:
+            per = self.uses.setdefault(name, {})
+        else:
+            per = self.qualified.setdefault(name, {}).setdefault(qualifier, {})
         if USE_STRENGTH[how] > USE_STRENGTH.get(per.get(unit, ""), -1):
             per[unit] = how
 
@@ -247,6 +257,10 @@ class _Walker:
         self.top: Node | None = None
         #: Names the file binds to one of `PASSING` (`opt = stdenv.lib.optional;`).
         self.passing: set[str] = set(PASSING)
+        #: The `with` scopes around the node walked: a namespace's name (`platforms`) or None for any other scope.
+        self.with_scopes: list[str | None] = []
+        #: Names the file's functions take as parameters (in any scope).
+        self.parameters: set[str] = set()
         #: The sets given to a call as an argument (`callPackage ./x { … }`).
         self.call_args: set[int] = set()
         #: A value bound to a local name (`let m = lib.maintainers;`) → how that name is used (the strongest use).
@@ -276,8 +290,11 @@ class _Walker:
         kind = node.kind
         if kind == "var":
             name = str(node.value)
-            if name not in bound or (under_with and name not in bound):
-                self.facts.use(name, unit, self.how(node, parent))
+            if name not in bound:
+                # Under `with stdenv.lib.platforms;` a name is first looked up there: qualified by that namespace,
+                # it names a package only where the namespace has no such member (`impact.gitchange.candidates`).
+                scope = self.with_scopes[-1] if self.with_scopes else None
+                self.facts.use(name, unit, self.how(node, parent), f"with:{scope}" if scope else None)
             return
         if kind == "path":
             if parent is not None and _is_to_string(parent) and id(parent) not in self.read_calls:
@@ -304,10 +321,14 @@ class _Walker:
             how = self.how(node, parent) if kind == "select" else "value"  # `x ? a`: a's presence is read
             path = node.value if isinstance(node.value, list) else []
             named_from = _namespace_start(node, path)
+            qualifier = _qualifier(node.children[0]) if node.children else "?"
+            if qualifier in self.parameters:
+                qualifier = "?"  # a function's parameter (`ps: [ ps.foo ]`) may be any package set
             for i, component in enumerate(path):
                 if isinstance(component, str) and i < named_from:
                     last = i == len(path) - 1
-                    self.facts.use(component, unit, how if last else _component_use(path[i + 1]))
+                    self.facts.use(component, unit, how if last else _component_use(path[i + 1]), qualifier)
+                qualifier = component if isinstance(component, str) else "?"
             for c in _children(node):
                 self.walk(c, bound, under_with, unit, node)
             return
@@ -334,6 +355,7 @@ class _Walker:
             names = {n for n, _ in node.formals} if node is not self.top else set()
             if node.value:
                 names.add(str(node.value))
+            self.parameters.update(names)
             inner = bound | names
             for _, default in node.formals:
                 if default is not None:
@@ -355,7 +377,11 @@ class _Walker:
             return
         if kind == "with":
             self.walk(node.children[0], bound, under_with, unit, node)
-            self.walk(node.children[1], bound, True, unit, node)
+            self.with_scopes.append(_namespace_of(node.children[0]))
+            try:
+                self.walk(node.children[1], bound, True, unit, node)
+            finally:
+                self.with_scopes.pop()
             return
         for c in _children(node):
             self.walk(c, bound, under_with, self.unit_of.get(id(c), unit), node)
@@ -436,6 +462,32 @@ def _tree_base(node: Node) -> str | None:
 #: Names whose members are not packages: NixOS options (`config.services.kodi`), nixpkgs' `lib` and its sets
 #: (`stdenv.lib.platforms.linux`, `licenses.mit`), builtins. Selecting from them names no package.
 NAMESPACES = frozenset({"config", "options", "lib", "licenses", "maintainers", "platforms", "systems", "builtins"})
+
+
+def _namespace_of(scope: Node) -> str | None:
+    """The namespace a `with` scope is (`lib`, `platforms` for `stdenv.lib.platforms`, `licenses`…), or None."""
+    chain: list[str] = []
+    node = scope
+    while node.kind == "select" and isinstance(node.value, list) and node.children:
+        chain = [c for c in node.value if isinstance(c, str)] + chain
+        node = node.children[0]
+    if node.kind != "var":
+        return None
+    names = [str(node.value), *chain]
+    if names[0] in NAMESPACES and names[0] not in ("config", "options", "builtins"):
+        return names[-1]
+    if "lib" in names[:-1] or names[-1] == "lib":
+        return names[-1]
+    return None
+
+
+def _qualifier(base: Node) -> str:
+    """The name a select starts from: a variable's, the last component of a select, else `?`."""
+    if base.kind == "var":
+        return str(base.value)
+    if base.kind == "select" and isinstance(base.value, list) and isinstance(base.value[-1], str):
+        return base.value[-1]
+    return "?"
 
 
 def _namespace_start(node: Node, path: list[str | Node]) -> int:
@@ -597,6 +649,10 @@ def file_facts(root: Node, min_bindings: int = SET_FILE_BINDINGS) -> FileFacts:
     if units is not None:
         walker.unit_of = units.unit_of()
         facts.units = tuple(units.values)
+        for name, values in units.values.items():
+            if len(values) == 1 and _is_alias(values[0]):
+                target = values[0]
+                facts.aliases[name] = str(target.value) if target.kind == "var" else str(target.value[-1])
         facts.units_top = units.top
         facts.local_units = units.local
     for node in _all_nodes(root):

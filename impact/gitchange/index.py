@@ -23,7 +23,7 @@ from impact.gitchange.facts import FileFacts, Reference, file_facts, min_binding
 from impact.gitchange.syntax import SyntaxMismatch, parse
 
 #: Bump when the facts a file gives change meaning: older cache files are then ignored.
-FACTS_VERSION = 13
+FACTS_VERSION = 16
 #: How many index cache files are kept (one a base tree).
 CACHE_KEEP = 4
 
@@ -37,6 +37,8 @@ class Reader:
     how: str
     #: For a file imported: how the unit uses its value (see `facts.Reference.context`).
     context: str = "value"
+    #: For a name selected from something (`pkgs.foo`): that something's name (`?` for an expression).
+    qualifier: str | None = None
 
 
 @dataclass
@@ -51,6 +53,7 @@ class TreeIndex:
     files: frozenset[str] = frozenset()
     _readers: dict[str, list[Reader]] | None = None
     _users: dict[str, list[Reader]] | None = None
+    _reachable: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)
 
     @property
     def readers(self) -> dict[str, list[Reader]]:
@@ -72,8 +75,42 @@ class TreeIndex:
                 for name, per in facts.uses.items():
                     for unit, how in per.items():
                         out[name].append(Reader(f, unit, how))
+                for name, qualifiers in facts.qualified.items():
+                    for qualifier, per in qualifiers.items():
+                        for unit, how in per.items():
+                            out[name].append(Reader(f, unit, how, qualifier=qualifier))
             self._users = dict(out)
         return self._users
+
+    def reachable(self, roots: tuple[str, ...]) -> frozenset[str]:
+        """The files that evaluating `roots` can read, following every reference (a folder read whole or listed
+        gives all its files, a folder imported its default.nix); the tree's top as a value (the source copied
+        into the store) is not followed."""
+        if roots in self._reachable:
+            return self._reachable[roots]
+        under: dict[str, list[str]] = defaultdict(list)
+        for f in self.files:
+            parts = f.split("/")
+            for k in range(1, len(parts)):
+                under["/".join(parts[:k])].append(f)
+        seen: set[str] = set()
+        todo = [r for r in roots if r in self.files]
+        while todo:
+            f = todo.pop()
+            if f in seen:
+                continue
+            seen.add(f)
+            facts = self.facts.get(f)
+            for r in facts.references if facts is not None else ():
+                t = r.target
+                if t in self.files:
+                    todo.append(t)
+                elif r.how == "import" and t != "/":
+                    todo.append("default.nix" if t == "." else f"{t}/default.nix")
+                elif t != ".":
+                    todo.extend(under.get(t, ()))
+        self._reachable[roots] = frozenset(seen)
+        return self._reachable[roots]
 
     def readers_of(self, path: str) -> list[Reader]:
         """The units that may read file `path`: those naming it, or naming a folder above it as a value
@@ -137,6 +174,11 @@ def _facts_to_json(f: FileFacts) -> dict[str, object]:
         "uses": {n: {("" if u is None else "=" + u): h for u, h in per.items()} for n, per in f.uses.items()},
         "dynamic": [[u, w] for u, w in f.dynamic],
         "formals": list(f.formals),
+        "qualified": {
+            n: {q: {("" if u is None else "=" + u): h for u, h in per.items()} for q, per in qs.items()}
+            for n, qs in f.qualified.items()
+        },
+        "aliases": f.aliases,
     }
 
 
@@ -152,6 +194,11 @@ def _facts_from_json(d: Mapping[str, object]) -> FileFacts:
     }
     f.dynamic = [(u, w) for u, w in d["dynamic"]]  # type: ignore[union-attr]
     f.formals = tuple(d["formals"])  # type: ignore[arg-type]
+    f.qualified = {
+        n: {q: {(None if k == "" else k[1:]): h for k, h in per.items()} for q, per in qs.items()}
+        for n, qs in d["qualified"].items()  # type: ignore[union-attr]
+    }
+    f.aliases = dict(d["aliases"])  # type: ignore[arg-type]
     return f
 
 
