@@ -157,6 +157,11 @@ def computed_import(repo: Path) -> None:
     edit(repo, "pkgs/misc/computed/settings.nix", '"--enable-feature"', '"--disable-feature"')
 
 
+def integer_to_float(repo: Path) -> None:
+    # 8 and 8.0 are equal numbers, but a derivation holds them as "8" and "8.000000"; Nix's printer writes both `8`.
+    edit(repo, "pkgs/tools/text/gawk/default.nix", "stackSize = 8;", "stackSize = 8.0;")
+
+
 def doc(repo: Path) -> None:
     edit(repo, "doc/manual.md", "## Adding a package", "## Adding a package to nixpkgs")
 
@@ -285,6 +290,15 @@ SCENARIOS = [
         bug="settings.nix is imported through a path computed from strings (pkgs/misc/computed/default.nix): the"
         " reference index finds no reader, so the change is answered as a file nobody reads — 'exact' with only the"
         " every-commit job, while Nix changes computed.* (FileFacts.dynamic is recorded but never used)",
+    ),
+    Scenario(
+        "integer-to-float",
+        integer_to_float,
+        changed=both("gawk") | both("foo") | both("fooWithX") | nixos_test("foo"),
+        bug="`stackSize = 8;` → `stackSize = 8.0;` is read as 'comments or layout only': `nix-instantiate --parse` prints"
+        " the float 8.0 as `8`, so both versions of the file have one fingerprint, while the derivation holds"
+        ' "8.000000" instead of "8" and gawk, foo, fooWithX and tests.foo change (the printer also rounds floats to 6'
+        " digits: 0.1234567891 prints as 0.123457)",
     ),
     Scenario("doc", doc),
     Scenario("comments", comments),
