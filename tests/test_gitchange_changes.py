@@ -21,6 +21,7 @@ from impact.cli import main
 from impact.errors import InputError
 from impact.gitchange import changes
 from impact.gitchange.changes import ChangedFile, changed_files, export, head_contents, parse_range, resolve
+from impact.snapshots import SNAPSHOT_ENV
 
 SHOW_DERIVATION = Path(__file__).parent / "fixtures" / "show_derivation" / "nix-2.8.json"
 JOB_LINE = (
@@ -278,3 +279,10 @@ def test_nothing_of_the_refused_tree_is_written(repo: Path, tmp_path: Path) -> N
     with pytest.raises(InputError, match="points outside the tree"):
         export(r, r.base, tmp_path / "tree")
     assert not (tmp_path / "tree").exists()
+
+
+def test_no_snapshot_of_base(capsys: pytest.CaptureFixture[str], repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --snapshot, the shipped snapshot of BASE's commit is used; a commit none was made of is refused."""
+    monkeypatch.delenv(SNAPSHOT_ENV, raising=False)
+    err = refused(capsys, "estimate", "--git", "base..HEAD", "--repo", str(repo))
+    assert "no snapshot of BASE" in err and "--snapshot" in err

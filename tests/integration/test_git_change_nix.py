@@ -218,6 +218,31 @@ def repoint(repo: Path) -> None:
     edit(repo, "pkgs/top-level/all-packages.nix", "editor = vim;", "editor = nano;")
 
 
+def package_set_frame(repo: Path) -> None:
+    # The Python set file's own function takes one more argument: the whole file changes, every package stays.
+    edit(
+        repo,
+        "pkgs/top-level/python-packages.nix",
+        "{ pkgs, stdenv, lib, python }:",
+        "{ pkgs, stdenv, lib, python, extra ? null }:",
+    )
+
+
+def nixos_release_binding(repo: Path) -> None:
+    edit(repo, "nixos/release.nix", "modules = [ ]; }", 'modules = [ { boot.kernelParams = [ "quiet" ]; } ]; }')
+
+
+def formals_order(repo: Path) -> None:
+    # bar's arguments in another order (the same function for Nix) and a comment in all-packages.nix.
+    edit(repo, "pkgs/applications/misc/bar/default.nix", "{ stdenv, libfoo }:", "{ lib, stdenv, libfoo }:")
+    edit(repo, "pkgs/top-level/all-packages.nix", "  ### TOOLS\n", "  ### TOOLS (command line)\n")
+
+
+def combined(repo: Path) -> None:
+    for make in (leaf, new_package, package_set_binding, module, doc):
+        make(repo)
+
+
 def lib_edit(repo: Path) -> None:
     edit(repo, "lib/default.nix", "    optional = cond:", "    id = x: x;\n    optional = cond:")
 
@@ -318,6 +343,31 @@ SCENARIOS = [
     Scenario("symlink", symlink, changed=both("patched") | nixos_test("patched")),
     Scenario("repoint", repoint, changed=both("editor") | nixos_test("editor"), exact=False, reason="editor"),
     Scenario("lib", lib_edit, exact=False, reason="lib/default.nix"),
+    Scenario("package-set-frame", package_set_frame),
+    Scenario(
+        "nixos-release-binding", nixos_release_binding, changed=frozenset({"nixos:closures.minimal.x86_64-linux"})
+    ),
+    Scenario(
+        "formals-order",
+        formals_order,
+        bug="a false 'not exact' (precision, not correctness): the two versions of the changed .nix files are parsed in"
+        " two batches, and Nix 2.8 prints a function's formals in the order the process first saw their names; bar's"
+        " file now names `lib` first, so all-packages.nix (unchanged but for a comment) prints `{ lib, stdenv }` in HEAD"
+        " and `{ stdenv, lib }` in BASE: its frame 'changed outside its bindings', the whole file is the unit, which the"
+        " release file reads → unbounded",
+    ),
+    Scenario(
+        "combined",
+        combined,
+        changed=both("cowsay")
+        | nixos_test("cowsay")
+        | both("pyPackages.six")
+        | both("pyPackages.pytest")
+        | both("pyPackages.numpy")
+        | nixos_test("nginx")
+        | nixos_test("webapp"),
+        added=both("newtool"),
+    ),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
 
@@ -570,6 +620,27 @@ def test_text_output_says_the_verdict(world: World, capsys: pytest.CaptureFixtur
     code, out, err = world.estimate(capsys, "base..lib")
     assert code == 0, err
     assert "Verdict: not exact — " in out and "lib/default.nix" in out
+
+
+def test_empty_range_changes_nothing(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """BASE..BASE is no commit: not even the every-commit jobs change."""
+    code, out, err = world.estimate(capsys, "base..base", "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["verdict"] == {"exact": True, "reasons": []}
+    assert impact_sets(answer) == dict.fromkeys(KINDS, frozenset())
+
+
+def test_snapshot_that_is_not_base_is_not_exact(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """The snapshot must be BASE's: answered on the evaluation of another commit (here the leaf scenario's, whose
+    cowsay differs), the candidates' derivations in BASE disagree with it, and the answer says so."""
+    world.nix_answer("leaf")  # evaluates the leaf commit: its snapshot
+    args = ["estimate", "--git", "base..leaf", "--repo", str(world.repo), "--json"]
+    code, out, err = run(capsys, *args, "--snapshot", str(world.root / "snapshots" / "leaf"))
+    assert code == 0, err
+    verdict = json.loads(out)["verdict"]
+    assert verdict["exact"] is False
+    assert any(r.startswith("snapshot: ") and "cowsay" in r for r in verdict["reasons"]), verdict["reasons"]
 
 
 def test_full_is_nix_answer(world: World, capsys: pytest.CaptureFixture[str]) -> None:
