@@ -243,6 +243,24 @@ def combined(repo: Path) -> None:
         make(repo)
 
 
+def meta_only(repo: Path) -> None:
+    # meta is not passed to the derivation: the package file changes, its derivation does not.
+    edit(repo, "pkgs/tools/misc/cowsay/default.nix", "generates ASCII pictures", "draws ASCII pictures")
+
+
+def still_failing(repo: Path) -> None:
+    edit(repo, "pkgs/misc/insecure/default.nix", "refusing to evaluate", "refusing to evaluate it")
+
+
+def fixed(repo: Path) -> None:
+    edit(
+        repo,
+        "pkgs/misc/insecure/default.nix",
+        'throw "insecure-0.1 is marked as insecure, refusing to evaluate"',
+        "null",
+    )
+
+
 def lib_edit(repo: Path) -> None:
     edit(repo, "lib/default.nix", "    optional = cond:", "    id = x: x;\n    optional = cond:")
 
@@ -344,6 +362,9 @@ SCENARIOS = [
     Scenario("repoint", repoint, changed=both("editor") | nixos_test("editor"), exact=False, reason="editor"),
     Scenario("lib", lib_edit, exact=False, reason="lib/default.nix"),
     Scenario("package-set-frame", package_set_frame),
+    Scenario("meta-only", meta_only),
+    Scenario("still-failing", still_failing),
+    Scenario("fixed", fixed, added=both("insecure")),
     Scenario(
         "nixos-release-binding", nixos_release_binding, changed=frozenset({"nixos:closures.minimal.x86_64-linux"})
     ),
