@@ -1,0 +1,10 @@
+[
+  ./config/system-path.nix
+  ./misc/version.nix
+  ./programs/bash.nix
+  ./security/sudo.nix
+  ./services/databases/postgresql.nix
+  ./services/networking/ssh/sshd.nix
+  ./services/web-servers/nginx.nix
+  ./system/boot/kernel.nix
+]

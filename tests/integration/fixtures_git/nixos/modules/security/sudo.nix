@@ -1,0 +1,7 @@
+{ config, pkgs, ... }:
+
+{
+  security.sudo.enable = false;
+
+  environment.etc.sudoers = if config.security.sudo.enable then "root ALL=(ALL) SETENV: ALL" else "";
+}

@@ -1,0 +1,5 @@
+{ config, pkgs, ... }:
+
+{
+  boot.kernelParams = [ "console=ttyS0" ];
+}

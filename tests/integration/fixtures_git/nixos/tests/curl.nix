@@ -1,0 +1,11 @@
+import ./make-test.nix ({ pkgs, ... }: {
+  name = "curl";
+
+  machine = { pkgs, ... }: {
+    environment.systemPackages = [ pkgs.curl ];
+  };
+
+  testScript = ''
+    machine.succeed("curl --version")
+  '';
+})

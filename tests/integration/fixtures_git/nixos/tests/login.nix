@@ -1,0 +1,9 @@
+import ./make-test.nix ({ pkgs, ... }: {
+  name = "login";
+
+  machine = { ... }: { };
+
+  testScript = ''
+    machine.wait_for_unit("getty@tty1")
+  '';
+})

@@ -1,0 +1,11 @@
+import ./make-test.nix ({ pkgs, ... }: {
+  name = "patched";
+
+  machine = { pkgs, ... }: {
+    environment.systemPackages = [ pkgs.patched ];
+  };
+
+  testScript = ''
+    machine.succeed("patched")
+  '';
+})

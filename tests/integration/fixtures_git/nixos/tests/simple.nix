@@ -1,0 +1,9 @@
+import ./make-test.nix ({ pkgs, ... }: {
+  name = "simple";
+
+  machine = { ... }: { };
+
+  testScript = ''
+    machine.shutdown()
+  '';
+})

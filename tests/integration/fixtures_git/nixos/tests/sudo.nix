@@ -1,0 +1,11 @@
+import ./make-test.nix ({ pkgs, ... }: {
+  name = "sudo";
+
+  machine = { pkgs, ... }: {
+    security.sudo.enable = true;
+  };
+
+  testScript = ''
+    machine.succeed("sudo true")
+  '';
+})

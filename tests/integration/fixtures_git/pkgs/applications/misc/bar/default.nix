@@ -1,0 +1,7 @@
+{ stdenv, libfoo }:
+
+stdenv.mkDerivation {
+  name = "bar-3.1";
+  buildInputs = [ libfoo.dev ];
+  meta.description = "An application on libfoo";
+}

@@ -1,0 +1,6 @@
+{ stdenv }:
+
+stdenv.mkDerivation {
+  name = "gnused-4.7";
+  meta.description = "GNU sed, a batch stream editor";
+}
