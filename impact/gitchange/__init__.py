@@ -132,6 +132,12 @@ def answer(
 
     r = parse_range(request.spec, request.repo)
     files = changed_files(r)
+    base_blobs = blobs(r, r.base)
+    if "pkgs/top-level/release.nix" not in base_blobs:
+        raise InputError(
+            f"--git {r.spec}: {r.base[:12]} of {r.repo} is not a nixpkgs tree (no pkgs/top-level/release.nix)",
+            tip="run impact in a nixpkgs checkout, or give --repo the top folder of one",
+        )
     step("changed files")
     jobs = [
         JobRecord(js, split_attr(a, s), a, _position_file(p))
@@ -151,7 +157,7 @@ def answer(
         parse_nix = Nix(
             store=nix.store, env=nix.env, runner=limited_runner(limits), store_root=nix.store_root
         ).parse_files
-        index = build_index(base_tree, blobs(r, r.base), parse_nix, tree_id=r.base)
+        index = build_index(base_tree, base_blobs, parse_nix, tree_id=r.base)
         sets = cached_package_sets(index, jobs, r.base, graph)
         step("references")
         file_changes, changed = _changed_units(files, base_tree, head_files, sets, parse_nix)
@@ -176,6 +182,24 @@ def answer(
             prefixes.setdefault(js, set()).add(split_attr(a, ""))
         outcome = compare(graph, evaluations["base"], evaluations["head"], every_commit, prefixes)
         step("compare")
+        # A binding whose jobs break, or that is re-pointed to a derivation BASE has, changes its plain users in
+        # a way the graph cannot carry: they are searched and evaluated too.
+        follow = plain_users_to_follow(candidates, outcome)
+        if follow:
+            wider = search(index, changed, sets, jobs, follow_plain=follow)
+            wider_only = only_paths(wider.attributes, ((js, split_attr(a, "")) for js, a in wider.jobs), skip)
+            extra = [o for o in wider_only if o not in only]
+            if extra:
+                more = sides.evaluate(extra, step, "plain users")
+                for side in ("base", "head"):
+                    evaluations[side].add(more[side].jobs.values())
+                    evaluations[side].processes += more[side].processes
+            candidates, only = wider, wider_only
+            prefixes = {js: set(paths) for js, paths in candidates.attributes.items()}
+            for js, a in candidates.jobs:
+                prefixes.setdefault(js, set()).add(split_attr(a, ""))
+            outcome = compare(graph, evaluations["base"], evaluations["head"], every_commit, prefixes)
+            step("compare")
         # Derivations the candidates' changes may reach without Nix having evaluated them (the same package built
         # for another package set, as pkgsi686Linux, or a changed source borrowed): the jobs only they lead to
         # are evaluated too, so their answer is Nix's own.
@@ -190,13 +214,11 @@ def answer(
             outcome = compare(graph, evaluations["base"], evaluations["head"], every_commit, prefixes)
             step("compare")
     reasons = [*candidates.unbounded, *outcome.mismatches, *unverified]
-    for (js, attr), _ in sorted(outcome.repointed.items()):
-        names = [n for n in attr.split(".") if n in candidates.plain]
-        if names:
-            reasons.append(
-                f"{js}:{attr}: re-pointed to a derivation BASE has; {candidates.plain[names[-1]]:,} plain users of"
-                f" `{names[-1]}` were left to the graph, which cannot see re-pointing (impact pr evaluates them)"
-            )
+    for name in sorted(plain_users_to_follow(candidates, outcome)):
+        reasons.append(
+            f"`{name}`: re-pointed or broken, and {candidates.plain[name]:,} plain users of it were left to the"
+            " graph, which cannot see that (impact pr evaluates both sides in full)"
+        )
     processes = [
         {"label": f"{side}: {p.label}", "seconds": round(p.seconds, 1), "peak_rss": p.peak_rss}
         for side, e in evaluations.items()
@@ -212,6 +234,18 @@ def answer(
         seconds=seconds,
         processes=processes,
     )
+
+
+def plain_users_to_follow(candidates: Candidates, outcome: Outcome) -> frozenset[str]:
+    """Bindings whose plain users were left to the graph although a job of theirs broke or was re-pointed."""
+    names: set[str] = set()
+    broken = [(js, a) for js, attrs in outcome.broken.items() for a in attrs]
+    for js, attr in [*broken, *outcome.repointed]:
+        path = split_attr(attr, attr.rsplit(".", 1)[-1])
+        for candidate in candidates.attributes.get(js, ()):
+            if candidate and path[: len(candidate)] == candidate and candidate[-1] in candidates.plain:
+                names.add(candidate[-1])
+    return frozenset(names - candidates.followed)
 
 
 class _Sides:
@@ -283,6 +317,13 @@ def cached_package_sets(
     return sets
 
 
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def _position_file(position: str | None) -> str | None:
     if not position:
         return None
@@ -312,7 +353,8 @@ def _changed_units(
             file_changes[p] = FileChange((Unit(p),), why)
             continue
         try:
-            file_changes[p] = diff_file(p, parse(bt, str(base_tree)), parse(ht, str(head_tree)))
+            texts = [_text(tree / p) for tree in (base_tree, head_tree)]
+            file_changes[p] = diff_file(p, parse(bt, str(base_tree)), parse(ht, str(head_tree)), *texts)
         except (SyntaxMismatch, RecursionError):
             file_changes[p] = FileChange((Unit(p),), "changed (not read binding by binding)")
     changed: dict[Unit, str] = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from impact.gitchange.candidates import Unit
 from impact.gitchange.facts import fingerprint, min_bindings_of, package_set
-from impact.gitchange.syntax import Node
+from impact.gitchange.syntax import Node, float_literals
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,14 @@ class FileChange:
     why: str
 
 
-def diff_file(path: str, base: Node, head: Node) -> FileChange:
+def diff_file(path: str, base: Node, head: Node, base_text: str = "", head_text: str = "") -> FileChange:
     """The units of `path` that changed between its parsed `base` and `head` versions: bindings, when the file
-    is a set of at least `facts.SET_FILE_BINDINGS` bindings on both sides and nothing else in it changed."""
+    is a set of at least `facts.SET_FILE_BINDINGS` bindings on both sides and nothing else in it changed.
+
+    `base_text` and `head_text` are the sources: Nix's printer rounds floats, so a float that changed between
+    them makes the whole file the unit."""
+    if float_literals(base_text) != float_literals(head_text):
+        return FileChange((Unit(path),), "a number changed that Nix's printer rounds (a float): the whole file")
     if fingerprint(base) == fingerprint(head):
         return FileChange((), "comments or layout only: Nix reads both versions the same way")
     base_units, head_units = package_set(base, min_bindings_of(path)), package_set(head, min_bindings_of(path))

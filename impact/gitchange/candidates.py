@@ -91,6 +91,8 @@ class Candidates:
     reached: dict[Unit, Unit | None] = field(default_factory=dict)
     #: Names used plainly by units that were not made candidates (the graph carries those changes).
     plain: Counter[str] = field(default_factory=Counter)
+    #: Names whose plain users were followed (`search`'s `follow_plain`).
+    followed: frozenset[str] = frozenset()
 
     def chain(self, unit: Unit) -> list[Unit]:
         """How `unit` was reached, from the changed unit to it."""
@@ -175,8 +177,12 @@ def search(
     changed: Mapping[Unit, str],
     sets: Mapping[str, Sequence[tuple[str, ...]]],
     jobs: Sequence[JobRecord],
+    follow_plain: frozenset[str] = frozenset(),
 ) -> Candidates:
     """The candidates of the changed units (unit → why it changed, for the explanation).
+
+    The plain users of the bindings named in `follow_plain` are candidates too: their change is no longer the
+    graph's to carry (the binding's jobs no longer evaluate, or it was re-pointed to a derivation that exists).
 
     A unit's change is *whole* (its value may differ in any way) or, for a unit holding an attribute set that is
     not a package set (lib, maintainer-list.nix), limited to some of the set's *members*: then only who uses the
@@ -192,6 +198,7 @@ def search(
         for k in range(1, len(j.path) + 1):
             attributes_with_jobs.add((j.jobset, *j.path[:k]))
     search = _Search(index, sets, positioned, attributes_with_jobs, out)
+    search.follow_plain = out.followed = follow_plain
     for u in sorted(changed):
         search.push(u, None, None)
     if changed:
@@ -227,6 +234,8 @@ class _Search:
         self.work: list[tuple[Unit, frozenset[str] | None, Unit | None]] = []
         #: Unit → the members whose change was followed (None: the whole unit was).
         self.done: dict[Unit, set[str] | None] = {}
+        #: Bindings whose plain users are followed too (`search`'s `follow_plain`).
+        self.follow_plain: frozenset[str] = frozenset()
         #: Units counted against `MAX_UNITS` (NixOS files are free once every NixOS job is a candidate).
         self.counted = 0
         #: The files the jobsets' release files can read: no other file's change reaches a job.
@@ -329,7 +338,7 @@ class _Search:
                 continue  # `platforms.linux`, `cfg.package`: selected from something no package set goes by
             if r.file in (NIXPKGS_RELEASE, NIXOS_RELEASE):
                 continue  # a release file naming the attribute makes it a job: already a candidate
-            if r.how in ("plain", "pass") and has_jobs:
+            if r.how in ("plain", "pass") and has_jobs and b not in self.follow_plain:
                 out.plain[b] += 1
                 continue
             self.push(self.unit_of(r.file, r.unit), None, unit)

@@ -236,16 +236,22 @@ def fingerprint(node: Node, hidden: frozenset[int] = frozenset()) -> tuple:
     value = node.value
     if isinstance(value, list):
         value = tuple(fingerprint(n, hidden) if isinstance(n, Node) else n for n in value)
+    # Nix 2.8 prints a set's bindings and a function's formals in the order its symbol table first met the names,
+    # which depends on what the process parsed before: the order is no part of the expression.
+    bindings = sorted(
+        (
+            (("", n) if isinstance(n, str) else ("$", repr(fingerprint(n, hidden))), fingerprint(v, hidden), i)
+            for n, v, i in node.bindings
+            if id(v) not in hidden
+        ),
+        key=repr,
+    )
     return (
         node.kind,
         value,
         tuple(fingerprint(c, hidden) for c in node.children),
-        tuple(
-            (fingerprint(n, hidden) if isinstance(n, Node) else n, fingerprint(v, hidden), i)
-            for n, v, i in node.bindings
-            if id(v) not in hidden
-        ),
-        tuple((n, None if d is None else fingerprint(d, hidden)) for n, d in node.formals),
+        tuple(bindings),
+        tuple(sorted(((n, None if d is None else fingerprint(d, hidden)) for n, d in node.formals), key=repr)),
     )
 
 
@@ -257,6 +263,8 @@ class _Walker:
         self.top: Node | None = None
         #: Names the file binds to one of `PASSING` (`opt = stdenv.lib.optional;`).
         self.passing: set[str] = set(PASSING)
+        #: The file's units: read by name from other units of the file (`let`, `rec`), those reads are uses.
+        self.unit_names: set[str] = set()
         #: The `with` scopes around the node walked: a namespace's name (`platforms`) or None for any other scope.
         self.with_scopes: list[str | None] = []
         #: Names the file's functions take as parameters (in any scope).
@@ -290,7 +298,7 @@ class _Walker:
         kind = node.kind
         if kind == "var":
             name = str(node.value)
-            if name not in bound:
+            if name not in bound or name in self.unit_names:  # a unit read by another (`let`, `rec`) is a use
                 # Under `with stdenv.lib.platforms;` a name is first looked up there: qualified by that namespace,
                 # it names a package only where the namespace has no such member (`impact.gitchange.candidates`).
                 scope = self.with_scopes[-1] if self.with_scopes else None
@@ -648,6 +656,7 @@ def file_facts(root: Node, min_bindings: int = SET_FILE_BINDINGS) -> FileFacts:
     units = package_set(root, min_bindings)
     if units is not None:
         walker.unit_of = units.unit_of()
+        walker.unit_names = set(units.values)
         facts.units = tuple(units.values)
         for name, values in units.values.items():
             if len(values) == 1 and _is_alias(values[0]):

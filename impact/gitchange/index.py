@@ -23,7 +23,7 @@ from impact.gitchange.facts import FileFacts, Reference, file_facts, min_binding
 from impact.gitchange.syntax import SyntaxMismatch, parse
 
 #: Bump when the facts a file gives change meaning: older cache files are then ignored.
-FACTS_VERSION = 16
+FACTS_VERSION = 17
 #: How many index cache files are kept (one a base tree).
 CACHE_KEEP = 4
 
@@ -88,13 +88,14 @@ class TreeIndex:
         into the store) is not followed."""
         if roots in self._reachable:
             return self._reachable[roots]
+        files = self.files | self.facts.keys()
         under: dict[str, list[str]] = defaultdict(list)
-        for f in self.files:
+        for f in files:
             parts = f.split("/")
             for k in range(1, len(parts)):
                 under["/".join(parts[:k])].append(f)
         seen: set[str] = set()
-        todo = [r for r in roots if r in self.files]
+        todo = [r for r in roots if r in files]
         while todo:
             f = todo.pop()
             if f in seen:
@@ -103,7 +104,7 @@ class TreeIndex:
             facts = self.facts.get(f)
             for r in facts.references if facts is not None else ():
                 t = r.target
-                if t in self.files:
+                if t in files:
                     todo.append(t)
                 elif r.how == "import" and t != "/":
                     todo.append("default.nix" if t == "." else f"{t}/default.nix")

@@ -363,3 +363,79 @@ def parse(text: str, root: str | None = None) -> Node:
     if parser.peek()[0] != "eof":
         raise SyntaxMismatch(f"text left after the expression at token {parser.i}")
     return node
+
+
+_RUN = re.compile(r"[A-Za-z0-9._+\-/~]+")
+_FLOAT = re.compile(r"(?:[1-9][0-9]*\.[0-9]*|0?\.[0-9]+)(?:[Ee][+-]?[0-9]+)?")
+
+
+def float_literals(source: str) -> list[str]:
+    """The float literals of a Nix source text, as written (`8.0`, `1.5e3`), outside comments and strings.
+
+    Nix 2.8's printer writes floats rounded to six digits and `8.0` as `8`: a change of a float is invisible in
+    `nix-instantiate --parse`, so the binding diff compares these too. Code inside `${…}` is scanned as code.
+    """
+    out: list[str] = []
+    i, n = 0, len(source)
+    depth: list[int] = []  # brace depth of each `${` opened inside a string, innermost last
+    braces = 0
+    mode: list[str] = ["code"]
+    while i < n:
+        c = source[i]
+        state = mode[-1]
+        if state == "code":
+            if c == "#":
+                j = source.find("\n", i)
+                i = n if j < 0 else j
+            elif source.startswith("/*", i):
+                j = source.find("*/", i + 2)
+                i = n if j < 0 else j + 2
+            elif c == '"':
+                mode.append("string")
+                i += 1
+            elif source.startswith("''", i):
+                mode.append("indented")
+                i += 2
+            elif c == "{":
+                braces += 1
+                i += 1
+            elif c == "}":
+                if depth and braces == depth[-1]:
+                    depth.pop()
+                    mode.pop()
+                else:
+                    braces -= 1
+                i += 1
+            else:
+                m = _RUN.match(source, i)
+                if m:
+                    if _FLOAT.fullmatch(m.group()):
+                        out.append(m.group())
+                    i = m.end()
+                else:
+                    i += 1
+        elif state == "string":
+            if c == "\\":
+                i += 2
+            elif c == '"':
+                mode.pop()
+                i += 1
+            elif source.startswith("${", i):
+                mode.append("code")
+                depth.append(braces)
+                i += 2
+            else:
+                i += 1
+        else:  # indented string
+            if source.startswith("'''", i) or source.startswith("''$", i) or source.startswith("''\\", i):
+                i += 3
+            elif source.startswith("''", i):
+                mode.pop()
+                i += 2
+            elif source.startswith("${", i):
+                mode.append("code")
+                depth.append(braces)
+                i += 2
+            else:
+                i += 1
+    return out
