@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from impact.gitchange.facts import (
     SET_FILE_BINDINGS,
     FileFacts,

@@ -319,29 +319,14 @@ SCENARIOS = [
         changed=frozenset().union(*(both(f"pyPackages.{n}") for n in PYTHON_PACKAGES if n != "python"))
         | nixos_test("python")
         | nixos_test("webapp"),
-        bug="a changed `let` binding of a package-set file does not reach the bindings of the same file that use it:"
-        " the names a `let` (or `rec`) binds are not recorded as uses (facts.py skips lexically bound names), so"
-        " `six = buildPythonPackage { … }` and the other inline packages are missing (only the callPackage'd ones, which"
-        " take buildPythonPackage as a formal, are found) while the verdict says exact",
     ),
-    Scenario(
-        "computed-import",
-        computed_import,
-        changed=both("computed"),
-        exact=False,
-        reason="pkgs/misc/computed/",
-        bug="settings.nix is imported through a path computed from strings (pkgs/misc/computed/default.nix): the"
-        " reference index finds no reader, so the change is answered as a file nobody reads — 'exact' with only the"
-        " every-commit job, while Nix changes computed.* (FileFacts.dynamic is recorded but never used)",
-    ),
+    # settings.nix is imported through a path built from text: the unit that does it may read any file, so it is a
+    # candidate of every change, and Nix's evaluation of it gives the answer.
+    Scenario("computed-import", computed_import, changed=both("computed")),
     Scenario(
         "integer-to-float",
         integer_to_float,
         changed=both("gawk") | both("foo") | both("fooWithX") | nixos_test("foo"),
-        bug="`stackSize = 8;` → `stackSize = 8.0;` is read as 'comments or layout only': `nix-instantiate --parse` prints"
-        " the float 8.0 as `8`, so both versions of the file have one fingerprint, while the derivation holds"
-        ' "8.000000" instead of "8" and gawk, foo, fooWithX and tests.foo change (the printer also rounds floats to 6'
-        " digits: 0.1234567891 prints as 0.123457)",
     ),
     Scenario("doc", doc),
     Scenario("comments", comments),
@@ -351,15 +336,12 @@ SCENARIOS = [
         "deleted-patch",
         deleted_patch,
         broken=both("patched") | nixos_test("patched"),
-        bug="a break reaches the jobs that use the broken package plainly (`environment.systemPackages = [ pkgs.patched ]`"
-        " in nixos/tests/patched.nix): the search leaves plain users to the graph, which carries changed output paths"
-        " but not breaks, so tests.patched (no longer evaluating in Nix) is missing from broken_jobs while the verdict"
-        " says exact",
     ),
     Scenario("renamed", renamed),
     Scenario("binary", binary, changed=both("hello") | nixos_test("hello")),
     Scenario("symlink", symlink, changed=both("patched") | nixos_test("patched")),
-    Scenario("repoint", repoint, changed=both("editor") | nixos_test("editor"), exact=False, reason="editor"),
+    # The plain users of a re-pointed attribute are evaluated too (the graph cannot see re-pointing): exact.
+    Scenario("repoint", repoint, changed=both("editor") | nixos_test("editor")),
     Scenario("lib", lib_edit, exact=False, reason="lib/default.nix"),
     Scenario("package-set-frame", package_set_frame),
     Scenario("meta-only", meta_only),
@@ -371,11 +353,6 @@ SCENARIOS = [
     Scenario(
         "formals-order",
         formals_order,
-        bug="a false 'not exact' (precision, not correctness): the two versions of the changed .nix files are parsed in"
-        " two batches, and Nix 2.8 prints a function's formals in the order the process first saw their names; bar's"
-        " file now names `lib` first, so all-packages.nix (unchanged but for a comment) prints `{ lib, stdenv }` in HEAD"
-        " and `{ stdenv, lib }` in BASE: its frame 'changed outside its bindings', the whole file is the unit, which the"
-        " release file reads → unbounded",
     ),
     Scenario(
         "combined",
@@ -715,12 +692,6 @@ def test_working_tree_with_uncommitted_edit_and_untracked_file(
     assert answer["git"]["head"] == "working tree"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a repository without pkgs/top-level/release.nix is answered as a change (exit 0, 'Verdict: exact … the"
-    " snapshot is BASE's') instead of being refused: nothing checks that the tree is nixpkgs when no candidate is"
-    " evaluated",
-)
 def test_tree_that_is_not_nixpkgs_is_refused(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     """A git repository that is not nixpkgs (no pkgs/top-level/release.nix): one line, exit 2."""
     other = world.root / "other"
