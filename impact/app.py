@@ -71,6 +71,7 @@ __all__ = [
     "evaluate",
     "hydra_compare",
     "hydra_fail_on",
+    "import_snapshot",
     "outputs",
     "post",
     "pr",
@@ -395,6 +396,37 @@ def _snapshot_of_base(request: EstimateRequest, base_commit: str) -> Path:
         " based on",
         tip="give --snapshot NAME|FILE (an evaluation of BASE; impact eval makes one), or rebase onto a shipped one",
     )
+
+
+def import_snapshot(
+    source: str | Path, output: Path, meta: Mapping[str, str | None], *, compressed: bool = False
+) -> DerivationGraph:
+    """Load `source` (any supported format), record `meta` (label, branch, commit, date; None values are left
+    out) and write it to `output` as a compact snapshot, rows in name order; the graph written is returned.
+
+    The file is version 2 (memory-mapped, with its tables) unless `compressed` asks for the small version-1
+    file that the repository ships (impact maps a version-2 copy of it from its cache on first use)."""
+    from impact.analysis.tables import prepare
+    from impact.gitinfo import valid_branch, valid_commit, valid_date
+    from impact.loaders import load_snapshot
+    from impact.loaders.compact import write_compact, write_compact_v1
+    from impact.snapshots import in_name_order
+
+    checks = {
+        "commit": (valid_commit, "40 hexadecimal digits"),
+        "branch": (valid_branch, "a branch name, e.g. release-19.03"),
+        "date": (valid_date, "YYYY-MM-DD"),
+    }
+    for key, (valid, want) in checks.items():
+        if meta.get(key) and not valid(meta[key]):
+            raise InputError(f"--{key} {meta[key]!r}: not {want}", tip=f"give the evaluated tree's {key}")
+    graph = in_name_order(load_snapshot(source))
+    graph.meta.update({k: v for k, v in meta.items() if v})
+    if compressed:
+        write_compact_v1(graph, output)
+    else:
+        write_compact(prepare(graph), output)
+    return graph
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from impact.errors import InputError, UnknownNameError
+from impact.errors import UnknownNameError
 
 if TYPE_CHECKING:
     from impact.model import DerivationGraph
@@ -202,36 +202,6 @@ def in_name_order(graph: DerivationGraph) -> DerivationGraph:
     )
     reordered.meta.update(graph.meta)
     return reordered
-
-
-def import_snapshot(
-    source: str | Path, output: Path, meta: Mapping[str, str | None], *, compressed: bool = False
-) -> DerivationGraph:
-    """Load `source` (any supported format), record `meta` (label, branch, commit, date; None values are left
-    out) and write it to `output` as a compact snapshot, rows in name order; the graph written is returned.
-
-    The file is version 2 (memory-mapped, with its tables) unless `compressed` asks for the small version-1
-    file that the repository ships (impact maps a version-2 copy of it from its cache on first use)."""
-    from impact.analysis.tables import prepare
-    from impact.gitinfo import valid_branch, valid_commit, valid_date
-    from impact.loaders import load_snapshot
-    from impact.loaders.compact import write_compact, write_compact_v1
-
-    checks = {
-        "commit": (valid_commit, "40 hexadecimal digits"),
-        "branch": (valid_branch, "a branch name, e.g. release-19.03"),
-        "date": (valid_date, "YYYY-MM-DD"),
-    }
-    for key, (valid, want) in checks.items():
-        if meta.get(key) and not valid(meta[key]):
-            raise InputError(f"--{key} {meta[key]!r}: not {want}", tip=f"give the evaluated tree's {key}")
-    graph = in_name_order(load_snapshot(source))
-    graph.meta.update({k: v for k, v in meta.items() if v})
-    if compressed:
-        write_compact_v1(graph, output)
-    else:
-        write_compact(prepare(graph), output)
-    return graph
 
 
 @dataclass(frozen=True)

@@ -79,3 +79,36 @@ def test_a_lazy_relative_import_is_caught() -> None:
     source = "def f():\n    from ..render import frames\n    return frames\n"
     assert "impact.render.frames" in imported_modules(source, "impact.analysis")
     assert "impact.render" in imported_modules("import impact.render\n", "impact.analysis")
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Module → the impact modules it imports (lazy ones included); `from package import name` points at the
+    module `package.name` when there is one, else at the package."""
+    modules = {module_name(p) for p in SOURCES}
+    graph: dict[str, set[str]] = {}
+    for path in SOURCES:
+        name = module_name(path)
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        targets: set[str] = set()
+        for imported in imported_modules(path.read_text(encoding="utf-8"), package):
+            while imported and imported not in modules:
+                imported = imported.rsplit(".", 1)[0] if "." in imported else ""
+            if imported and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def test_no_import_circles() -> None:
+    """No two modules import each other, directly or through others (issue 23: the circles evaluate ↔
+    loaders.merge and loaders ↔ snapshots are gone, and none may come back)."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    for name, targets in module_graph().items():
+        g.add_node(name)
+        for t in targets:
+            if not name.startswith(t + ".") and not t.startswith(name + "."):  # a package and its own modules
+                g.add_edge(name, t)
+    circles = [sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1]
+    assert circles == [], circles

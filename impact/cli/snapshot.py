@@ -39,7 +39,7 @@ def import_(
     ] = False,
 ) -> None:
     """Convert a snapshot into impact's compact format (version 2: memory-mapped, with its tables)."""
-    from impact.snapshots import import_snapshot
+    from impact.app import import_snapshot
     from impact.writing import check_output_file
 
     target = check_output_file(output)

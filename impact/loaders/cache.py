@@ -29,9 +29,13 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from impact.model import DerivationGraph
 
 #: Environment variable naming the cache folder.
 CACHE_ENV = "IMPACT_CACHE_DIR"
@@ -303,3 +307,48 @@ def clean() -> CleanResult:
             continue
     shutil.rmtree(held.folder / SOURCES, ignore_errors=True)
     return CleanResult(held.folder, removed, held.copy_bytes + held.legacy_bytes)
+
+
+def read_cached(source: Path, load: Callable[[], DerivationGraph]) -> DerivationGraph:
+    """An older snapshot through its version-2 copy in the cache (`impact.loaders.cache`, one copy per
+    content): mapped when the copy exists, else `load()` and the copy written (atomically) for the next start,
+    with every table registered so far, and copies no file uses any more removed. Without a writable cache the
+    loaded graph is returned as it is."""
+    from impact.errors import InputError
+    from impact.loaders import compact_v2
+    from impact.model import TABLE_BUILDERS
+
+    try:
+        cache = copy_path(source)
+    except OSError:
+        cache = None
+    graph = None
+    if cache is not None and cache.is_file():
+        try:
+            graph = compact_v2.read(cache)
+        except InputError:
+            graph = None  # a damaged copy is made again below
+        if (
+            graph is not None
+            and all(k in graph.tables for k in TABLE_BUILDERS if k in compact_v2.TABLES)
+            and compact_v2.checksummed(cache)
+        ):
+            graph.origin = str(source)
+            return graph
+        # The copy lacks a table registered since it was written (e.g. `impact rank` after `impact estimate`):
+        # written again below with every table.
+    if graph is None:
+        graph = load()
+    if cache is None or not compact_v2.representable(graph):
+        return graph
+    try:
+        compact_v2.write(graph, cache)
+    except (OSError, InputError):  # a cache that cannot be written: answer from the graph read
+        return graph
+    prune(cache)
+    try:
+        copy = compact_v2.read(cache)
+    except InputError:  # removed at once by `impact cache clean` in another process
+        return graph
+    copy.origin = str(source)
+    return copy

@@ -252,7 +252,9 @@ def read_compact(path: Path) -> DerivationGraph:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: not a snapshot file") from None
-    return compact_v2.read_cached(Path(path), lambda: _read_v1(path))
+    from impact.loaders.cache import read_cached
+
+    return read_cached(Path(path), lambda: _read_v1(path))
 
 
 def _read_v1(path: Path) -> DerivationGraph:

@@ -638,46 +638,7 @@ class _JobIndex(Mapping[tuple[str, str], int]):
         return self._graph.job_count
 
 
-def read_cached(source: Path, load: Callable[[], DerivationGraph]) -> DerivationGraph:
-    """An older snapshot through its version-2 copy in the cache (`impact.loaders.cache`, one copy per
-    content): mapped when the copy exists, else `load()` and the copy written (atomically) for the next start,
-    with every table registered so far, and copies no file uses any more removed. Without a writable cache the
-    loaded graph is returned as it is."""
-    from impact.loaders import cache as snapshot_cache
-
-    try:
-        cache = snapshot_cache.copy_path(source)
-    except OSError:
-        cache = None
-    graph = None
-    if cache is not None and cache.is_file():
-        try:
-            graph = read(cache)
-        except InputError:
-            graph = None  # a damaged copy is made again below
-        if graph is not None and all(k in graph.tables for k in TABLE_BUILDERS if k in TABLES) and _checksummed(cache):
-            graph.origin = str(source)
-            return graph
-        # The copy lacks a table registered since it was written (e.g. `impact rank` after `impact estimate`):
-        # written again below with every table.
-    if graph is None:
-        graph = load()
-    if cache is None or not representable(graph):
-        return graph
-    try:
-        write(graph, cache)
-    except (OSError, InputError):  # a cache that cannot be written: answer from the graph read
-        return graph
-    snapshot_cache.prune(cache)
-    try:
-        copy = read(cache)
-    except InputError:  # removed at once by `impact cache clean` in another process
-        return graph
-    copy.origin = str(source)
-    return copy
-
-
-def _checksummed(path: Path) -> bool:
+def checksummed(path: Path) -> bool:
     """True when the version-2 file at `path` carries checksums (a copy written before them is made again)."""
     try:
         return _File(path).checksums is not None

@@ -127,7 +127,7 @@ def read_slice(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict
 
 def merge_slices(folders: Sequence[Path], output: Path) -> MergeSummary:
     """Join slice folders written by `impact eval --chunks N --chunk K` into the snapshot folder `output`."""
-    from impact.evaluate import write_atomic
+    from impact.writing import write_atomic
 
     if not folders:
         raise InputError("no slices to merge", tip="give the folders impact eval --chunk wrote")
