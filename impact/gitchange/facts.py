@@ -375,9 +375,9 @@ class _Walker:
             inner = bound | names
             if kind == "let":
                 self.local_aliases(node)
-            for name, value, inherited in node.bindings:
-                if isinstance(name, Node):
-                    self.walk(name, bound, under_with, unit, node)
+            for key, value, inherited in node.bindings:
+                if isinstance(key, Node):
+                    self.walk(key, bound, under_with, unit, node)
                 # `inherit x;` in a let or rec set reads x from outside, not from itself.
                 self.walk(value, bound if inherited else inner, under_with, self.unit_of.get(id(value), unit), node)
             for c in node.children:
@@ -659,15 +659,17 @@ def file_facts(root: Node, min_bindings: int = SET_FILE_BINDINGS) -> FileFacts:
         walker.unit_names = set(units.values)
         facts.units = tuple(units.values)
         for name, values in units.values.items():
-            if len(values) == 1 and _is_alias(values[0]):
-                target = values[0]
-                facts.aliases[name] = str(target.value) if target.kind == "var" else str(target.value[-1])
+            target = values[0] if len(values) == 1 else None
+            if target is not None and _is_alias(target):
+                renamed = _value_name(target)
+                if renamed is not None:
+                    facts.aliases[name] = renamed
         facts.units_top = units.top
         facts.local_units = units.local
     for node in _all_nodes(root):
-        for name, value, _ in node.bindings if node.kind in ("let", "set") else ():
-            if isinstance(name, str) and _function_name(value) in PASSING and value.kind in ("var", "select"):
-                walker.passing.add(name)
+        for key, value, _ in node.bindings if node.kind in ("let", "set") else ():
+            if isinstance(key, str) and _function_name(value) in PASSING and value.kind in ("var", "select"):
+                walker.passing.add(key)
             if isinstance(name, str) and node.kind == "let":
                 base = _tree_base(value)
                 if base is not None:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from impact.gitchange.facts import FileFacts, Reference, file_facts, min_bindings_of
 from impact.gitchange.syntax import SyntaxMismatch, parse
@@ -183,23 +183,20 @@ def _facts_to_json(f: FileFacts) -> dict[str, object]:
     }
 
 
-def _facts_from_json(d: Mapping[str, object]) -> FileFacts:
+def _facts_from_json(d: Mapping[str, Any]) -> FileFacts:
     f = FileFacts()
-    f.units = tuple(d["units"])  # type: ignore[arg-type]
+    f.units = tuple(d["units"])
     f.units_top = bool(d.get("top"))
-    f.local_units = frozenset(d.get("local") or ())  # type: ignore[arg-type]
-    f.references = [Reference(t, h, u, c) for t, h, u, c in d["refs"]]  # type: ignore[union-attr]
-    f.uses = {
-        n: {(None if k == "" else k[1:]): h for k, h in per.items()}
-        for n, per in d["uses"].items()  # type: ignore[union-attr]
-    }
-    f.dynamic = [(u, w) for u, w in d["dynamic"]]  # type: ignore[union-attr]
-    f.formals = tuple(d["formals"])  # type: ignore[arg-type]
+    f.local_units = frozenset(d.get("local") or ())
+    f.references = [Reference(t, h, u, c) for t, h, u, c in d["refs"]]
+    f.uses = {n: {(None if k == "" else k[1:]): h for k, h in per.items()} for n, per in d["uses"].items()}
+    f.dynamic = [(u, w) for u, w in d["dynamic"]]
+    f.formals = tuple(d["formals"])
     f.qualified = {
         n: {q: {(None if k == "" else k[1:]): h for k, h in per.items()} for q, per in qs.items()}
-        for n, qs in d["qualified"].items()  # type: ignore[union-attr]
+        for n, qs in d["qualified"].items()
     }
-    f.aliases = dict(d["aliases"])  # type: ignore[arg-type]
+    f.aliases = dict(d["aliases"])
     return f
 
 

@@ -238,9 +238,9 @@ class _Parser:
                     out.append((unquote(name) if kind == "string" else name, Node("var", name), True))
                 self.take(";")
                 continue
-            name = self.attrname()
+            attr = self.attrname()
             self.take("=")
-            out.append((name, self.expr(), False))
+            out.append((attr, self.expr(), False))
             self.take(";")
         return out
 

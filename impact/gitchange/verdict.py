@@ -117,8 +117,8 @@ def compare(
             output_owner = {p: i for i, paths in enumerate(graph.output_paths) for p in paths}
         head_outputs = h.get("outputs") or {}
         owners = {output_owner.get(p) for p in head_outputs.values()} if isinstance(head_outputs, dict) else {None}
-        if len(owners) == 1 and None not in owners:
-            (row,) = owners
+        (row,) = owners if len(owners) == 1 else (None,)
+        if row is not None:
             out.repointed[key] = graph.drv_paths[row]
             continue
         drv = b.get("drvPath")
