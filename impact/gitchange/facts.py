@@ -670,10 +670,10 @@ def file_facts(root: Node, min_bindings: int = SET_FILE_BINDINGS) -> FileFacts:
         for key, value, _ in node.bindings if node.kind in ("let", "set") else ():
             if isinstance(key, str) and _function_name(value) in PASSING and value.kind in ("var", "select"):
                 walker.passing.add(key)
-            if isinstance(name, str) and node.kind == "let":
+            if isinstance(key, str) and node.kind == "let":
                 base = _tree_base(value)
                 if base is not None:
-                    walker.path_names[name] = base
+                    walker.path_names[key] = base
     walker.walk(
         root, frozenset({"builtins", "true", "false", "null", "import", "__findFile", "__nixPath"}), False, None, None
     )
