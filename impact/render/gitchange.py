@@ -20,12 +20,17 @@ def verdict_line(git: GitAnswer) -> str:
     evaluated = git.outcome.evaluated
     if v.exact:
         return (
-            f"Verdict: exact — every changed file bounded, {evaluated.get('head', 0):,} candidate jobs evaluated by"
+            f"Verdict: exact — every changed file bounded, {_n(evaluated.get('head', 0), 'candidate job')} evaluated by"
             f" Nix in BASE and HEAD, the snapshot is BASE's"
         )
     lines = [f"Verdict: not exact — {v.reasons[0]}"]
     lines += [f"  - {r}" for r in v.reasons[1:]]
     return "\n".join(lines)
+
+
+def _n(count: int, noun: str) -> str:
+    """`1 job`, `2 jobs`."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _listed(jobs: dict[str, list[str]] | dict[str, dict[str, str]]) -> list[str]:
@@ -40,7 +45,7 @@ def _more(items: list[str]) -> str:
 def git_text(git: GitAnswer) -> str:
     """The lines under the estimate table: files, added, removed and broken jobs, the verdict."""
     out = git.outcome
-    lines = [f"Change: {git.range.label}, {len(git.files):,} file{'s' if len(git.files) != 1 else ''} changed"]
+    lines = [f"Change: {git.range.label}, {_n(len(git.files), 'file')} changed"]
     for path, change in sorted(git.file_changes.items()):
         if not change.units or change.why != "changed":
             lines.append(f"  {path}: {change.why}")
@@ -58,10 +63,9 @@ def git_text(git: GitAnswer) -> str:
     if out.repointed:
         repointed = sorted(f"{js}:{a}" for js, a in out.repointed)
         lines.append(f"Re-pointed to derivations BASE has ({len(repointed):,}): {_more(repointed)}")
-    seconds = sum(git.seconds.values())
     lines.append(
-        f"Evaluated: {out.evaluated.get('base', 0):,} jobs in BASE, {out.evaluated.get('head', 0):,} in HEAD"
-        f" ({len(git.candidates.reached):,} files and bindings read the change); {seconds:.0f} s in all"
+        f"Evaluated: {_n(out.evaluated.get('base', 0), 'job')} in BASE, {out.evaluated.get('head', 0):,} in HEAD"
+        f" ({len(git.candidates.reached):,} files and bindings read the change)"
     )
     lines.append(verdict_line(git))
     return "\n".join(lines) + "\n"
@@ -85,16 +89,18 @@ def git_markdown(git: GitAnswer) -> str:
     out = git.outcome
     v = git.verdict
     head = "exact" if v.exact else "not exact"
-    lines = [f"**Verdict: {head}** ({inline_text(git.range.label)}, {len(git.files):,} files changed)", ""]
+    lines = [f"**Verdict: {head}** ({inline_text(git.range.label)}, {_n(len(git.files), 'file')} changed)", ""]
     for reason in v.reasons:
         lines.append(f"- {inline_text(reason)}")
     for title, jobs in (("added", _listed(out.added)), ("removed", _listed(out.removed))):
         if jobs:
-            lines += ["", f"<details><summary>{len(jobs):,} jobs {title}</summary>", ""]
+            lines += ["", f"<details><summary>{_n(len(jobs), 'job')} {title}</summary>", ""]
             lines += [f"- {code_span(j)}" for j in jobs[:200]]
             lines += ["", "</details>"]
     if out.broken:
-        lines += ["", f"<details><summary>{len(_listed(out.broken)):,} jobs no longer evaluate</summary>", ""]
+        broken = len(_listed(out.broken))
+        lines += ["", f"<details><summary>{_n(broken, 'job')} no longer evaluate{'s' if broken == 1 else ''}</summary>"]
+        lines += [""]
         for js in sorted(out.broken):
             for attr, message in sorted(out.broken[js].items())[:200]:
                 lines.append(f"- {code_span(js + ':' + attr)}: {code_span(message)}")
