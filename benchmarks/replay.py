@@ -54,8 +54,8 @@ HASKELL = (
     "  haskell = callPackage ./haskell-packages.nix { };",
     '  haskell = throw "haskell: hackage-packages.nix is not available (stubbed)";',
 )
-#: How often one jobset is evaluated again with one more job set aside.
-MAX_SET_ASIDE = 50
+#: How often one jobset is evaluated again past a job that stopped Nix.
+MAX_SET_ASIDE = 5000
 
 
 def commits(path: Path = COMMITS) -> list[dict[str, str]]:
@@ -113,9 +113,14 @@ def export(repo: Path, ref: str, dest: Path) -> None:
 
 
 def evaluate(tree: Path, jobset: str, system: str, store: Path, log: Path) -> dict[str, object]:
-    """Nix's outputs of every job of `jobset` for `system`: {attr: {output: path}}, errors as {attr: message}."""
-    skip: list[str] = []
+    """Nix's outputs of every job of `jobset` for `system`: {attr: {output: path}}, errors as {attr: message}.
+
+    A job whose error tryEval cannot catch stops Nix: the jobs traced before it are kept, it is recorded with
+    Nix's message, and the walk starts again just after it (truth.nix's `after`), as Hydra goes on past it."""
+    jobs: dict[str, object] = {}
     errors: dict[str, str] = {}
+    after: list[str] = []
+    crashes = 0
     for _ in range(MAX_SET_ASIDE):
         started = time.monotonic()
         done = subprocess.run(
@@ -137,25 +142,32 @@ def evaluate(tree: Path, jobset: str, system: str, store: Path, log: Path) -> di
                 "systems",
                 f'[ "{system}" ]',
                 "--arg",
-                "skip",
-                "[ " + " ".join(json.dumps(s) for s in skip) + " ]",
+                "after",
+                "[ " + " ".join(json.dumps(n) for n in after) + " ]",
             ],
             capture_output=True,
             text=True,
             check=False,
         )
         with open(log, "a", encoding="utf-8") as f:
-            f.write(f"{tree} {jobset} {system} rc={done.returncode} {time.monotonic() - started:.0f}s skip={skip}\n")
+            f.write(f"{tree} {jobset} {system} rc={done.returncode} {time.monotonic() - started:.0f}s after={after}\n")
+        for line in done.stderr.splitlines():
+            if line.startswith("trace: truth-job "):
+                record = json.loads(line.removeprefix("trace: truth-job "))
+                jobs[record["name"]] = record["value"]
         if done.returncode == 0:
-            return {"jobs": json.loads(done.stdout), "errors": errors}
+            jobs.update(json.loads(done.stdout))
+            return {"jobs": jobs, "errors": errors}
+        if done.returncode < 0 and crashes < 3:  # Nix 2.8's collector crashes now and then: evaluate again
+            crashes += 1
+            continue
         walked = re.findall(r"^trace: truth-walk (.*)$", done.stderr, re.MULTILINE)
         message = next((x for x in done.stderr.splitlines() if x.startswith("error:")), "error")
-        if not walked or walked[-1] in skip or "segmentation" in done.stderr.lower() or done.returncode < 0:
-            if done.returncode < 0:  # Nix 2.8's collector crashes now and then: evaluate again
-                continue
+        stopped = json.loads(walked[-1]) if walked else None
+        if not stopped or stopped == after:
             raise RuntimeError(f"{tree} {jobset} {system}: {message}")
-        skip.append(walked[-1])
-        errors[walked[-1]] = message.removeprefix("error:").strip().replace(str(tree) + "/", "")
+        errors[".".join(stopped)] = message.removeprefix("error:").strip().replace(str(tree) + "/", "")
+        after = stopped
     raise RuntimeError(f"{tree} {jobset} {system}: more than {MAX_SET_ASIDE} jobs set aside")
 
 

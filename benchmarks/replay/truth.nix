@@ -5,9 +5,10 @@
 #   nix-instantiate --eval --strict --json truth.nix --arg tree ./base --argstr jobset nixpkgs \
 #     --arg systems '[ "x86_64-linux" ]' --arg skip '[ ]'
 #
-# `skip`: attribute paths (dotted) left out, for the jobs whose errors tryEval cannot catch (the driver finds
-# them from the last "truth-walk" trace and evaluates again without them).
-{ tree, jobset, systems, skip ? [ ] }:
+# Each job is also traced ("truth-job {json}") as it is found. A job whose error tryEval cannot catch (a missing
+# file, an abort) stops Nix: the driver keeps the jobs traced so far, records that job (the last "truth-walk"
+# trace) as failing, and evaluates again from just after it (`after`, its attribute path), as Hydra goes on.
+{ tree, jobset, systems, after ? [ ] }:
 let
   inherit (builtins) attrNames concatMap concatStringsSep elem isAttrs listToAttrs tryEval trace;
   # The jobs the shared evaluations leave out (../shared/data/README.md).
@@ -24,14 +25,22 @@ let
     let
       outs = listToAttrs (map (o: { name = o; value = v.${o}.outPath; }) (v.outputs or [ "out" ]));
       t = tryEval (builtins.deepSeq outs outs);
-    in if t.success then [ { name = concatStringsSep "." path; value = t.value; } ] else [ ];
+      record = { name = concatStringsSep "." path; value = t.value; };
+    in if t.success then [ (trace "truth-job ${builtins.toJSON record}" record) ] else [ ];
+  # Walk order is the order of attribute names at each level: `before a b` when path a comes before path b and
+  # is not one of its ancestors.
+  before = a: b:
+    if a == [ ] || b == [ ] then false
+    else if builtins.head a == builtins.head b then before (builtins.tail a) (builtins.tail b)
+    else builtins.lessThan (builtins.head a) (builtins.head b);
+  done = path: after != [ ] && (path == after || before path after);
   walk = path: v0:
     let
       dotted = concatStringsSep "." path;
-      t = trace "truth-walk ${dotted}" (tryEval v0);
+      t = trace "truth-walk ${builtins.toJSON path}" (tryEval v0);
       v = t.value;
     in
-    if elem dotted skip then [ ]
+    if done path then [ ]
     else if !t.success then [ ]
     else if isAttrs v && (v.type or null) == "derivation" then job path v
     else if isAttrs v then concatMap (n: walk (path ++ [ n ]) v.${n})
