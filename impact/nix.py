@@ -765,6 +765,7 @@ def eval_release(
     processes: list[EvalProcess] | None = None,
     only: Sequence[Mapping[str, Any]] | None = None,
     growth: StoreGrowth | None = None,
+    needing: Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """The Hydra jobs of a nixpkgs checkout, as nix-eval-jobs lines with `jobset`; writes each .drv to the store.
 
@@ -780,7 +781,9 @@ def eval_release(
     process run is appended to `processes`. Every process keeps to `limits` (one deadline for them all, started
     here unless the caller started it) and, when given, to the store's `growth` limit. With `only` (a list of
     `{jobset, path}`), just the jobs under those attribute paths are evaluated (a path that names nothing gives
-    no job).
+    no job). `needing`, given a job that stopped Nix, names the jobs that need it (their derivations take its
+    derivation): they are set aside with it, as failing for its sake (`"inferred": true`), instead of each
+    stopping Nix in turn.
     """
     if not 0 <= chunk < chunks:
         raise NixError([], "", f"chunk {chunk} is not one of 0…{chunks - 1}")
@@ -815,18 +818,25 @@ def eval_release(
                 continue
             if stop.error.crashed or stop.at is None or stop.at in [where(x) for x in uncaught]:
                 raise _refusal(stop.error, root) from None
-            if len(uncaught) >= MAX_UNCAUGHT:
+            if sum(1 for x in uncaught if not x.get("inferred")) >= MAX_UNCAUGHT:
                 stop.error.args = (f"{stop.error} (and {MAX_UNCAUGHT} jobs before it stopped Nix)",)
                 raise stop.error from None
             path = stop.at["path"]
-            uncaught.append(
-                {
-                    "attr": ".".join(path),
-                    "attrPath": path,
-                    "jobset": stop.at["jobset"],
-                    "error": error_message(stop.error.stderr, root),
-                }
-            )
+            message = error_message(stop.error.stderr, root)
+            uncaught.append({"attr": ".".join(path), "attrPath": path, "jobset": stop.at["jobset"], "error": message})
+            aside = [where(x) for x in uncaught]
+            for place in needing(stop.at) if needing is not None else ():
+                if place not in aside:
+                    aside.append(dict(place))
+                    uncaught.append(
+                        {
+                            "attr": ".".join(place["path"]),
+                            "attrPath": list(place["path"]),
+                            "jobset": place["jobset"],
+                            "error": f"needs {'.'.join(path)}, which does not evaluate: {message}",
+                            "inferred": True,
+                        }
+                    )
     for line in lines:
         if line.get("error") == CAUGHT and explain > 0:
             explain -= 1

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,7 @@ def answer(
             {s for js, s in zip(graph.job_jobsets, graph.job_systems) if js == "nixpkgs"} & _attr_systems(graph)
         )
         nixos_systems = sorted({s for js, s in zip(graph.job_jobsets, graph.job_systems) if js == "nixos"})
-        sides = _Sides(nix, limits, work / "e" / "base", base_tree, contents, systems, nixos_systems, skip)
+        sides = _Sides(nix, limits, work / "e" / "base", base_tree, contents, systems, nixos_systems, skip, graph)
         evaluations = sides.evaluate(only, step)
         prefixes = {js: set(paths) for js, paths in candidates.attributes.items()}
         for js, a in candidates.jobs:
@@ -214,6 +214,12 @@ def answer(
             outcome = compare(graph, evaluations["base"], evaluations["head"], every_commit, prefixes)
             step("compare")
     reasons = [*candidates.unbounded, *outcome.mismatches, *unverified]
+    inferred = sorted(f"{js}:{a}" for (js, a), line in evaluations["head"].jobs.items() if line.get("inferred"))
+    if inferred:
+        reasons.append(
+            f"{len(inferred):,} jobs need a job that stopped Nix (e.g. {inferred[0]}): taken as failing for its sake"
+            " without evaluating each"
+        )
     for name in sorted(plain_users_to_follow(candidates, outcome)):
         reasons.append(
             f"`{name}`: re-pointed or broken, and {candidates.plain[name]:,} plain users of it were left to the"
@@ -262,11 +268,32 @@ class _Sides:
         systems: list[str],
         nixos_systems: list[str],
         skip: dict[str, frozenset[str]],
+        graph: DerivationGraph,
     ) -> None:
         self.nix, self.limits, self.place, self.base_tree, self.contents = nix, limits, place, base_tree, contents
         self.systems, self.nixos_systems = systems, nixos_systems or systems[:1]
         self.skip = sorted({n for names in skip.values() for n in names})
+        self.graph = graph
         self.linked = False
+
+    def needing(self, only: list[dict[str, Any]]) -> Callable[[Mapping[str, Any]], list[dict[str, Any]]]:
+        """The jobs under `only` whose snapshot derivations take, at any depth, the derivation of the job that
+        stopped Nix: Nix would fail on each of them for its sake."""
+        graph = self.graph
+        under = _jobs_under(graph, only)
+
+        def needing(place: Mapping[str, Any]) -> list[dict[str, Any]]:
+            k = graph.job_index.get((str(place["jobset"]), ".".join(place["path"])))
+            if k is None:
+                return []
+            taking = _consumers_closure(graph, int(graph.job_drv[k]))
+            return [
+                {"jobset": js, "path": attr.split(".")}
+                for js, attr, row in under
+                if row in taking and (js, attr) != (place["jobset"], ".".join(place["path"]))
+            ]
+
+        return needing
 
     def evaluate(
         self, only: list[dict[str, Any]], step: Callable[[str], None], label: str = ""
@@ -283,7 +310,14 @@ class _Sides:
                 if side == "head":
                     apply_contents(self.place, self.contents)
                 out[side] = evaluate_side(
-                    self.nix, self.place, only, self.systems, self.nixos_systems, self.limits, self.skip
+                    self.nix,
+                    self.place,
+                    needing_first(self.graph, only),
+                    self.systems,
+                    self.nixos_systems,
+                    self.limits,
+                    self.skip,
+                    needing=self.needing(only),
                 )
                 step(f"evaluate {side.upper()}{suffix}")
         return out
@@ -322,6 +356,53 @@ def _text(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+
+
+def _jobs_under(graph: DerivationGraph, only: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    """(jobset, attr, derivation row) of the snapshot's jobs under the `only` paths."""
+    paths: dict[str, set[tuple[str, ...]]] = {}
+    for o in only:
+        paths.setdefault(str(o["jobset"]), set()).add(tuple(o["path"]))
+    out = []
+    for js, attr, row in zip(graph.job_jobsets, graph.job_attrs, graph.job_drv.tolist()):
+        parts = tuple(attr.split("."))
+        if any(parts[: len(p)] == p for p in paths.get(js, ())):
+            out.append((js, attr, row))
+    return out
+
+
+def _consumers_closure(graph: DerivationGraph, row: int) -> set[int]:
+    """`row` and every derivation that takes it, at any depth, fixed-output ones included (a derivation Nix cannot
+    instantiate fails whoever takes it, whatever its outputs are)."""
+    indptr, consumers, _ = graph.consumer_indptr_indices
+    seen = {row}
+    todo = [row]
+    while todo:
+        r = todo.pop()
+        for c in consumers[indptr[r] : indptr[r + 1]].tolist():
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return seen
+
+
+def needing_first(graph: DerivationGraph, only: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`only` with the paths whose jobs most derivations take first: when one stops Nix, the jobs that need it
+    are set aside with it (`_Sides.needing`) before each stops Nix in turn."""
+    indptr = graph.consumer_indptr_indices[0]
+    index = graph.job_index
+    taken: dict[tuple[str, tuple[str, ...]], int] = {}
+    for o in only:
+        taken[(str(o["jobset"]), tuple(o["path"]))] = 0
+    for (js, attr), k in index.items():
+        parts = tuple(attr.split("."))
+        for n in range(len(parts), 0, -1):
+            key = (js, parts[:n])
+            if key in taken:
+                row = int(graph.job_drv[k])
+                taken[key] = max(taken[key], int(indptr[row + 1] - indptr[row]))
+                break
+    return sorted(only, key=lambda o: -taken[(str(o["jobset"]), tuple(o["path"]))])
 
 
 def _position_file(position: str | None) -> str | None:

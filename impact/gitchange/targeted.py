@@ -10,7 +10,7 @@ their derivations, which must not pass for a change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,8 +82,10 @@ def evaluate_side(
     nixos_systems: Sequence[str],
     limits: Limits,
     skip: Sequence[str] = (),
+    needing: Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]] | None = None,
 ) -> Evaluation:
-    """The candidates' jobs in the tree at `tree` (its top folder); `skip`: top-level names left out."""
+    """The candidates' jobs in the tree at `tree` (its top folder); `skip`: top-level names left out; `needing`:
+    see `impact.nix.eval_release`."""
     result = Evaluation()
     if not only:
         return result
@@ -98,6 +100,7 @@ def evaluate_side(
         only=only,
         skip=skip,
         explain=25,
+        needing=needing,
         processes=result.processes,
     )
     from impact.evaluate import checked_jobs
