@@ -32,10 +32,10 @@ import gzip
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -244,38 +244,103 @@ def compare_answer(answer: dict, truth_answer: dict) -> dict[str, dict[str, list
     return out
 
 
+def measure(command: list[str]) -> tuple[subprocess.CompletedProcess[str], float, int]:
+    """Run `command` under GNU time: its result, wall seconds, and the peak resident memory (KiB) of the largest
+    process of its tree (impact or one of its Nix processes: wait4 carries the children's peak up)."""
+    with tempfile.NamedTemporaryFile(mode="r", suffix=".time") as report:
+        started = time.monotonic()
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", report.name, *command], capture_output=True, text=True, check=False
+        )
+        seconds = time.monotonic() - started
+        text = report.read().strip().splitlines()
+    peak = int(text[-1]) if text and text[-1].isdigit() else 0
+    return done, seconds, peak
+
+
+def truth_of(commit: str) -> dict | None:
+    """The committed truth of a commit (benchmarks/replay/truth/<commit>.json), or None."""
+    path = TRUTH_DIR / f"{commit[:12]}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def run(work: Path, snapshot: str, only: list[str], impact: str) -> None:
-    """impact's answer for each commit, compared with the truth; prints the table."""
+    """impact's answer for each commit, measured and compared with the truth; the table on stdout, the raw
+    results in W/results.json."""
     repo = work / "nixpkgs"
     results = []
     for r in commits():
         c = r["commit"]
         if only and not any(c.startswith(o) for o in only):
             continue
-        started = time.monotonic()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        done = subprocess.run(
-            [impact, "estimate", "--git", f"base..{branch(c)}", "--repo", str(repo), "--snapshot", snapshot, "--json"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        seconds = time.monotonic() - started
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        command = [impact, "estimate", "--git", f"base..{branch(c)}", "--repo", str(repo), "--snapshot", snapshot]
+        done, seconds, peak = measure([*command, "--json"])
         answer = json.loads(done.stdout) if done.returncode in (0, 3) and done.stdout.strip() else None
+        truth_answer = truth_of(c)
+        diffs = compare_answer(answer, truth_answer) if answer is not None and truth_answer else None
         results.append(
             {
                 "commit": c,
                 "kind": r["kind"],
-                "seconds": seconds,
-                "peak_kib": max(peak, before),
+                "files": r["files"],
+                "seconds": round(seconds, 1),
+                "peak_kib": peak,
                 "exit": done.returncode,
                 "stderr": done.stderr[-2000:],
-                "answer": answer,
+                "verdict": answer.get("verdict") if answer else None,
+                "counts": _counts(answer) if answer else None,
+                "truth_counts": _truth_counts(truth_answer) if truth_answer else None,
+                "compared": sorted(diffs) if diffs is not None else [],
+                "differences": {k: v for k, v in (diffs or {}).items() if v},
             }
         )
-        print(f"{c[:8]} {r['kind']:<13} exit={done.returncode} {seconds:.1f}s", file=sys.stderr)
+        print(f"{c[:8]} {r['kind']:<13} exit={done.returncode} {seconds:.1f}s {peak / 2**20:.2f} GiB", file=sys.stderr)
     (work / "results.json").write_text(json.dumps(results, indent=1))
+    print(table(results))
+
+
+def _counts(answer: dict) -> dict[str, int]:
+    """Changed, added, removed and broken jobs of an answer, all jobsets and systems."""
+    return {
+        "changed": sum(len(v) for v in answer.get("changed_jobs", {}).values()),
+        "added": sum(len(v) for v in answer.get("added_jobs", {}).values()),
+        "removed": sum(len(v) for v in answer.get("removed_jobs", {}).values()),
+        "broken": sum(len(v) for v in answer.get("broken_jobs", {}).values()),
+    }
+
+
+def _truth_counts(truth_answer: dict) -> dict[str, int]:
+    """The same counts for Nix's answer, over the jobsets and systems it covers."""
+    sets = truth_answer["jobsets"].values()
+    return {
+        "changed": sum(len(d["changed"]) for d in sets),
+        "added": sum(len(d["added"]) for d in sets),
+        "removed": sum(len(d["removed"]) for d in sets),
+        "broken": sum(len(d["newly_failing"]) for d in sets),
+    }
+
+
+def table(results: list[dict]) -> str:
+    """The Markdown table of docs/performance.md: one row a commit, then the summary."""
+    lines = [
+        "| commit | kind | verdict | changed / added / removed / broken (all systems) | Nix agrees on | wall | peak |",
+        "| --- | --- | --- | --- | --- | ---: | ---: |",
+    ]
+    for x in results:
+        verdict = "error" if x["verdict"] is None else "exact" if x["verdict"]["exact"] else "not exact"
+        counts = x["counts"]
+        told = " / ".join(f"{counts[k]:,}" for k in ("changed", "added", "removed", "broken")) if counts else "–"
+        if not x["compared"]:
+            agrees = "–"
+        elif x["differences"]:
+            agrees = "**differs**: " + ", ".join(sorted(x["differences"]))
+        else:
+            agrees = "every job (" + ", ".join(x["compared"]) + ")"
+        lines.append(
+            f"| {x['commit'][:8]} | {x['kind']} | {verdict} | {told} | {agrees} | {x['seconds']:.0f} s"
+            f" | {x['peak_kib'] / 2**20:.2f} GiB |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
