@@ -26,7 +26,9 @@ let
       outs = listToAttrs (map (o: { name = o; value = v.${o}.outPath; }) (v.outputs or [ "out" ]));
       t = tryEval (builtins.deepSeq outs outs);
       record = { name = concatStringsSep "." path; value = t.value; };
-    in if t.success then [ (trace "truth-job ${builtins.toJSON record}" record) ] else [ ];
+    # The trace is on the list, not its element: the walk builds the whole list before listToAttrs forces any
+    # element, so an error that stops Nix later in the walk would otherwise lose every job found before it.
+    in if t.success then trace "truth-job ${builtins.toJSON record}" [ record ] else [ ];
   # Walk order is the order of attribute names at each level: `before a b` when path a comes before path b and
   # is not one of its ancestors.
   before = a: b:
