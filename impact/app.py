@@ -19,7 +19,7 @@ from impact.errors import InputError, UnknownNameError
 
 if TYPE_CHECKING:
     from impact.analysis.branches import BranchComparison
-    from impact.analysis.change import Change
+    from impact.analysis.change import Change, Root
     from impact.analysis.compare import Comparison
     from impact.analysis.cost import ChangeCost
     from impact.analysis.diff import SnapshotDiff
@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from impact.analysis.why import WhyResult
     from impact.evaluate import EvalSummary
     from impact.gitchange import GitAnswer, GitChangeRequest
+    from impact.gitchange.verdict import Outcome
     from impact.github import PostResult
     from impact.loaders.cache import CacheInfo, CleanResult
+    from impact.loaders.pr_report import Evaluated
     from impact.model import DerivationGraph
     from impact.nix import Limits, Nix
 
@@ -314,7 +316,6 @@ def estimate_git(
     snapshot of BASE, and add the jobs added, removed and broken and the verdict."""
     import dataclasses
 
-    from impact.analysis.change import Change, Root, RootKind, source_tree_derivations
     from impact.analysis.labels import rebuild_labels
     from impact.analysis.policy import branch_advice
     from impact.analysis.rebuild import estimate as run_estimate
@@ -325,27 +326,9 @@ def estimate_git(
     assert request.git is not None
     if graph is None:
         graph = _graph(_snapshot_of_base(request, parse_range(request.git.spec, request.git.repo).base), None)
-    tree_rows = source_tree_derivations(graph)
-    tree_roots = tuple(
-        Root(
-            graph.drv_paths[i],
-            graph.names[i],
-            graph.system_of(i),
-            RootKind.SOURCE_TREE,
-            "embeds the nixpkgs source tree: changes on every commit",
-        )
-        for i in tree_rows
-    )
-    every = run_estimate(graph, Change("every commit", tree_roots))
-    every_commit = {(js, a) for js, attrs in every.changed_jobs.items() for a in attrs}
+    tree_roots, every_commit = _every_commit(graph)
     found = git_answer(request.git, graph, nix, limits, every_commit, progress)
-    index = graph.index
-    roots = tuple(
-        Root(d, graph.names[index[d]], graph.system_of(index[d]), RootKind.EVALUATED, why)
-        for d, why in sorted(found.outcome.roots.items())
-    )
-    change = Change(f"--git {request.git.spec}", roots + (tree_roots if found.files else ()))
-    result = run_estimate(graph, change)
+    result = run_estimate(graph, _git_change(graph, found.outcome, request.git.spec, tree_roots, bool(found.files)))
     extra: dict[str, set[str]] = {}
     for js, attr in found.outcome.repointed:
         extra.setdefault(js, set()).add(attr)
@@ -376,6 +359,39 @@ def estimate_git(
         snapshot=graph.label,
     )
     return EstimateAnswer(request=request, graph=graph, report=report, git=found)
+
+
+def _every_commit(graph: DerivationGraph) -> tuple[tuple[Root, ...], set[tuple[str, str]]]:
+    """The roots that embed the nixpkgs source tree (they change with any commit), and the jobs they change."""
+    from impact.analysis.change import Change, Root, RootKind, source_tree_derivations
+    from impact.analysis.rebuild import estimate as run_estimate
+
+    tree_roots = tuple(
+        Root(
+            graph.drv_paths[i],
+            graph.names[i],
+            graph.system_of(i),
+            RootKind.SOURCE_TREE,
+            "embeds the nixpkgs source tree: changes on every commit",
+        )
+        for i in source_tree_derivations(graph)
+    )
+    every = run_estimate(graph, Change("every commit", tree_roots))
+    return tree_roots, {(js, a) for js, attrs in every.changed_jobs.items() for a in attrs}
+
+
+def _git_change(
+    graph: DerivationGraph, outcome: Outcome, spec: str, tree_roots: tuple[Root, ...], any_file: bool
+) -> Change:
+    """The change a git answer's outcome makes: its roots, and the source tree's when any file changed."""
+    from impact.analysis.change import Change, Root, RootKind
+
+    index = graph.index
+    roots = tuple(
+        Root(d, graph.names[index[d]], graph.system_of(index[d]), RootKind.EVALUATED, why)
+        for d, why in sorted(outcome.roots.items())
+    )
+    return Change(f"--git {spec}", roots + (tree_roots if any_file else ()))
 
 
 def _snapshot_of_base(request: EstimateRequest, base_commit: str) -> Path:
@@ -688,6 +704,10 @@ class PrRequest:
     store_limit: str = "16G"
     #: `--fail-on` conditions (`impact.analysis.fail_on`): checked by `fail_on` once the report is written.
     fail_on: tuple[str, ...] = ()
+    #: BASE's evaluation, read instead of evaluating BASE when both sides are git refs (`--base-snapshot`).
+    base_snapshot: Path | None = None
+    #: Evaluate both sides in full even when the git change can be answered exactly.
+    full: bool = False
 
     def command(self) -> str:
         """The command that reproduces the report (shown in the comment): every option that was used."""
@@ -699,6 +719,8 @@ class PrRequest:
                 ("--system", list(s.systems)),
                 ("--nixos", s.nixos),
                 ("--repo", s.repo if s.repo != Path(".") else None),
+                ("--base-snapshot", self.base_snapshot),
+                ("--full", self.full),
                 ("--base-branch", self.base_branch if self.base_branch != "master" else None),
                 ("--store", self.store),
                 ("--timeout", f"{self.timeout:g}" if self.timeout != 3600.0 else None),
@@ -819,8 +841,76 @@ def pr(request: PrRequest, nix: Callable[[], Nix], limits: Limits, progress: Cal
         hydra = compare_builds(
             base_builds, head_builds, base_label=request.hydra_base.name, head_label=request.hydra_head.name
         )
-    base, head = _sides(request.sides, nix, limits, progress)
-    return pr_report(base, head, request.command(), base_branch=request.base_branch, hydra=hydra)
+    from impact.loaders.pr_report import Evaluated
+
+    limits = limits.started()  # one deadline for everything evaluated
+    git = _git_refs(request.sides)
+    if request.base_snapshot is not None and not git:
+        raise InputError(
+            "--base-snapshot needs both sides to be git refs of --repo",
+            tip="give BASE and HEAD as git refs (commits, branches), or leave --base-snapshot out",
+        )
+    evaluated = Evaluated()
+    if git and not request.full:
+        base, head, evaluated = _pr_from_git(request, nix, limits, progress)
+    elif request.base_snapshot is not None:
+        import tempfile
+
+        from impact.loaders import load_snapshot
+        from impact.snapshots import resolve
+
+        base = load_snapshot(resolve(request.base_snapshot))
+        with tempfile.TemporaryDirectory(prefix="impact-") as tmp:
+            head = side_graph(request.sides.head, "head", request.sides, Path(tmp), nix, limits, progress)
+    else:
+        base, head = _sides(request.sides, nix, limits, progress)
+    return pr_report(base, head, request.command(), base_branch=request.base_branch, hydra=hydra, evaluated=evaluated)
+
+
+def _git_refs(sides: EvaluationRequest) -> bool:
+    """Whether both sides are git refs of the repository (not a snapshot, a checkout or a shipped name)."""
+    from impact.snapshots import find
+
+    return all(not Path(spec).exists() and find(spec) is None for spec in (sides.base, sides.head))
+
+
+def _pr_from_git(
+    request: PrRequest, nix: Callable[[], Nix], limits: Limits, progress: Callable[[str], Progress]
+) -> tuple[DerivationGraph, DerivationGraph, Evaluated]:
+    """BASE evaluated in full (or read from `--base-snapshot`); HEAD made from it and the git change when that is
+    answered exactly, else evaluated in full too (and BASE as well, when the snapshot turned out not to be BASE's)."""
+    import tempfile
+
+    from impact.analysis.rebuild import estimate as run_estimate
+    from impact.gitchange import GitChangeRequest, answer
+    from impact.gitchange.head import head_graph
+    from impact.loaders import load_snapshot
+    from impact.loaders.pr_report import Evaluated
+    from impact.snapshots import resolve
+
+    s = request.sides
+    spec = f"{s.base}..{s.head}"
+    with tempfile.TemporaryDirectory(prefix="impact-") as tmp:
+        work = Path(tmp)
+        if request.base_snapshot is not None:
+            base = load_snapshot(resolve(request.base_snapshot))
+        else:
+            base = side_graph(s.base, "base", s, work, nix, limits, progress)
+        tree_roots, every_commit = _every_commit(base)
+
+        def moved(outcome: Outcome) -> list[tuple[str, str]]:
+            result = run_estimate(base, _git_change(base, outcome, spec, tree_roots, True))
+            return [*((js, a) for js, attrs in result.changed_jobs.items() for a in attrs), *outcome.repointed]
+
+        found = answer(GitChangeRequest(spec, s.repo), base, nix(), limits, every_commit, None, head_jobs=moved)
+        if found.verdict.exact:
+            label = f"{s.head} ({found.range.head[:7]})" if found.range.head else s.head
+            head = head_graph(base, found, label)
+            return base, head, Evaluated("git", head_jobs=found.outcome.evaluated.get("head", 0))
+        if request.base_snapshot is not None and any(r.startswith("snapshot:") for r in found.verdict.reasons):
+            base = side_graph(s.base, "base", s, work, nix, limits, progress)
+        head = side_graph(s.head, "head", s, work, nix, limits, progress)
+    return base, head, Evaluated("full", not_exact=found.verdict.reasons)
 
 
 def _pr_conditions(request: PrRequest) -> tuple[Condition, ...]:

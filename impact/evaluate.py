@@ -207,6 +207,23 @@ def links_leaving(root: Path) -> list[str]:
     return sorted(found)
 
 
+def relative_lines(lines: list[dict[str, Any]], tree: Path, nix: Nix) -> list[dict[str, Any]]:
+    """Job lines with the folder `tree` was evaluated at taken out (positions relative to the tree's top,
+    maintainers and errors without host paths), in place: a snapshot says nothing of where it was made."""
+    root = str(tree)
+    for line in lines:
+        meta = line.get("meta")
+        if isinstance(meta, dict) and "position" in meta:
+            meta["position"] = _relative_position(meta["position"], root)
+        if isinstance(meta, dict) and isinstance(meta.get("maintainers"), list):
+            meta["maintainers"] = [
+                without_host_paths(m, root) if isinstance(m, str) else m for m in meta["maintainers"]
+            ]
+        if isinstance(line.get("error"), str):
+            line["error"] = without_host_paths(line["error"], root, nix.store_dir)
+    return lines
+
+
 def _relative_position(position: Any, root: str) -> Any:
     if isinstance(position, str) and position.startswith(root + "/"):
         return position[len(root) + 1 :]
@@ -309,18 +326,7 @@ def _evaluate(
             )
         else:
             raise InputError(f"unknown evaluator {evaluator!r}", tip="use nix-instantiate or nix-eval-jobs")
-        lines = checked_jobs(lines, nix)
-        root = str(checkout)
-        for line in lines:
-            meta = line.get("meta")
-            if isinstance(meta, dict) and "position" in meta:
-                meta["position"] = _relative_position(meta["position"], root)
-            if isinstance(meta, dict) and isinstance(meta.get("maintainers"), list):
-                meta["maintainers"] = [
-                    without_host_paths(m, root) if isinstance(m, str) else m for m in meta["maintainers"]
-                ]
-            if isinstance(line.get("error"), str):
-                line["error"] = without_host_paths(line["error"], root, nix.store_dir)
+        lines = relative_lines(checked_jobs(lines, nix), checkout, nix)
         drvs = [line["drvPath"] for line in lines if "drvPath" in line]
         derivations = _on_time(nix, limits).show_derivation(drvs) if drvs else {}
     for value in (derivations.get("derivations") or derivations).values():

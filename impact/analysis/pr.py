@@ -25,6 +25,7 @@ Pure: takes the two graphs, returns a frozen `PrReport`; evaluating, rendering a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ from impact.analysis.labels import KERNELS, NIXOS_TESTS_LABEL, PACKAGES_JOBSET, 
 from impact.analysis.policy import BranchAdvice, Policy, branch_advice
 from impact.analysis.rebuild import NIXOS_TEST_PREFIX, rebuilt_rows
 from impact.analysis.report import Report, maintainers_of
+from impact.loaders.pr_report import FULL, Evaluated
 from impact.model import DerivationGraph
 
 #: How many root changes get a why-chain.
@@ -138,6 +140,8 @@ class PrReport:
     kernels: tuple[str, ...] = KERNELS
     #: Hydra's build results of the base and head evaluations, when given.
     hydra: HydraComparison | None = None
+    #: How the two sides were evaluated (both in full, or HEAD from the git change).
+    evaluated: Evaluated = FULL
 
     @property
     def rebuild_labels(self) -> RebuildLabels:
@@ -167,6 +171,7 @@ class PrReport:
             "repointings": [r.to_dict() for r in self.repointings],
             "kernels_evaluated": list(self.kernels),
             "hydra": self.hydra.to_dict() if self.hydra else None,
+            "evaluated": dataclasses.asdict(self.evaluated),
             "diff": self.diff.to_dict(),
         }
 
@@ -380,6 +385,7 @@ def pr_report(
     base_branch: str | None = None,
     policy: Policy | None = None,
     hydra: HydraComparison | None = None,
+    evaluated: Evaluated = FULL,
 ) -> PrReport:
     """The report of a pull request from the evaluations of its base and head (based on `base_branch`), with
     Hydra's build results of both when given."""
@@ -408,4 +414,5 @@ def pr_report(
         repointings=repoint_causes(diff.repointed),
         kernels=kernels,
         hydra=hydra,
+        evaluated=evaluated,
     )

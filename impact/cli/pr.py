@@ -54,6 +54,21 @@ HydraBaseOption = Annotated[
     Path | None,
     typer.Option("--hydra-base", help="Hydra's builds of the base evaluation (JSON of /eval/<id>/builds, or CSV)."),
 ]
+BaseSnapshotOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--base-snapshot",
+        metavar="NAME|FILE",
+        help="BASE's evaluation (impact eval of BASE, or a shipped snapshot's name), read instead of evaluating"
+        " BASE; both sides git refs.",
+    ),
+]
+FullOption = Annotated[
+    bool,
+    typer.Option(
+        "--full", help="Evaluate HEAD in full even when the git change is answered exactly (impact estimate --git)."
+    ),
+]
 HydraHeadOption = Annotated[
     Path | None, typer.Option("--hydra-head", help="Hydra's builds of the head evaluation (JSON or CSV).")
 ]
@@ -75,9 +90,14 @@ def pr(
     hydra_base: HydraBaseOption = None,
     hydra_head: HydraHeadOption = None,
     fail_on: FailOnOption = None,
+    base_snapshot: BaseSnapshotOption = None,
+    full: FullOption = False,
     json: JsonOption = False,
 ) -> None:
     """Evaluate base and head, diff them by output paths, and write the PR comment (report.md) and report.json.
+
+    When both are git refs of --repo, HEAD is answered from the git change (impact estimate --git: only the jobs
+    it can move are evaluated) whenever that answer is exact, and evaluated in full only when it is not.
 
     With --fail-on the report is written and printed, then the exit code is 3 when a condition holds.
     """
@@ -95,6 +115,8 @@ def pr(
         hydra_head=hydra_head,
         store_limit=store_limit,
         fail_on=tuple(fail_on or ()),
+        base_snapshot=base_snapshot,
+        full=full,
     )
     nix = functools.cache(lambda: make_nix(store))
     report = service.pr(request, nix, make_limits(timeout, memory, store_limit), Progress)

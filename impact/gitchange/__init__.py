@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,9 @@ from impact.nix import Limits, Nix, limited_runner
 
 __all__ = ["GitAnswer", "GitChangeRequest", "answer", "parse_range"]
 
+#: NixOS jobs evaluated in BASE to check a snapshot that stands for BASE's NixOS jobset.
+NIXOS_SPOT_CHECKS = 3
+
 
 @dataclass(frozen=True)
 class GitChangeRequest:
@@ -84,6 +87,12 @@ class GitAnswer:
     seconds: dict[str, float] = field(default_factory=dict)
     #: Nix processes: label, seconds, peak memory.
     processes: list[dict[str, Any]] = field(default_factory=list)
+    #: Jobset → BASE's jobs taken from the snapshot, which records BASE's commit, instead of evaluated.
+    base_from_snapshot: dict[str, int] = field(default_factory=dict)
+    #: With `head_jobs` and an exact verdict: HEAD's job lines of every job the change moves (changed, added,
+    #: broken), as a snapshot keeps them, and the show-derivation document of their derivations.
+    head_lines: list[dict[str, Any]] = field(default_factory=list)
+    head_derivations: dict[str, Any] = field(default_factory=dict)
 
     def how(self) -> dict[str, Any]:
         """How the answer was reached (the `git` section of the JSON)."""
@@ -100,6 +109,7 @@ class GitAnswer:
                 "units": len(self.candidates.reached),
             },
             "evaluated_jobs": dict(self.outcome.evaluated),
+            "base_from_snapshot": dict(self.base_from_snapshot),
             "roots": [{"drv": d, "found_by": w} for d, w in sorted(self.outcome.roots.items())],
             "repointed": {f"{js}:{a}": d for (js, a), d in sorted(self.outcome.repointed.items())},
             "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
@@ -114,10 +124,14 @@ def answer(
     limits: Limits,
     every_commit: set[tuple[str, str]],
     progress: Callable[[str], None] | None = None,
+    head_jobs: Callable[[Outcome], Iterable[tuple[str, str]]] | None = None,
 ) -> GitAnswer:
     """Answer `request` on the snapshot `graph` (an evaluation of BASE): the targeted evaluation and verdict.
 
     `every_commit` are the snapshot's jobs that embed the nixpkgs source tree (they change with any commit).
+    With `head_jobs` (the jobs the roots change over the graph, from the outcome), an exact answer also
+    evaluates every job the change moves in HEAD, for a HEAD evaluation made of BASE's and those
+    (`GitAnswer.head_lines`, `impact pr`).
     """
     seconds: dict[str, float] = {}
     clock = time.monotonic()
@@ -176,6 +190,10 @@ def answer(
         )
         nixos_systems = sorted({s for js, s in zip(graph.job_jobsets, graph.job_systems) if js == "nixos"})
         sides = _Sides(nix, limits, work / "e" / "base", base_tree, contents, systems, nixos_systems, skip, graph)
+        # A snapshot that records BASE's commit stands for BASE's whole NixOS jobset, checked on a few of its jobs
+        # (and on every nixpkgs candidate): evaluating it again would double the longest step.
+        sides.trusted = graph.meta.get("commit") == r.base
+        sides.every_commit = every_commit
         evaluations = sides.evaluate(only, step)
         prefixes = {js: set(paths) for js, paths in candidates.attributes.items()}
         for js, a in candidates.jobs:
@@ -194,6 +212,7 @@ def answer(
                 for side in ("base", "head"):
                     evaluations[side].add(more[side].jobs.values())
                     evaluations[side].processes += more[side].processes
+                    evaluations[side].from_snapshot.update(more[side].from_snapshot)
             candidates, only = wider, wider_only
             prefixes = {js: set(paths) for js, paths in candidates.attributes.items()}
             for js, a in candidates.jobs:
@@ -211,20 +230,15 @@ def answer(
             for side in ("base", "head"):
                 evaluations[side].add(more[side].jobs.values())
                 evaluations[side].processes += more[side].processes
+                evaluations[side].from_snapshot.update(more[side].from_snapshot)
             outcome = compare(graph, evaluations["base"], evaluations["head"], every_commit, prefixes)
             step("compare")
-    reasons = [*candidates.unbounded, *outcome.mismatches, *unverified]
-    inferred = sorted(f"{js}:{a}" for (js, a), line in evaluations["head"].jobs.items() if line.get("inferred"))
-    if inferred:
-        reasons.append(
-            f"{len(inferred):,} jobs need a job that stopped Nix (e.g. {inferred[0]}): taken as failing for its sake"
-            " without evaluating each"
-        )
-    for name in sorted(plain_users_to_follow(candidates, outcome)):
-        reasons.append(
-            f"`{name}`: re-pointed or broken, and {candidates.plain[name]:,} plain users of it were left to the"
-            " graph, which cannot see that (impact pr evaluates both sides in full)"
-        )
+        reasons = _reasons(candidates, outcome, unverified, evaluations["head"])
+        head_lines: list[dict[str, Any]] = []
+        head_derivations: dict[str, Any] = {}
+        if head_jobs is not None and not reasons:
+            head_lines, head_derivations = sides.moved_jobs(graph, outcome, head_jobs(outcome), evaluations, step)
+            outcome.evaluated["head"] = len(evaluations["head"].jobs)  # the moved jobs evaluated too
     processes = [
         {"label": f"{side}: {p.label}", "seconds": round(p.seconds, 1), "peak_rss": p.peak_rss}
         for side, e in evaluations.items()
@@ -239,7 +253,27 @@ def answer(
         verdict=Verdict(exact=not reasons, reasons=tuple(reasons)),
         seconds=seconds,
         processes=processes,
+        head_lines=head_lines,
+        head_derivations=head_derivations,
+        base_from_snapshot=dict(evaluations["base"].from_snapshot),
     )
+
+
+def _reasons(candidates: Candidates, outcome: Outcome, unverified: list[str], head: Evaluation) -> list[str]:
+    """Why the answer is not Nix's own (empty: it is)."""
+    reasons = [*candidates.unbounded, *outcome.mismatches, *unverified]
+    inferred = sorted(f"{js}:{a}" for (js, a), line in head.jobs.items() if line.get("inferred"))
+    if inferred:
+        reasons.append(
+            f"{len(inferred):,} jobs need a job that stopped Nix (e.g. {inferred[0]}): taken as failing for its sake"
+            " without evaluating each"
+        )
+    for name in sorted(plain_users_to_follow(candidates, outcome)):
+        reasons.append(
+            f"`{name}`: re-pointed or broken, and {candidates.plain[name]:,} plain users of it were left to the"
+            " graph, which cannot see that (impact pr evaluates both sides in full)"
+        )
+    return reasons
 
 
 def plain_users_to_follow(candidates: Candidates, outcome: Outcome) -> frozenset[str]:
@@ -275,6 +309,9 @@ class _Sides:
         self.skip = sorted({n for names in skip.values() for n in names})
         self.graph = graph
         self.linked = False
+        #: Whether the snapshot records BASE's commit (then it stands for BASE's NixOS jobset).
+        self.trusted = False
+        self.every_commit: set[tuple[str, str]] = set()
 
     def needing(self, only: list[dict[str, Any]]) -> Callable[[Mapping[str, Any]], list[dict[str, Any]]]:
         """The jobs under `only` whose snapshot derivations take, at any depth, the derivation of the job that
@@ -295,9 +332,44 @@ class _Sides:
 
         return needing
 
+    def moved_jobs(
+        self,
+        graph: DerivationGraph,
+        outcome: Outcome,
+        changed: Iterable[tuple[str, str]],
+        evaluations: dict[str, Evaluation],
+        step: Callable[[str], None],
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """HEAD's lines of the jobs `changed` over the graph and of those the outcome adds or breaks (evaluating
+        the ones the candidates did not cover), relative to the tree, and their derivations BASE lacks."""
+        wanted = set(changed)
+        wanted |= {(js, a) for js, attrs in outcome.added.items() for a in attrs}
+        wanted |= {(js, a) for js, attrs in outcome.broken.items() for a in attrs}
+        have = evaluations["head"]
+        missing = sorted({(js, split_attr(a, a.rsplit(".", 1)[-1])) for js, a in wanted if (js, a) not in have.jobs})
+        if missing:
+            more = self.evaluate([{"jobset": js, "path": list(p)} for js, p in missing], step, "moved jobs", ("head",))
+            have.add(more["head"].jobs.values())
+            have.processes += more["head"].processes
+        from impact.evaluate import relative_lines
+
+        lines = relative_lines([dict(have.jobs[k]) for k in sorted(wanted) if k in have.jobs], self.place, self.nix)
+        drvs = sorted({d for line in lines if isinstance(d := line.get("drvPath"), str) and d not in graph.index})
+        shown = Nix(store=self.nix.store, env=self.nix.env, runner=limited_runner(self.limits),
+                    store_root=self.nix.store_root)  # fmt: skip
+        derivations = shown.show_derivation(drvs) if drvs else {}
+        step("show HEAD's derivations")
+        return lines, derivations
+
     def evaluate(
-        self, only: list[dict[str, Any]], step: Callable[[str], None], label: str = ""
+        self,
+        only: list[dict[str, Any]],
+        step: Callable[[str], None],
+        label: str = "",
+        sides: tuple[str, ...] = ("base", "head"),
     ) -> dict[str, Evaluation]:
+        jobsets = set(self.graph.job_jobsets)
+        only = [o for o in only if o["jobset"] in jobsets]  # a jobset the snapshot lacks is not answered
         if not self.linked:
             link_tree(self.base_tree, self.place)
             self.linked = True
@@ -306,21 +378,57 @@ class _Sides:
         out: dict[str, Evaluation] = {}
         suffix = f" ({label})" if label else ""
         with self.nix.evaluating():
-            for side in ("base", "head"):
+            for side in sides:
                 if side == "head":
                     apply_contents(self.place, self.contents)
+                evaluated, from_snapshot = only, False
+                if side == "base" and self.trusted and {"jobset": "nixos", "path": []} in only:
+                    evaluated = [o for o in only if o["jobset"] != "nixos"] + self.spot_checks()
+                    from_snapshot = True
                 out[side] = evaluate_side(
                     self.nix,
                     self.place,
-                    needing_first(self.graph, only),
+                    needing_first(self.graph, evaluated),
                     self.systems,
                     self.nixos_systems,
                     self.limits,
                     self.skip,
-                    needing=self.needing(only),
+                    needing=self.needing(evaluated),
                 )
+                if from_snapshot:
+                    out[side].add(self.snapshot_lines("nixos"))
+                    out[side].from_snapshot["nixos"] = self.graph.job_jobsets.count("nixos")
                 step(f"evaluate {side.upper()}{suffix}")
         return out
+
+    def spot_checks(self) -> list[dict[str, Any]]:
+        """The NixOS jobs evaluated in BASE when the snapshot stands for the rest: a few, chosen by a hash of
+        their names (the every-commit jobs aside, which differ from any snapshot)."""
+        import hashlib
+
+        graph = self.graph
+        jobs = [
+            (hashlib.sha256(a.encode()).hexdigest(), a, s)
+            for js, a, s in zip(graph.job_jobsets, graph.job_attrs, graph.job_systems)
+            if js == "nixos" and ("nixos", a) not in self.every_commit
+        ]
+        return [{"jobset": "nixos", "path": list(split_attr(a, s))} for _, a, s in sorted(jobs)[:NIXOS_SPOT_CHECKS]]
+
+    def snapshot_lines(self, jobset: str) -> list[dict[str, Any]]:
+        """The snapshot's jobs of `jobset` as job lines (drvPath and outputs: what the comparison reads)."""
+        graph = self.graph
+        return [
+            {
+                "attr": a,
+                "jobset": js,
+                "system": graph.job_systems[k],
+                "drvPath": graph.drv_paths[graph.job_drv[k]],
+                "outputs": dict(graph.job_outputs[k]),
+                "from_snapshot": True,
+            }
+            for k, (js, a) in enumerate(zip(graph.job_jobsets, graph.job_attrs))
+            if js == jobset
+        ]
 
 
 def cached_package_sets(

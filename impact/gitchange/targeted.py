@@ -25,6 +25,8 @@ class Evaluation:
     #: (jobset, attr) → the nix-eval-jobs line (`drvPath`, `outputs`, … or `error`).
     jobs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     processes: list[EvalProcess] = field(default_factory=list)
+    #: Jobset → jobs taken from the snapshot instead of evaluated (it records this side's commit).
+    from_snapshot: dict[str, int] = field(default_factory=dict)
 
     def add(self, lines: Iterable[Mapping[str, Any]]) -> None:
         """Index job lines (a job seen twice keeps its first line)."""
@@ -86,24 +88,59 @@ def evaluate_side(
 ) -> Evaluation:
     """The candidates' jobs in the tree at `tree` (its top folder); `skip`: top-level names left out; `needing`:
     see `impact.nix.eval_release`."""
-    result = Evaluation()
-    if not only:
-        return result
-    nixos = any(o["jobset"] == "nixos" for o in only)
-    lines = eval_release(
-        nix,
-        tree,
-        systems,
-        nixos=nixos,
-        nixos_systems=nixos_systems,
-        limits=limits,
-        only=only,
-        skip=skip,
-        explain=25,
-        needing=needing,
-        processes=result.processes,
-    )
     from impact.evaluate import checked_jobs
 
-    result.add(checked_jobs(lines, nix))  # a job that is no derivation of this store is an error, as on Hydra
+    result = Evaluation()
+    for part in processes_for(only, systems):
+        lines = eval_release(
+            nix,
+            tree,
+            part.systems,
+            nixos=part.jobset == "nixos",
+            nixos_systems=nixos_systems,
+            limits=limits,
+            only=part.only,
+            skip=skip,
+            explain=25,
+            needing=needing,
+            processes=result.processes,
+            chunks=part.slices,
+            chunk=part.slice,
+        )
+        result.add(checked_jobs(lines, nix))  # a job that is no derivation of this store is an error, as on Hydra
     return result
+
+
+#: The whole NixOS jobset is evaluated in this many stable slices (jobs.nix's chunks), one Nix process each: in one
+#: process it takes more memory than a laptop has (2019's: over 8 GB).
+NIXOS_SLICES = 4
+#: More candidate paths than this in the nixpkgs jobset are evaluated one system a process, for the same reason.
+PATHS_PER_SYSTEM = 200
+
+
+@dataclass(frozen=True)
+class Part:
+    """One Nix process of a targeted evaluation: some `only` paths of one jobset, some systems, one slice."""
+
+    jobset: str
+    only: list[Mapping[str, Any]]
+    systems: list[str]
+    slices: int = 1
+    slice: int = 0
+
+
+def processes_for(only: Sequence[Mapping[str, Any]], systems: Sequence[str]) -> list[Part]:
+    """How the `only` paths are cut into Nix processes: a jobset a process; many nixpkgs paths a system a process;
+    the whole NixOS jobset in `NIXOS_SLICES` slices. Peak memory is the largest process's, not the sum's."""
+    parts: list[Part] = []
+    nixpkgs = [o for o in only if o["jobset"] == "nixpkgs"]
+    if nixpkgs:
+        if len(nixpkgs) > PATHS_PER_SYSTEM and len(systems) > 1:
+            parts += [Part("nixpkgs", nixpkgs, [s]) for s in systems]
+        else:
+            parts.append(Part("nixpkgs", nixpkgs, list(systems)))
+    nixos = [o for o in only if o["jobset"] == "nixos"]
+    if nixos:
+        slices = NIXOS_SLICES if any(not o["path"] for o in nixos) else 1
+        parts += [Part("nixos", nixos, list(systems), slices, k) for k in range(slices)]
+    return parts

@@ -70,7 +70,11 @@ def compare(
     candidate_prefixes: Mapping[str, set[tuple[str, ...]]],
 ) -> Outcome:
     """Compare the candidates' jobs of BASE and HEAD against each other and against the snapshot `graph`."""
-    out = Outcome(evaluated={"base": len(base.jobs), "head": len(head.jobs)})
+    evaluated = {
+        side: sum(1 for line in e.jobs.values() if not line.get("from_snapshot"))
+        for side, e in (("base", base), ("head", head))
+    }
+    out = Outcome(evaluated=evaluated)
     job_index = graph.job_index
     output_owner: dict[str, int] | None = None
     mismatched: list[str] = []

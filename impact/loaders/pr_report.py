@@ -57,6 +57,23 @@ RootKind = Literal["edited", "follows", "every_commit"]
 
 
 @dataclass(frozen=True)
+class Evaluated:
+    """How `impact pr` evaluated the two sides."""
+
+    #: `full`: both sides evaluated in full; `git`: HEAD's evaluation made from BASE's and an exact answer of the
+    #: git change (`impact estimate --git`), Nix evaluating in HEAD only the jobs it can move.
+    method: Literal["full", "git"] = "full"
+    #: With `git`: the jobs Nix evaluated in HEAD (the candidates, then every job the change moves).
+    head_jobs: int = 0
+    #: With `full` after the git change was tried: why it could not be answered exactly.
+    not_exact: tuple[str, ...] = ()
+
+
+#: Both sides evaluated in full.
+FULL = Evaluated()
+
+
+@dataclass(frozen=True)
 class JobRef:
     """A job: its jobset and attribute."""
 
@@ -275,6 +292,8 @@ class PrComment:
     roots_total: int
     #: The changed jobs the graph estimate reaches from the roots.
     estimate_changed_jobs: int
+    #: How the two sides were evaluated.
+    evaluated: Evaluated = FULL
 
     def to_dict(self) -> dict[str, Any]:
         """The `comment` object of report.json."""

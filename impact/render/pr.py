@@ -223,6 +223,7 @@ def pr_comment(report: PrReport) -> PrComment:
         roots=tuple(RootLine(r.name, r.base_name, r.paired_by, r.system, kind(r.path)) for r in roots[:MAX_LISTED]),  # type: ignore[arg-type]
         roots_total=len(roots),
         estimate_changed_jobs=diff.head_estimate.changed_job_count,
+        evaluated=report.evaluated,
     )
 
 
@@ -348,6 +349,21 @@ def capped(lines: Sequence[str], folded: int, unit: str = "", total: int | None 
 
 def _listed(title: str, lines: Sequence[str], folded: int, total: int | None = None) -> list[str]:
     return [f"**{title}**", "", *capped(lines, folded, total=total), ""]
+
+
+def _evaluated(c: PrComment) -> list[str]:
+    """How the sides were evaluated, when it was not simply both in full."""
+    e = c.evaluated
+    if e.method == "git":
+        return [
+            f"HEAD's evaluation is BASE's with the jobs the change can move evaluated by Nix in HEAD "
+            f"({_plural(e.head_jobs, 'job')}): the git change was answered exactly (`impact estimate --git`).",
+            "",
+        ]
+    if e.not_exact:
+        shown = "; ".join(_plain(r) for r in e.not_exact[:3]) + ("; …" if len(e.not_exact) > 3 else "")
+        return [f"Both sides were evaluated in full: the git change could not be answered exactly ({shown}).", ""]
+    return []
 
 
 def _warnings(c: PrComment) -> list[str]:
@@ -506,6 +522,7 @@ def _body(c: PrComment, folded: int, cut: bool) -> str:
     out = [MARKER, f"## impact: {_name(c.base_label)} → {_name(c.head_label)}", ""]
     out += _warning_block(warnings)
     out += ["Reproduce with:", "", code_block(one_line(c.command), "sh"), ""]
+    out += _evaluated(c)
     out += ["### Rebuilds (output paths evaluated by Nix)", "", *headline_table(c), ""]
     if c.labels.counts:
         out += [

@@ -707,3 +707,87 @@ def test_tree_that_is_not_nixpkgs_is_refused(world: World, capsys: pytest.Captur
     assert (code, out) == (2, "")
     assert err.startswith("impact: error: ") and err.count("\n") == 1, err
     assert "pkgs/top-level/release.nix" in err
+
+
+# -- impact pr: HEAD from the git change when exact, both sides in full otherwise -----------------------------
+
+#: Scenarios `impact pr` answers from the git change (exact), and one it cannot (the lib edit: both in full).
+PR_SCENARIOS = ("leaf", "new-package", "deleted-package", "broken", "repoint", "module", "lib")
+
+
+def pr_report_json(world: World, capsys: pytest.CaptureFixture[str], rev: str, *extra: str) -> dict[str, Any]:
+    """`impact pr base REV` on the fixture's repository: report.json. BASE is read from its snapshot, unless
+    `--full` (then both sides are evaluated in full)."""
+    out = world.root / "pr" / rev / ("full" if "--full" in extra else "git")
+    args = ["pr", "base", rev, "--repo", str(world.repo), "-o", str(out)]
+    if "--full" not in extra:  # in full, both sides are evaluated
+        args += ["--base-snapshot", str(world.base_snapshot)]
+    args += [*EVAL_OPTIONS, "--store", f"local?root={world.root / 'store'}", *extra]
+    code, _, err = run(capsys, *args)
+    assert code == 0, err
+    return json.loads((out / "report.json").read_text())
+
+
+def _what_pr_says(report: dict[str, Any]) -> dict[str, Any]:
+    """Everything in report.json that follows from the two evaluations (not how they were made)."""
+    diff = report["diff"]
+    return {
+        "changed": diff["changed"],
+        "added": diff["added"],
+        "removed": diff["removed"],
+        "by_system": diff["by_system"],
+        "derivations_to_build": diff["derivations_to_build"],
+        "derivations_to_build_by_system": diff["derivations_to_build_by_system"],
+        "roots": sorted((r["name"], r["system"]) for r in diff["roots"]),
+        "new_eval_errors": sorted((e["jobset"], e["attr"]) for e in diff["new_eval_errors"]),
+        "repointed": sorted((r["jobset"], r["attr"]) for r in diff["repointed"]),
+        "rebuilt": diff["rebuilt"],
+        "every_commit": diff["every_commit"]["jobs"],
+        "every_commit_derivations": diff["every_commit"]["derivations_to_build"],
+        "agrees": diff["cross_check"]["agrees"],
+        "findings": diff["cross_check"]["findings"],
+        "labels": report["labels"],
+        "branch": report["branch"]["target"],
+    }
+
+
+@pytest.mark.parametrize("rev", PR_SCENARIOS)
+def test_pr_from_the_git_change_is_pr_in_full(world: World, capsys: pytest.CaptureFixture[str], rev: str) -> None:
+    """`impact pr` on two git refs takes HEAD from the git change when it is exact (evaluating only the jobs the
+    change moves) and says so; its report is the one both full evaluations give. Not exact: both in full."""
+    by_git = pr_report_json(world, capsys, rev)
+    in_full = pr_report_json(world, capsys, rev, "--full")
+    scenario = BY_NAME[rev]
+    assert by_git["evaluated"]["method"] == ("git" if scenario.exact else "full")
+    if not scenario.exact:
+        assert any(scenario.reason in r for r in by_git["evaluated"]["not_exact"]), by_git["evaluated"]
+    assert in_full["evaluated"] == {"method": "full", "head_jobs": 0, "not_exact": []}
+    assert _what_pr_says(by_git) == _what_pr_says(in_full)
+    markdown = (world.root / "pr" / rev / "git" / "report.md").read_text()
+    if scenario.exact:
+        assert "the git change was answered exactly" in markdown
+        assert 0 < by_git["evaluated"]["head_jobs"] < len(world.base_jobs)
+    else:
+        assert "Both sides were evaluated in full: the git change could not be answered exactly" in markdown
+
+
+def test_snapshot_of_base_commit_stands_for_base_nixos_jobset(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """A snapshot that records BASE's commit stands for BASE's NixOS jobset: a module edit (every NixOS job a
+    candidate) evaluates only a few NixOS jobs in BASE, and the answer is still Nix's."""
+    trusted = world.root / "snapshots" / "base-with-commit"
+    shutil.rmtree(trusted, ignore_errors=True)
+    shutil.copytree(world.base_snapshot, trusted)
+    info = json.loads((trusted / "eval.json").read_text())
+    info["source"] = {"commit": git(world.repo, "rev-parse", "base^{commit}").strip(), "branch": "master"}
+    (trusted / "eval.json").write_text(json.dumps(info))
+    args = ["estimate", "--git", "base..module", "--repo", str(world.repo), "--snapshot", str(trusted), "--json"]
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["verdict"] == {"exact": True, "reasons": []}
+    assert impact_sets(answer) == world.nix_answer("module")
+    nixos_jobs = sum(1 for k in world.base_jobs if k.startswith("nixos:"))
+    assert answer["git"]["base_from_snapshot"] == {"nixos": nixos_jobs}
+    untrusted = world.impact_answer(capsys, "module")["git"]
+    assert untrusted["base_from_snapshot"] == {}
+    assert answer["git"]["evaluated_jobs"]["base"] < untrusted["evaluated_jobs"]["base"]
