@@ -2,7 +2,8 @@
 
     python benchmarks/replay.py prepare --git-dir G --work W     # W/nixpkgs: the base commit and a branch a commit
     python benchmarks/replay.py truth --work W                    # Nix's own answers → benchmarks/replay/truth/
-    python benchmarks/replay.py run --work W                      # impact's answers, compared; the table
+    python benchmarks/replay.py run --work W                      # impact's answers, measured; the table
+    python benchmarks/replay.py table --work W                    # the table again (after more truth is made)
 
 G is the git directory `fetch github:datakurre/nixpkgs-channels` gives; W a scratch folder (a few GB). The
 commits are ../shared/replay/commits.tsv (see its README): each applies as a diff onto 8fce8a93, the tree that
@@ -19,9 +20,10 @@ newly failing jobs per jobset and system) is written to benchmarks/replay/truth/
 files are kept in the repository, this command remakes them.
 
 `run` answers each commit with `impact estimate --git base..r/<c> --snapshot master-2019-03-19 --json` (wall
-time and peak memory of the whole process, from wait4) and compares it, job for job, with the truth where the
-truth covers the jobset and system. It prints one Markdown table (docs/performance.md keeps it) and writes the
-raw results to W/results.json.
+time, and the peak resident memory of the largest process of its tree, from wait4), keeping each answer in
+W/answers/ and the measures in W/results.json. `table` compares each answer, job for job, with the truth where
+the truth covers the jobset and system, and prints one Markdown table with the summary against the targets
+(docs/performance.md keeps it).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ HASKELL = (
     "  haskell = callPackage ./haskell-packages.nix { };",
     '  haskell = throw "haskell: hackage-packages.nix is not available (stubbed)";',
 )
+#: The kinds of the commits drawn at random (the others were picked from the parts most packages read).
+RANDOM_KINDS = ("leaf", "toplevel", "nixos", "other")
 #: How often one jobset is evaluated again past a job that stopped Nix.
 MAX_SET_ASIDE = 5000
 
@@ -265,28 +269,50 @@ def truth_of(commit: str) -> dict | None:
 
 
 def run(work: Path, snapshot: str, only: list[str], impact: str) -> None:
-    """impact's answer for each commit, measured and compared with the truth; the table on stdout, the raw
-    results in W/results.json."""
+    """impact's answer for each commit, measured: W/answers/<commit>.json (the answer) and W/results.json (wall
+    time, peak memory, exit code); then the table (`table`)."""
     repo = work / "nixpkgs"
-    results = []
+    answers = work / "answers"
+    answers.mkdir(parents=True, exist_ok=True)
+    results_file = work / "results.json"
+    results = {x["commit"]: x for x in json.loads(results_file.read_text())} if results_file.exists() else {}
     for r in commits():
         c = r["commit"]
         if only and not any(c.startswith(o) for o in only):
             continue
         command = [impact, "estimate", "--git", f"base..{branch(c)}", "--repo", str(repo), "--snapshot", snapshot]
         done, seconds, peak = measure([*command, "--json"])
-        answer = json.loads(done.stdout) if done.returncode in (0, 3) and done.stdout.strip() else None
+        answered = done.returncode in (0, 3) and done.stdout.strip()
+        (answers / f"{c[:12]}.json").write_text(done.stdout if answered else "")
+        results[c] = {
+            "commit": c,
+            "seconds": round(seconds, 1),
+            "peak_kib": peak,
+            "exit": done.returncode,
+            "stderr": done.stderr[-2000:],
+        }
+        results_file.write_text(json.dumps(list(results.values()), indent=1))
+        print(f"{c[:8]} {r['kind']:<13} exit={done.returncode} {seconds:.1f}s {peak / 2**20:.2f} GiB", file=sys.stderr)
+    print(table(work))
+
+
+def compared(work: Path) -> list[dict]:
+    """Each measured commit's answer beside the committed truth, in commits.tsv's order."""
+    measured = {x["commit"]: x for x in json.loads((work / "results.json").read_text())}
+    rows = []
+    for r in commits():
+        c = r["commit"]
+        if c not in measured:
+            continue
+        text = (work / "answers" / f"{c[:12]}.json").read_text()
+        answer = json.loads(text) if text.strip() else None
         truth_answer = truth_of(c)
         diffs = compare_answer(answer, truth_answer) if answer is not None and truth_answer else None
-        results.append(
+        rows.append(
             {
-                "commit": c,
+                **measured[c],
                 "kind": r["kind"],
                 "files": r["files"],
-                "seconds": round(seconds, 1),
-                "peak_kib": peak,
-                "exit": done.returncode,
-                "stderr": done.stderr[-2000:],
                 "verdict": answer.get("verdict") if answer else None,
                 "counts": _counts(answer) if answer else None,
                 "truth_counts": _truth_counts(truth_answer) if truth_answer else None,
@@ -294,9 +320,7 @@ def run(work: Path, snapshot: str, only: list[str], impact: str) -> None:
                 "differences": {k: v for k, v in (diffs or {}).items() if v},
             }
         )
-        print(f"{c[:8]} {r['kind']:<13} exit={done.returncode} {seconds:.1f}s {peak / 2**20:.2f} GiB", file=sys.stderr)
-    (work / "results.json").write_text(json.dumps(results, indent=1))
-    print(table(results))
+    return rows
 
 
 def _counts(answer: dict) -> dict[str, int]:
@@ -320,8 +344,11 @@ def _truth_counts(truth_answer: dict) -> dict[str, int]:
     }
 
 
-def table(results: list[dict]) -> str:
-    """The Markdown table of docs/performance.md: one row a commit, then the summary."""
+def table(work: Path) -> str:
+    """The Markdown table of docs/performance.md: one row a commit, then the summary against the targets."""
+    import statistics
+
+    results = compared(work)
     lines = [
         "| commit | kind | verdict | changed / added / removed / broken (all systems) | Nix agrees on | wall | peak |",
         "| --- | --- | --- | --- | --- | ---: | ---: |",
@@ -339,6 +366,26 @@ def table(results: list[dict]) -> str:
         lines.append(
             f"| {x['commit'][:8]} | {x['kind']} | {verdict} | {told} | {agrees} | {x['seconds']:.0f} s"
             f" | {x['peak_kib'] / 2**20:.2f} GiB |"
+        )
+    random = [x for x in results if x["kind"] in RANDOM_KINDS]
+    exact = [x for x in results if x["verdict"] and x["verdict"]["exact"]]
+    wrong = [x for x in exact if x["differences"]]
+    no_module = [x for x in results if not any(f.startswith("nixos/") for f in x["files"].split())]
+    lines += [
+        "",
+        f"- Commits answered: {len(results)}; with an error: {sum(1 for x in results if x['verdict'] is None)}.",
+        f"- Declared exact: {len(exact)}; of them differing from Nix where the truth covers them: {len(wrong)}"
+        + (f" ({', '.join(x['commit'][:8] for x in wrong)})" if wrong else "")
+        + ".",
+        f"- Randomly drawn commits declared exact: {sum(1 for x in random if x in exact)} of {len(random)}"
+        f" ({100 * sum(1 for x in random if x in exact) / max(1, len(random)):.0f} %).",
+    ]
+    if no_module:
+        lines.append(
+            f"- Commits touching nothing under nixos/ ({len(no_module)}): median wall time"
+            f" {statistics.median(x['seconds'] for x in no_module):.0f} s, median peak memory"
+            f" {statistics.median(x['peak_kib'] for x in no_module) / 2**20:.2f} GiB, largest peak"
+            f" {max(x['peak_kib'] for x in no_module) / 2**20:.2f} GiB."
         )
     return "\n".join(lines) + "\n"
 
@@ -360,13 +407,17 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--snapshot", default="master-2019-03-19")
     r.add_argument("--only", nargs="*", default=[])
     r.add_argument("--impact", default=os.environ.get("IMPACT", "impact"))
+    tb = sub.add_parser("table")
+    tb.add_argument("--work", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "prepare":
         prepare(args.git_dir, args.work)
     elif args.command == "truth":
         truth(args.work, args.jobsets.split(","), args.systems.split(","), args.only)
-    else:
+    elif args.command == "run":
         run(args.work, args.snapshot, args.only, args.impact)
+    else:
+        print(table(args.work))
 
 
 if __name__ == "__main__":

@@ -765,7 +765,7 @@ def eval_release(
     processes: list[EvalProcess] | None = None,
     only: Sequence[Mapping[str, Any]] | None = None,
     growth: StoreGrowth | None = None,
-    needing: Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]] | None = None,
+    needing: Callable[[Mapping[str, Any], str], Sequence[Mapping[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """The Hydra jobs of a nixpkgs checkout, as nix-eval-jobs lines with `jobset`; writes each .drv to the store.
 
@@ -781,9 +781,9 @@ def eval_release(
     process run is appended to `processes`. Every process keeps to `limits` (one deadline for them all, started
     here unless the caller started it) and, when given, to the store's `growth` limit. With `only` (a list of
     `{jobset, path}`), just the jobs under those attribute paths are evaluated (a path that names nothing gives
-    no job). `needing`, given a job that stopped Nix, names the jobs that need it (their derivations take its
-    derivation): they are set aside with it, as failing for its sake (`"inferred": true`), instead of each
-    stopping Nix in turn.
+    no job). `needing`, given a job that stopped Nix and Nix's messages, names the jobs that need what failed
+    (their derivations take it): they are set aside with it, as failing for its sake (`"inferred": true`),
+    instead of each stopping Nix in turn.
     """
     if not 0 <= chunk < chunks:
         raise NixError([], "", f"chunk {chunk} is not one of 0…{chunks - 1}")
@@ -793,6 +793,7 @@ def eval_release(
     if only is not None:
         args["only"] = [{"jobset": str(o["jobset"]), "path": [str(n) for n in o["path"]]} for o in only]
     runs = processes if processes is not None else []
+    jobsets = {str(o["jobset"]) for o in only} if only is not None else {"nixpkgs", *(["nixos"] if nixos else [])}
     label = f"chunk {chunk + 1}/{chunks}" if chunks > 1 else "all jobs"
     uncaught: list[dict[str, Any]] = []
     crashes = 0
@@ -825,8 +826,8 @@ def eval_release(
             message = error_message(stop.error.stderr, root)
             uncaught.append({"attr": ".".join(path), "attrPath": path, "jobset": stop.at["jobset"], "error": message})
             aside = [where(x) for x in uncaught]
-            for place in needing(stop.at) if needing is not None else ():
-                if place not in aside:
+            for place in needing(stop.at, stop.error.stderr) if needing is not None else ():
+                if place not in aside and place["jobset"] in jobsets:
                     aside.append(dict(place))
                     uncaught.append(
                         {

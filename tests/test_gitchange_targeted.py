@@ -39,3 +39,58 @@ def test_only_paths_leave_out_skipped_names_and_redundant_paths() -> None:
         {"nixos": [(), ("tests", "nat")], "nixpkgs": [("tarball",), ("qemu",)]}, [], {"nixpkgs": frozenset({"tarball"})}
     )
     assert only == [{"jobset": "nixos", "path": []}, {"jobset": "nixpkgs", "path": ["qemu"]}]
+
+
+def _graph():  # type: ignore[no-untyped-def]
+    """libbar ← baz ← qux, and an unrelated hello; a job each, on x86_64-linux."""
+    from impact.model import Derivation, DerivationGraph, Job
+
+    def drv(name: str, *inputs: str) -> Derivation:
+        return Derivation(
+            path=f"/nix/store/{name[0] * 32}-{name}.drv",
+            name=name,
+            system="x86_64-linux",
+            outputs={"out": f"/nix/store/{name[0].upper() * 32}-{name}"},
+            inputs={f"/nix/store/{i[0] * 32}-{i}.drv": ("out",) for i in inputs},
+        )
+
+    drvs = [drv("libbar-2.3"), drv("baz-0.9", "libbar-2.3"), drv("qux-1", "baz-0.9"), drv("hello-2.10")]
+    jobs = [
+        Job(f"{d.name.split('-')[0]}.x86_64-linux", "x86_64-linux", "nixpkgs", d.path, d.name, dict(d.outputs))
+        for d in drvs
+    ]
+    return DerivationGraph.from_records(drvs, jobs)
+
+
+def _sides():  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from impact.gitchange import _Sides
+    from impact.nix import Limits, Nix
+
+    return _Sides(Nix(), Limits(), Path("/nonexistent"), Path("/nonexistent"), {}, ["x86_64-linux"], [], {}, _graph())
+
+
+ALL = [{"jobset": "nixpkgs", "path": [n]} for n in ("libbar", "baz", "qux", "hello")]
+
+
+def test_jobs_needing_the_job_that_stopped_nix_are_set_aside() -> None:
+    needing = _sides().needing(ALL)
+    place = {"jobset": "nixpkgs", "path": ["baz", "x86_64-linux"]}
+    assert needing(place, "") == [{"jobset": "nixpkgs", "path": ["qux", "x86_64-linux"]}]
+
+
+def test_the_derivation_nix_names_in_its_trace_is_what_failed() -> None:
+    """baz stopped Nix, but Nix's trace says the derivation that failed is libbar's: every job taking libbar,
+    libbar's own included, fails for its sake (hello does not)."""
+    needing = _sides().needing(ALL)
+    place = {"jobset": "nixpkgs", "path": ["baz", "x86_64-linux"]}
+    stderr = (
+        "error: getting status of 'pkgs/development/libraries/libbar/gone.patch': No such file or directory\n\n"
+        "       … while evaluating the attribute 'patches' of the derivation 'libbar-2.3'\n\n"
+        "       … while evaluating the attribute 'buildInputs' of the derivation 'baz-0.9'\n"
+    )
+    assert needing(place, stderr) == [
+        {"jobset": "nixpkgs", "path": ["libbar", "x86_64-linux"]},
+        {"jobset": "nixpkgs", "path": ["qux", "x86_64-linux"]},
+    ]

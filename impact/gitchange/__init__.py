@@ -19,6 +19,7 @@ derivations.
 from __future__ import annotations
 
 import contextlib
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -313,21 +314,30 @@ class _Sides:
         self.trusted = False
         self.every_commit: set[tuple[str, str]] = set()
 
-    def needing(self, only: list[dict[str, Any]]) -> Callable[[Mapping[str, Any]], list[dict[str, Any]]]:
-        """The jobs under `only` whose snapshot derivations take, at any depth, the derivation of the job that
-        stopped Nix: Nix would fail on each of them for its sake."""
+    def needing(self, only: list[dict[str, Any]]) -> Callable[[Mapping[str, Any], str], list[dict[str, Any]]]:
+        """The jobs under `only` whose snapshot derivations take, at any depth, the derivation that failed when a
+        job stopped Nix (the innermost one Nix's trace names, else the job's own): Nix would fail on each of them
+        for its sake."""
         graph = self.graph
         under = _jobs_under(graph, only)
 
-        def needing(place: Mapping[str, Any]) -> list[dict[str, Any]]:
-            k = graph.job_index.get((str(place["jobset"]), ".".join(place["path"])))
-            if k is None:
-                return []
-            taking = _consumers_closure(graph, int(graph.job_drv[k]))
+        def needing(place: Mapping[str, Any], stderr: str = "") -> list[dict[str, Any]]:
+            attr = ".".join(place["path"])
+            rows = set()
+            k = graph.job_index.get((str(place["jobset"]), attr))
+            if k is not None:
+                rows.add(int(graph.job_drv[k]))
+            failed = _DERIVATION_IN_TRACE.search(stderr)
+            if failed:
+                system = attr.rsplit(".", 1)[-1]
+                rows |= {i for i in _rows_named(graph, failed.group(1)) if graph.system_of(i) in (system, "builtin")}
+            taking: set[int] = set()
+            for row in rows:
+                taking |= _consumers_closure(graph, row)
             return [
-                {"jobset": js, "path": attr.split(".")}
-                for js, attr, row in under
-                if row in taking and (js, attr) != (place["jobset"], ".".join(place["path"]))
+                {"jobset": js, "path": a.split(".")}
+                for js, a, row in under
+                if row in taking and (js, a) != (place["jobset"], attr)
             ]
 
         return needing
@@ -476,6 +486,24 @@ def _jobs_under(graph: DerivationGraph, only: list[dict[str, Any]]) -> list[tupl
         parts = tuple(attr.split("."))
         if any(parts[: len(p)] == p for p in paths.get(js, ())):
             out.append((js, attr, row))
+    return out
+
+
+#: The innermost derivation Nix's trace names (`… while evaluating the attribute 'patches' of the derivation
+#: 'go-1.11.5'`): the first such line, since Nix prints the trace from the innermost frame out.
+_DERIVATION_IN_TRACE = re.compile(r"of the derivation '([^'\n]{1,211})'")
+
+
+def _rows_named(graph: DerivationGraph, name: str) -> list[int]:
+    """The derivations called `name`."""
+    by_name: dict[str, list[int]] = graph.derived("rows_by_name", _by_name)
+    return by_name.get(name, [])
+
+
+def _by_name(graph: DerivationGraph) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i, n in enumerate(graph.names):
+        out.setdefault(n, []).append(i)
     return out
 
 

@@ -84,7 +84,7 @@ def evaluate_side(
     nixos_systems: Sequence[str],
     limits: Limits,
     skip: Sequence[str] = (),
-    needing: Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]] | None = None,
+    needing: Callable[[Mapping[str, Any], str], Sequence[Mapping[str, Any]]] | None = None,
 ) -> Evaluation:
     """The candidates' jobs in the tree at `tree` (its top folder); `skip`: top-level names left out; `needing`:
     see `impact.nix.eval_release`."""

@@ -114,6 +114,20 @@ def library(repo: Path) -> None:
     edit(repo, "pkgs/development/libraries/libfoo/default.nix", '"libfoo-1.0"', '"libfoo-1.1"')
 
 
+def library_patch_missing(repo: Path) -> None:
+    # libbar names a patch that is not there: it stops Nix (tryEval cannot catch it), and so does baz, which
+    # takes libbar plainly: the round of a broken binding's plain users evaluates baz, which stops Nix in turn.
+    libbar = "pkgs/development/libraries/libbar/default.nix"
+    edit(repo, libbar, "  buildInputs", "  patches = [ ./gone.patch ];\n  buildInputs")
+
+
+def library_patch_missing_and_user(repo: Path) -> None:
+    # As above, and baz is edited too: both are candidates of one Nix process; libbar (which more derivations
+    # take) stops it first, and baz is set aside for its sake without being evaluated: not exact, and said.
+    library_patch_missing(repo)
+    edit(repo, "pkgs/applications/misc/baz/default.nix", '"baz-0.9"', '"baz-0.9.1"')
+
+
 def package_set_binding(repo: Path) -> None:
     edit(repo, "pkgs/top-level/python-packages.nix", 'version = "1.12.0";', 'version = "1.13.0";')
 
@@ -304,6 +318,14 @@ SCENARIOS = [
     Scenario("new-package", new_package, added=both("newtool")),
     Scenario("override", override, changed=both("foo") | both("fooWithX") | nixos_test("foo")),
     Scenario("library", library, changed=both("libfoo") | both("libbar") | both("bar") | both("baz")),
+    Scenario("library-patch-missing", library_patch_missing, broken=both("libbar") | both("baz")),
+    Scenario(
+        "library-patch-missing-and-user",
+        library_patch_missing_and_user,
+        broken=both("libbar") | both("baz"),
+        exact=False,
+        reason="need a job that stopped Nix",
+    ),
     Scenario(
         "package-set-binding",
         package_set_binding,
