@@ -59,8 +59,10 @@ from impact.nix import Limits, Nix, limited_runner
 
 __all__ = ["GitAnswer", "GitChangeRequest", "answer", "parse_range"]
 
-#: NixOS jobs evaluated in BASE to check a snapshot that stands for BASE's NixOS jobset.
-NIXOS_SPOT_CHECKS = 3
+#: NixOS jobs evaluated in BASE to check the snapshot where it stands for BASE's whole NixOS jobset.
+NIXOS_SPOT_CHECKS = 8
+#: The `only` path of every job of the NixOS jobset.
+WHOLE_NIXOS = {"jobset": "nixos", "path": []}
 
 
 @dataclass(frozen=True)
@@ -191,14 +193,16 @@ def answer(
         )
         nixos_systems = sorted({s for js, s in zip(graph.job_jobsets, graph.job_systems) if js == "nixos"})
         sides = _Sides(nix, limits, work / "e" / "base", base_tree, contents, systems, nixos_systems, skip, graph)
-        # A snapshot that records BASE's commit stands for BASE's whole NixOS jobset, checked on a few of its jobs
-        # (and on every nixpkgs candidate): evaluating it again would double the longest step.
-        sides.trusted = graph.meta.get("commit") == r.base
+        # The snapshot, which is BASE's evaluation, stands for BASE's whole NixOS jobset, checked on a few of its
+        # jobs (and on every nixpkgs candidate): evaluating it again would double the longest step.
+        sides.nixos_from_snapshot = not request.full
+        # Unbounded, the answer is not exact whatever is evaluated: the graph carries the nixpkgs roots into the
+        # NixOS jobs, and the longest step (about 20 minutes of one core for 2019's jobset) would only raise a
+        # lower bound.
+        sides.whole_nixos = not candidates.unbounded
         sides.every_commit = every_commit
         evaluations = sides.evaluate(only, step)
-        prefixes = {js: set(paths) for js, paths in candidates.attributes.items()}
-        for js, a in candidates.jobs:
-            prefixes.setdefault(js, set()).add(split_attr(a, ""))
+        prefixes = _prefixes(candidates, sides)
         outcome = compare(graph, evaluations["base"], evaluations["head"], every_commit, prefixes)
         step("compare")
         # A binding whose jobs break, or that is re-pointed to a derivation BASE has, changes its plain users in
@@ -215,9 +219,7 @@ def answer(
                     evaluations[side].processes += more[side].processes
                     evaluations[side].from_snapshot.update(more[side].from_snapshot)
             candidates, only = wider, wider_only
-            prefixes = {js: set(paths) for js, paths in candidates.attributes.items()}
-            for js, a in candidates.jobs:
-                prefixes.setdefault(js, set()).add(split_attr(a, ""))
+            prefixes = _prefixes(candidates, sides)
             outcome = compare(graph, evaluations["base"], evaluations["head"], every_commit, prefixes)
             step("compare")
         # Derivations the candidates' changes may reach without Nix having evaluated them (the same package built
@@ -235,6 +237,8 @@ def answer(
             outcome = compare(graph, evaluations["base"], evaluations["head"], every_commit, prefixes)
             step("compare")
         reasons = _reasons(candidates, outcome, unverified, evaluations["head"])
+        if sides.left_out_nixos:
+            reasons.append("the NixOS jobset was not evaluated, the change being unbounded (--full evaluates it)")
         head_lines: list[dict[str, Any]] = []
         head_derivations: dict[str, Any] = {}
         if head_jobs is not None and not reasons:
@@ -258,6 +262,17 @@ def answer(
         head_derivations=head_derivations,
         base_from_snapshot=dict(evaluations["base"].from_snapshot),
     )
+
+
+def _prefixes(candidates: Candidates, sides: _Sides) -> dict[str, set[tuple[str, ...]]]:
+    """The attribute paths every snapshot job under which was evaluated in BASE (the whole NixOS jobset only
+    when it was)."""
+    prefixes = {js: set(paths) for js, paths in candidates.attributes.items()}
+    for js, a in candidates.jobs:
+        prefixes.setdefault(js, set()).add(split_attr(a, ""))
+    if sides.left_out_nixos:
+        prefixes.get("nixos", set()).discard(())
+    return prefixes
 
 
 def _reasons(candidates: Candidates, outcome: Outcome, unverified: list[str], head: Evaluation) -> list[str]:
@@ -310,8 +325,11 @@ class _Sides:
         self.skip = sorted({n for names in skip.values() for n in names})
         self.graph = graph
         self.linked = False
-        #: Whether the snapshot records BASE's commit (then it stands for BASE's NixOS jobset).
-        self.trusted = False
+        #: Whether the snapshot stands for BASE's whole NixOS jobset (checked on `NIXOS_SPOT_CHECKS` jobs).
+        self.nixos_from_snapshot = False
+        #: Whether the whole NixOS jobset may be evaluated, and whether it was left out.
+        self.whole_nixos = True
+        self.left_out_nixos = False
         self.every_commit: set[tuple[str, str]] = set()
 
     def needing(self, only: list[dict[str, Any]]) -> Callable[[Mapping[str, Any], str], list[dict[str, Any]]]:
@@ -380,6 +398,9 @@ class _Sides:
     ) -> dict[str, Evaluation]:
         jobsets = set(self.graph.job_jobsets)
         only = [o for o in only if o["jobset"] in jobsets]  # a jobset the snapshot lacks is not answered
+        if not self.whole_nixos and WHOLE_NIXOS in only:
+            only.remove(WHOLE_NIXOS)
+            self.left_out_nixos = True
         if not self.linked:
             link_tree(self.base_tree, self.place)
             self.linked = True
@@ -392,7 +413,7 @@ class _Sides:
                 if side == "head":
                     apply_contents(self.place, self.contents)
                 evaluated, from_snapshot = only, False
-                if side == "base" and self.trusted and {"jobset": "nixos", "path": []} in only:
+                if side == "base" and self.nixos_from_snapshot and WHOLE_NIXOS in only:
                     evaluated = [o for o in only if o["jobset"] != "nixos"] + self.spot_checks()
                     from_snapshot = True
                 out[side] = evaluate_side(

@@ -793,23 +793,29 @@ def test_pr_from_the_git_change_is_pr_in_full(world: World, capsys: pytest.Captu
         assert "Both sides were evaluated in full: the git change could not be answered exactly" in markdown
 
 
-def test_snapshot_of_base_commit_stands_for_base_nixos_jobset(world: World, capsys: pytest.CaptureFixture[str]) -> None:
-    """A snapshot that records BASE's commit stands for BASE's NixOS jobset: a module edit (every NixOS job a
-    candidate) evaluates only a few NixOS jobs in BASE, and the answer is still Nix's."""
-    trusted = world.root / "snapshots" / "base-with-commit"
-    shutil.rmtree(trusted, ignore_errors=True)
-    shutil.copytree(world.base_snapshot, trusted)
-    info = json.loads((trusted / "eval.json").read_text())
-    info["source"] = {"commit": git(world.repo, "rev-parse", "base^{commit}").strip(), "branch": "master"}
-    (trusted / "eval.json").write_text(json.dumps(info))
-    args = ["estimate", "--git", "base..module", "--repo", str(world.repo), "--snapshot", str(trusted), "--json"]
-    code, out, err = run(capsys, *args)
-    assert code == 0, err
-    answer = json.loads(out)
+def test_snapshot_stands_for_base_nixos_jobset(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """A module edit makes every NixOS job a candidate: HEAD's are evaluated, BASE's are the snapshot's, checked
+    on a few of them, and the answer is still Nix's. `--full` evaluates BASE's too."""
+    answer = world.impact_answer(capsys, "module")
     assert answer["verdict"] == {"exact": True, "reasons": []}
     assert impact_sets(answer) == world.nix_answer("module")
     nixos_jobs = sum(1 for k in world.base_jobs if k.startswith("nixos:"))
     assert answer["git"]["base_from_snapshot"] == {"nixos": nixos_jobs}
-    untrusted = world.impact_answer(capsys, "module")["git"]
-    assert untrusted["base_from_snapshot"] == {}
-    assert answer["git"]["evaluated_jobs"]["base"] < untrusted["evaluated_jobs"]["base"]
+    assert answer["git"]["evaluated_jobs"]["base"] < nixos_jobs  # the spot checks and the nixpkgs candidates
+    assert answer["git"]["evaluated_jobs"]["head"] >= nixos_jobs
+    code, out, err = world.estimate(capsys, "base..module", "--full", "--json")
+    assert code == 0, err
+    full = json.loads(out)
+    assert full["git"]["base_from_snapshot"] == {}
+    assert impact_sets(full) == world.nix_answer("module")
+
+
+def test_unbounded_change_leaves_the_nixos_jobset_to_the_graph(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unbounded change (a lib edit) is not exact whatever is evaluated: the whole NixOS jobset is not, and
+    the answer says so."""
+    answer = world.impact_answer(capsys, "lib")
+    assert answer["verdict"]["exact"] is False
+    assert any("NixOS jobset was not evaluated" in r for r in answer["verdict"]["reasons"]), answer["verdict"]
+    assert not any(r.startswith("snapshot:") for r in answer["verdict"]["reasons"]), answer["verdict"]
