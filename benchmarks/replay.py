@@ -116,8 +116,25 @@ def export(repo: Path, ref: str, dest: Path) -> None:
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
 
 
-def evaluate(tree: Path, jobset: str, system: str, store: Path, log: Path) -> dict[str, object]:
-    """Nix's outputs of every job of `jobset` for `system`: {attr: {output: path}}, errors as {attr: message}.
+def evaluate(tree: Path, jobset: str, system: str, store: Path, log: Path, slices: int = 1) -> dict[str, object]:
+    """Nix's outputs of every job of `jobset` for `system`: {attr: {output: path}}, errors as {attr: message};
+    in `slices` Nix processes at once (truth.nix's slices), joined."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if slices > 1:
+        subprocess.run(["nix", "store", "ping", "--store", f"local?root={store}"], capture_output=True, check=False)
+    with ThreadPoolExecutor(max_workers=slices) as pool:
+        parts = list(pool.map(lambda k: _evaluate_slice(tree, jobset, system, store, log, slices, k), range(slices)))
+    return {
+        "jobs": {k: v for p in parts for k, v in p["jobs"].items()},
+        "errors": {k: v for p in parts for k, v in p["errors"].items()},
+    }
+
+
+def _evaluate_slice(
+    tree: Path, jobset: str, system: str, store: Path, log: Path, slices: int, slice_: int
+) -> dict[str, dict]:
+    """One slice of `evaluate`.
 
     A job whose error tryEval cannot catch stops Nix: the jobs traced before it are kept, it is recorded with
     Nix's message, and the walk starts again just after it (truth.nix's `after`), as Hydra goes on past it."""
@@ -148,13 +165,22 @@ def evaluate(tree: Path, jobset: str, system: str, store: Path, log: Path) -> di
                 "--arg",
                 "after",
                 "[ " + " ".join(json.dumps(n) for n in after) + " ]",
+                "--arg",
+                "slices",
+                str(slices),
+                "--arg",
+                "slice",
+                str(slice_),
             ],
             capture_output=True,
             text=True,
             check=False,
         )
         with open(log, "a", encoding="utf-8") as f:
-            f.write(f"{tree} {jobset} {system} rc={done.returncode} {time.monotonic() - started:.0f}s after={after}\n")
+            f.write(
+                f"{tree} {jobset} {system} slice {slice_}/{slices} rc={done.returncode}"
+                f" {time.monotonic() - started:.0f}s after={after}\n"
+            )
         for line in done.stderr.splitlines():
             if line.startswith("trace: truth-job "):
                 record = json.loads(line.removeprefix("trace: truth-job "))
@@ -189,7 +215,7 @@ def outpath_diff(base: dict[str, object], head: dict[str, object]) -> dict[str, 
     }
 
 
-def truth(work: Path, jobsets: list[str], systems: list[str], only: list[str]) -> None:
+def truth(work: Path, jobsets: list[str], systems: list[str], only: list[str], slices: int = 1) -> None:
     """Evaluate base and each commit (`only`: some) and write benchmarks/replay/truth/<commit>.json."""
     repo, evals, store, log = work / "nixpkgs", work / "evals", work / "store", work / "truth.log"
     tree = work / "tree" / "base"  # one folder for every tree: the NixOS jobs that embed it name it
@@ -203,7 +229,7 @@ def truth(work: Path, jobsets: list[str], systems: list[str], only: list[str]) -
                 if out.exists():
                     continue
                 export(repo, ref, tree)
-                result = evaluate(tree, jobset, system, store, log)
+                result = evaluate(tree, jobset, system, store, log, slices)
                 with gzip.open(out, "wt", encoding="utf-8") as f:
                     json.dump(result, f)
     for r in rows:
@@ -402,6 +428,7 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--jobsets", default="nixpkgs,nixos")
     t.add_argument("--systems", default=",".join(SYSTEMS))
     t.add_argument("--only", nargs="*", default=[])
+    t.add_argument("--slices", type=int, default=1, help="Nix processes a tree, at once (truth.nix's slices)")
     r = sub.add_parser("run")
     r.add_argument("--work", type=Path, required=True)
     r.add_argument("--snapshot", default="master-2019-03-19")
@@ -413,7 +440,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "prepare":
         prepare(args.git_dir, args.work)
     elif args.command == "truth":
-        truth(args.work, args.jobsets.split(","), args.systems.split(","), args.only)
+        truth(args.work, [j for j in args.jobsets.split(",") if j], args.systems.split(","), args.only, args.slices)
     elif args.command == "run":
         run(args.work, args.snapshot, args.only, args.impact)
     else:

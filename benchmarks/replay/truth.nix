@@ -8,7 +8,10 @@
 # Each job is also traced ("truth-job {json}") as it is found. A job whose error tryEval cannot catch (a missing
 # file, an abort) stops Nix: the driver keeps the jobs traced so far, records that job (the last "truth-walk"
 # trace) as failing, and evaluates again from just after it (`after`, its attribute path), as Hydra goes on.
-{ tree, jobset, systems, after ? [ ] }:
+#
+# `slices`/`slice`: only the jobs whose first two attribute names hash to `slice` modulo `slices` (a job at depth
+# one belongs to slice 0), so that the driver can evaluate one tree in parallel processes.
+{ tree, jobset, systems, after ? [ ], slices ? 1, slice ? 0 }:
 let
   inherit (builtins) attrNames concatMap concatStringsSep elem isAttrs listToAttrs tryEval trace;
   # The jobs the shared evaluations leave out (../shared/data/README.md).
@@ -36,6 +39,14 @@ let
     else if builtins.head a == builtins.head b then before (builtins.tail a) (builtins.tail b)
     else builtins.lessThan (builtins.head a) (builtins.head b);
   done = path: after != [ ] && (path == after || before path after);
+  hexDigits = builtins.listToAttrs (builtins.genList (i: { name = builtins.substring i 1 "0123456789abcdef"; value = i; }) 16);
+  keyNumber = key:
+    let h = builtins.hashString "sha256" key; in
+    builtins.foldl' (n: i: n * 16 + hexDigits.${builtins.substring i 1 h}) 0 (builtins.genList (i: i) 7);
+  inSlice = path:
+    slices <= 1
+    || (if builtins.length path == 1 then slice == 0
+        else let n = keyNumber (concatStringsSep "." path); in n - (n / slices) * slices == slice);
   walk = path: v0:
     let
       dotted = concatStringsSep "." path;
@@ -43,8 +54,9 @@ let
       v = t.value;
     in
     if done path then [ ]
+    else if builtins.length path == 2 && !inSlice path then [ ]
     else if !t.success then [ ]
-    else if isAttrs v && (v.type or null) == "derivation" then job path v
+    else if isAttrs v && (v.type or null) == "derivation" then (if builtins.length path < 2 && !inSlice path then [ ] else job path v)
     else if isAttrs v then concatMap (n: walk (path ++ [ n ]) v.${n})
       (builtins.filter (n: path != [ ] || !isLeftOut n) (attrNames v))
     else [ ];
