@@ -66,11 +66,11 @@ def invocations(path: Path) -> list[list[str]]:
 
 def test_every_impact_call_uses_known_commands_and_options() -> None:
     calls = invocations(BOT)
-    assert sorted({c[0] for c in calls}) == ["eval", "post", "pr"]
+    assert sorted({c[0] for c in calls}) == ["post", "pr"]
     group = typer.main.get_command(app)
     for call in calls:
         command = group.commands[call[0]]  # type: ignore[attr-defined]
-        params = {opt: p for p in command.params for opt in getattr(p, "opts", [])}
+        params = {opt: p for p in command.params if p.param_type_name == "option" for opt in p.opts}
         used = [a for a in call[1:] if a.startswith("-")]
         assert set(used) <= set(params), (call, set(used) - set(params))
         for i, arg in enumerate(call):
@@ -101,8 +101,9 @@ def test_only_the_posting_job_can_write_and_only_it_sees_a_secret() -> None:
 
 
 def test_the_pull_request_is_data_only() -> None:
-    """The pull request's tree (head/) is checked out without credentials and only read: by `impact eval` (Nix's
-    restricted evaluator), by `git rev-parse` and by a file test. No step runs anything from it."""
+    """The pull request's tree (head/) is checked out without credentials and only read: by `impact pr` (git, and
+    Nix's parser and restricted evaluator), by `git rev-parse` and by a file test. No step runs anything from
+    it."""
     doc = load(BOT)
     checkouts = [s for s in steps(doc) if str(s.get("uses", "")).startswith("actions/checkout")]
     assert [c["with"]["path"] for c in checkouts] == ["base", "head"]
@@ -110,7 +111,8 @@ def test_the_pull_request_is_data_only() -> None:
     assert checkouts[1]["with"]["ref"] == "refs/pull/${{ github.event.pull_request.number }}/merge"
     assert not [s for s in steps(doc) if "working-directory" in s or str(s.get("uses", "")).startswith(".")]
     allowed = re.compile(
-        r"impact eval (base|head) -o snapshot-(base|head) .*"
+        r'impact pr "\$parent" "\$merge" --repo head -o report .*'
+        r"|(parent|merge)=\$\(git -C head rev-parse --verify HEAD(\^1)?\)"
         r"|.*git -C head rev-parse --verify --quiet HEAD\^2.*"
         r"|if \[ -f base/pkgs/top-level/release\.nix \] && \[ -f head/pkgs/top-level/release\.nix \]; then"
     )
@@ -156,10 +158,23 @@ def test_eval_writes_what_post_reads(tmp_path: Path) -> None:
     from impact.github import check_report_head
 
     sha = "89abcdef" * 5
-    stub = "impact() { mkdir -p report && echo '# report' > report/report.md; }\n"
+    head = tmp_path / "head"  # the merge commit and its first parent
+    git_env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@t", "GIT_CONFIG_GLOBAL": os.devnull}  # fmt: skip
+    subprocess.run(["git", "init", "-q", str(head)], check=True, env=git_env)
+    for message in ("parent", "merge"):
+        subprocess.run(
+            ["git", "-C", str(head), "commit", "-q", "--allow-empty", "-m", message], check=True, env=git_env
+        )
+    called = tmp_path / "called"
+    stub = f'impact() {{ printf "%s\\n" "$@" > {called}; mkdir -p report && echo "# report" > report/report.md; }}\n'
     env = {**os.environ, "HEAD_SHA": sha, "BASE_REF": "master", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
     subprocess.run(["bash", "-e", "-c", stub + step["run"]], cwd=tmp_path, env=env, check=True)
     check_report_head(tmp_path / "report" / "head-sha", sha)  # raises if it does not match
+    args = called.read_text().splitlines()
+    rev = [subprocess.run(["git", "-C", str(head), "rev-parse", r], capture_output=True, text=True, check=True).stdout.strip()
+           for r in ("HEAD^1", "HEAD")]  # fmt: skip
+    assert args[:3] == ["pr", *rev] and args[args.index("--repo") + 1] == "head"
 
 
 # -- a forged artifact, through the real post step, against a fake GitHub ------------------------------------------
