@@ -221,6 +221,27 @@ def test_a_binding_of_a_release_file_is_bounded() -> None:
     assert attributes(c) == {"nixos": {("tests",)}}
 
 
+def test_a_let_of_a_release_file_or_the_tests_is_every_binding_using_it() -> None:
+    """`pkgsFor` in release.nix, `handleTest` in all-tests.nix are no jobs: the jobs built with them change."""
+    facts = dict(INDEX.facts)
+    facts["pkgs/top-level/release.nix"] = file(
+        units=("hello", "bar", "pkgsFor", "forAll"),
+        refs=((".", "import", "pkgsFor"),),
+        uses={"pkgsFor": {"forAll": "call"}, "forAll": {"hello": "call", "bar": "call"}},
+        local=frozenset({"pkgsFor", "forAll"}),
+    )
+    facts[TESTS] = file(
+        units=("foo-test", "bar-test", "handleTest"),
+        uses={"handleTest": {"foo-test": "call", "bar-test": "call"}},
+        local=frozenset({"handleTest"}),
+    )
+    index = TreeIndex(facts=facts, files=INDEX.files)
+    c = search(index, {Unit("pkgs/top-level/release.nix", "pkgsFor"): "changed"}, SETS, JOBS)
+    assert attributes(c) == {"nixpkgs": {("hello",), ("bar",)}} and c.unbounded == []
+    c = search(index, {Unit(TESTS, "handleTest"): "changed"}, SETS, JOBS)
+    assert attributes(c) == {"nixos": {("tests", "foo-test"), ("tests", "bar-test")}}
+
+
 def test_a_change_no_bound_can_hold_is_unbounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(candidates, "MAX_UNITS", 2)
     c = find(Unit("pkgs/hello/fix.patch"))

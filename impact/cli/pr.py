@@ -24,6 +24,7 @@ from impact.cli.eval import (
     make_nix,
 )
 from impact.render.formats import Format, render_pr
+from impact.writing import check_output_folder, write_report
 
 BaseArgument = Annotated[
     str,
@@ -94,15 +95,8 @@ def pr(
     full: FullOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Evaluate base and head, diff them by output paths, and write the PR comment (report.md) and report.json.
-
-    When both are git refs of --repo, HEAD is answered from the git change (impact estimate --git: only the jobs
-    it can move are evaluated) whenever that answer is exact, and evaluated in full only when it is not.
-
-    With --fail-on the report is written and printed, then the exit code is 3 when a condition holds.
-    """
+    """Evaluate base and head (HEAD from the git change when exact), diff by output paths, write the PR comment."""
     from impact.render.pr import pr_files
-    from impact.writing import check_output_folder, write_report
 
     folder = check_output_folder(output)  # before evaluating: a bad -o fails at once
     request = service.PrRequest(
@@ -111,9 +105,9 @@ def pr(
         store=store,
         timeout=timeout,
         memory=memory,
+        store_limit=store_limit,
         hydra_base=hydra_base,
         hydra_head=hydra_head,
-        store_limit=store_limit,
         fail_on=tuple(fail_on or ()),
         base_snapshot=base_snapshot,
         full=full,

@@ -317,14 +317,17 @@ class _Search:
         out, f, b = self.out, unit.file, unit.binding
         assert b is not None
         has_jobs = False
-        for prefix in self.sets.get(f, ()):
+        # A `let` of a release file or all-tests.nix (`pkgsFor`, `handleTest`) is no job: what changes is every
+        # binding of the file using it, found below.
+        helper = f in (NIXOS_TESTS, NIXPKGS_RELEASE, NIXOS_RELEASE) and self.is_local(f, b)
+        for prefix in () if helper else self.sets.get(f, ()):
             path = (*prefix, b)
             out.attributes[prefix[0]].add(path[1:])
             has_jobs = has_jobs or path in self.with_jobs
         for j in self.positioned.get(f, ()):
             if b in j.path:
                 out.jobs.add((j.jobset, j.attr))
-        if f in (NIXOS_TESTS, NIXPKGS_RELEASE, NIXOS_RELEASE):
+        if f in (NIXOS_TESTS, NIXPKGS_RELEASE, NIXOS_RELEASE) and not helper:
             return  # jobs and tests: their names are read by the release files alone, which make them jobs
         # Who sees a binding by its name: anyone for a package set (`callPackage` fills `{ b }` from it) and for
         # lib (`with lib;`); for any other file, the file itself: others reach the binding through the file's
@@ -336,7 +339,7 @@ class _Search:
                 continue
             if qualifiers is not None and r.qualifier is not None and not self.may_name(r.qualifier, b, qualifiers):
                 continue  # `platforms.linux`, `cfg.package`: selected from something no package set goes by
-            if r.file in (NIXPKGS_RELEASE, NIXOS_RELEASE):
+            if r.file in (NIXPKGS_RELEASE, NIXOS_RELEASE) and r.file != f:
                 continue  # a release file naming the attribute makes it a job: already a candidate
             if r.how in ("plain", "pass") and has_jobs and b not in self.follow_plain:
                 out.plain[b] += 1
