@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from impact.gitchange.facts import (
     SET_FILE_BINDINGS,
     FileFacts,
@@ -219,3 +223,18 @@ def test_fingerprint_ignores_layout_and_sees_values() -> None:
 
 def test_fingerprint_does_not_depend_on_the_order_of_formals() -> None:
     assert fingerprint(parse("({ lib, stdenv }: lib)")) == fingerprint(parse("({ stdenv, lib }: lib)"))
+
+
+def test_the_cached_index_keeps_its_own_version_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index written by an earlier FACTS_VERSION is never read again: writing one removes it."""
+    from impact.gitchange import index
+
+    monkeypatch.setenv("IMPACT_CACHE_DIR", str(tmp_path))
+    folder = index.cache_folder()
+    assert folder is not None
+    folder.mkdir(parents=True)
+    stale = folder / f"nixfacts-v{index.FACTS_VERSION - 1}-0123456789abcdef.json.gz"
+    stale.write_bytes(b"old")
+    index.store_cached("fedcba9876543210" * 2, {"a.nix": ("0" * 40, None, "does not parse")})
+    assert [p.name for p in folder.iterdir()] == [f"nixfacts-v{index.FACTS_VERSION}-fedcba9876543210.json.gz"]
+    assert index.load_cached({"a.nix": "0" * 40}) == {"a.nix": (None, "does not parse")}

@@ -252,7 +252,9 @@ def store_cached(tree_id: str, entries: Mapping[str, tuple[str, FileFacts | None
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic(target, gzip.compress(json.dumps(doc, separators=(",", ":")).encode(), compresslevel=3))
         old = sorted(folder.glob(f"nixfacts-v{FACTS_VERSION}-*.json.gz"), key=lambda p: p.stat().st_mtime)
-        for stale in old[:-CACHE_KEEP]:
+        # An index of an earlier FACTS_VERSION is never read again.
+        other = [p for p in folder.glob("nixfacts-v*.json.gz") if not p.name.startswith(f"nixfacts-v{FACTS_VERSION}-")]
+        for stale in old[:-CACHE_KEEP] + other:
             stale.unlink(missing_ok=True)
 
 
