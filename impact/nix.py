@@ -664,6 +664,7 @@ def limited_runner(
                 raise e
             if code == -signal.SIGSEGV:
                 e = NixError(list(command), stderr, f"{command[0]} crashed (segmentation fault)")
+                e.tip = "Nix 2.8's garbage collector crashes now and then on large trees: run the command again"
                 e.crashed = True
                 raise e
             out.seek(0)
@@ -679,8 +680,11 @@ def _out_of_memory(stderr: str, code: int) -> bool:
     return "out of memory" in text or "bad_alloc" in text or "cannot allocate" in text or code == -signal.SIGKILL
 
 
-#: How often one slice is evaluated again after Nix crashed (Nix 2.8's GC segfaults now and then).
-CRASH_RETRIES = 2
+#: How often one slice is evaluated again, as it was, after Nix crashed (Nix 2.8's garbage collector, built against
+#: a libgc without Nix's coroutine patch as Debian's is, segfaults now and then on the NixOS jobset).
+CRASH_RETRIES = 1
+#: A slice that crashes again is evaluated in halves (another schedule of allocations), down to this many slices.
+MAX_CHUNKS = 64
 #: At most this many jobs that stop Nix with an error tryEval cannot catch are set aside in one slice.
 MAX_UNCAUGHT = 100
 #: The message of a job that failed under tryEval, until `explain_error` reads Nix's own (jobs.nix says the same).
@@ -794,8 +798,33 @@ def eval_release(
         args["only"] = [{"jobset": str(o["jobset"]), "path": [str(n) for n in o["path"]]} for o in only]
     runs = processes if processes is not None else []
     jobsets = {str(o["jobset"]) for o in only} if only is not None else {"nixpkgs", *(["nixos"] if nixos else [])}
+    lines = _evaluate_slice(nix, root, args, limits, on_job, runs, growth, needing, jobsets, chunks, chunk, [])
+    for line in lines:
+        if line.get("error") == CAUGHT and explain > 0:
+            explain -= 1
+            line["error"] = explain_error(nix, root, args, where(line), limits, runs, growth)
+    return lines
+
+
+def _evaluate_slice(
+    nix: Nix,
+    root: Path,
+    args: Mapping[str, Any],
+    limits: Limits,
+    on_job: Callable[[int], None] | None,
+    runs: list[EvalProcess],
+    growth: StoreGrowth | None,
+    needing: Callable[[Mapping[str, Any], str], Sequence[Mapping[str, Any]]] | None,
+    jobsets: set[str],
+    chunks: int,
+    chunk: int,
+    aside: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Slice `chunk` of `chunks` (see `eval_release`), the jobs in `aside` already set aside (and returned as
+    they are). A Nix crash is retried once as it was, then the slice is evaluated in its two halves (slices
+    `chunk` and `chunk + chunks` of `2 * chunks`: the same jobs), down to `MAX_CHUNKS`."""
     label = f"chunk {chunk + 1}/{chunks}" if chunks > 1 else "all jobs"
-    uncaught: list[dict[str, Any]] = []
+    uncaught = list(aside)
     crashes = 0
     while True:
         try:
@@ -803,7 +832,7 @@ def eval_release(
             lines = _run_jobs(
                 nix,
                 root,
-                {**args, "skipPaths": [where(x) for x in uncaught]},
+                {**args, "chunks": chunks, "chunk": chunk, "skipPaths": [where(x) for x in uncaught]},
                 limits,
                 on_job,
                 runs,
@@ -817,6 +846,16 @@ def eval_release(
             if stop.error.crashed and crashes < CRASH_RETRIES:
                 crashes += 1
                 continue
+            if stop.error.crashed and chunks * 2 <= MAX_CHUNKS:
+                halves = [chunk, chunk + chunks]
+                found = [
+                    _evaluate_slice(
+                        nix, root, args, limits, on_job, runs, growth, needing, jobsets, chunks * 2, k, uncaught
+                    )
+                    for k in halves
+                ]
+                kept = [where(x) for x in uncaught]  # each half returns them too
+                return [x for half in found for x in half if where(x) not in kept] + uncaught
             if stop.error.crashed or stop.at is None or stop.at in [where(x) for x in uncaught]:
                 raise _refusal(stop.error, root) from None
             if sum(1 for x in uncaught if not x.get("inferred")) >= MAX_UNCAUGHT:
@@ -838,10 +877,6 @@ def eval_release(
                             "inferred": True,
                         }
                     )
-    for line in lines:
-        if line.get("error") == CAUGHT and explain > 0:
-            explain -= 1
-            line["error"] = explain_error(nix, root, args, where(line), limits, runs, growth)
     return lines + uncaught
 
 
