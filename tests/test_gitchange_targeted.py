@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from impact.gitchange.targeted import NIXOS_SLICES, PATHS_PER_SYSTEM, only_paths, processes_for
 
 SYSTEMS = ["x86_64-linux", "aarch64-linux", "x86_64-darwin"]
@@ -94,3 +96,67 @@ def test_the_derivation_nix_names_in_its_trace_is_what_failed() -> None:
         {"jobset": "nixpkgs", "path": ["libbar", "x86_64-linux"]},
         {"jobset": "nixpkgs", "path": ["qux", "x86_64-linux"]},
     ]
+
+
+def _nixos_sides():  # type: ignore[no-untyped-def]
+    """A snapshot whose NixOS jobset holds tests.a and tests.b (not tests.k, which its evaluation missed)."""
+    from pathlib import Path
+
+    from impact.gitchange import _Sides
+    from impact.model import Derivation, DerivationGraph, Job
+    from impact.nix import Limits, Nix
+
+    drvs = [
+        Derivation(
+            f"/nix/store/{c * 32}-vm-test-run-{c}.drv",
+            f"vm-test-run-{c}",
+            "x86_64-linux",
+            {"out": f"/nix/store/{c.upper() * 32}-vm-test-run-{c}"},
+            {},
+        )
+        for c in "ab"
+    ]
+    jobs = [
+        Job(f"tests.{d.name[-1]}.x86_64-linux", "x86_64-linux", "nixos", d.path, d.name, dict(d.outputs)) for d in drvs
+    ]
+    graph = DerivationGraph.from_records(drvs, jobs)
+    sides = _Sides(Nix(), Limits(), Path("/nonexistent"), Path("/nonexistent"), {}, ["x86_64-linux"], [], {}, graph)
+    return sides, graph
+
+
+def _line(name: str, tag: str) -> dict[str, object]:
+    return {
+        "attr": f"tests.{name}.x86_64-linux",
+        "jobset": "nixos",
+        "drvPath": f"/nix/store/{tag * 32}-vm-test-run-{name}.drv",
+        "outputs": {"out": f"/nix/store/{tag.upper() * 32}-vm-test-run-{name}"},
+    }
+
+
+@pytest.mark.parametrize("head_a", ["x", "y"])
+def test_nixos_jobs_differing_from_the_snapshot_are_evaluated_in_base_here(head_a: str) -> None:
+    """tests.a writes the tree's folder into its derivation (the snapshot's is `a`, BASE here gives `x`); tests.k
+    is missing from the snapshot. Evaluated in BASE at HEAD's folder, an unchanged tests.a and tests.k move
+    nothing; a tests.a HEAD really changes (`y`) is a root, its snapshot derivation: no mismatch either way."""
+    from impact.gitchange.targeted import Evaluation
+    from impact.gitchange.verdict import compare
+
+    sides, graph = _nixos_sides()
+    base, head = Evaluation(), Evaluation()
+    base.add(sides.snapshot_lines("nixos"))
+    base.from_snapshot["nixos"] = 2
+    head.add([_line("a", head_a), _line("b", "b"), _line("k", "k")])
+    asked: list[list[dict[str, object]]] = []
+
+    def evaluate(only, step, label="", which=("base", "head")):  # type: ignore[no-untyped-def]
+        asked.append(only)
+        done = Evaluation()
+        done.add([_line("a", "x"), _line("k", "k")])
+        return {"base": done}
+
+    sides.evaluate = evaluate  # type: ignore[method-assign]
+    sides.confirm_from_snapshot({"base": base, "head": head}, lambda _: None)
+    assert asked == [[{"jobset": "nixos", "path": ["tests", n]} for n in ("a", "k")]]
+    outcome = compare(graph, base, head, set(), {"nixos": {()}})
+    assert outcome.mismatches == [] and not outcome.added and not outcome.removed
+    assert outcome.roots == ({} if head_a == "x" else {graph.drv_paths[graph.job_drv[0]]: "nixos:tests.a.x86_64-linux"})

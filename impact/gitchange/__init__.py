@@ -202,6 +202,7 @@ def answer(
         sides.whole_nixos = not candidates.unbounded
         sides.every_commit = every_commit
         evaluations = sides.evaluate(only, step)
+        sides.confirm_from_snapshot(evaluations, step)
         prefixes = _prefixes(candidates, sides)
         outcome = compare(graph, evaluations["base"], evaluations["head"], every_commit, prefixes)
         step("compare")
@@ -431,6 +432,38 @@ class _Sides:
                     out[side].from_snapshot["nixos"] = self.graph.job_jobsets.count("nixos")
                 step(f"evaluate {side.upper()}{suffix}")
         return out
+
+    def confirm_from_snapshot(self, evaluations: dict[str, Evaluation], step: Callable[[str], None]) -> None:
+        """Evaluate in BASE, here, the NixOS jobs whose HEAD line differs from the snapshot's that stood for BASE.
+
+        The snapshot was made in another folder, and a few NixOS jobs write the tree's path into their derivations
+        (`initrd-network-ssh` takes `toString ./dropbear.priv`); it may also lack jobs its evaluation could not
+        reach. Only BASE evaluated at the folder HEAD was evaluated at says whether the change moved them: its lines
+        replace the snapshot's (marked `confirmed`: they differ from the snapshot for that reason, not because the
+        snapshot is another commit's, which the spot checks and the nixpkgs candidates check)."""
+        base, head = evaluations["base"], evaluations["head"]
+        if "nixos" not in base.from_snapshot:
+            return
+
+        def seen(line: Mapping[str, Any] | None) -> Any:
+            return None if line is None else ("error" in line, line.get("outputs"))
+
+        differ = sorted(
+            key
+            for key in base.jobs.keys() | head.jobs.keys()
+            if key[0] == "nixos"
+            and key not in self.every_commit
+            and (key not in base.jobs or base.jobs[key].get("from_snapshot"))
+            and seen(base.jobs.get(key)) != seen(head.jobs.get(key))
+        )
+        if not differ:
+            return
+        places = [{"jobset": js, "path": list(split_attr(a, a.rsplit(".", 1)[-1]))} for js, a in differ]
+        more = self.evaluate(places, step, "BASE's NixOS jobs the snapshot stood for", ("base",))["base"]
+        for key in differ:
+            base.jobs.pop(key, None)
+        base.add({**line, "confirmed": True} for line in more.jobs.values())
+        base.processes += more.processes
 
     def spot_checks(self) -> list[dict[str, Any]]:
         """The NixOS jobs evaluated in BASE when the snapshot stands for the rest: a few, chosen by a hash of

@@ -79,7 +79,7 @@ def compare(
     output_owner: dict[str, int] | None = None
     mismatched: list[str] = []
     for key, line in sorted(base.jobs.items()):
-        if key in every_commit or "error" in line:
+        if key in every_commit or "error" in line or line.get("confirmed"):
             continue
         k = job_index.get(key)
         if k is None or graph.drv_paths[graph.job_drv[k]] != line.get("drvPath"):
@@ -126,8 +126,12 @@ def compare(
             out.repointed[key] = graph.drv_paths[row]
             continue
         drv = b.get("drvPath")
+        if isinstance(drv, str) and drv not in graph.index and (k := job_index.get(key)) is not None:
+            drv = graph.drv_paths[graph.job_drv[k]]  # evaluated here, in another folder than the snapshot's
         if isinstance(drv, str) and drv in graph.index:
             out.roots.setdefault(drv, f"{js}:{attr}")
+        else:
+            out.mismatches.append(f"{js}:{attr} changed and the snapshot lacks it: the graph cannot count it")
     return out
 
 
