@@ -160,3 +160,23 @@ def test_nixos_jobs_differing_from_the_snapshot_are_evaluated_in_base_here(head_
     outcome = compare(graph, base, head, set(), {"nixos": {()}})
     assert outcome.mismatches == [] and not outcome.added and not outcome.removed
     assert outcome.roots == ({} if head_a == "x" else {graph.drv_paths[graph.job_drv[0]]: "nixos:tests.a.x86_64-linux"})
+
+
+def test_an_unbounded_change_claims_nothing_of_the_nixos_jobs_it_left_out() -> None:
+    """The NixOS jobset left out (the change unbounded) folds every NixOS candidate with it: none of its jobs
+    may then read as 'not evaluated in BASE', which would say the snapshot is another commit's."""
+    from impact.gitchange import _prefixes
+    from impact.gitchange.candidates import Candidates
+    from impact.gitchange.targeted import Evaluation
+    from impact.gitchange.verdict import compare
+
+    sides, graph = _nixos_sides()
+    candidates = Candidates()
+    candidates.attributes["nixos"] |= {(), ("tests", "a")}
+    candidates.jobs.add(("nixos", "tests.b.x86_64-linux"))
+    sides.left_out_nixos = True
+    prefixes = _prefixes(candidates, sides)
+    assert "nixos" not in prefixes
+    assert compare(graph, Evaluation(), Evaluation(), set(), prefixes).mismatches == []
+    sides.left_out_nixos = False
+    assert compare(graph, Evaluation(), Evaluation(), set(), _prefixes(candidates, sides)).mismatches != []

@@ -272,7 +272,7 @@ def _prefixes(candidates: Candidates, sides: _Sides) -> dict[str, set[tuple[str,
     for js, a in candidates.jobs:
         prefixes.setdefault(js, set()).add(split_attr(a, ""))
     if sides.left_out_nixos:
-        prefixes.get("nixos", set()).discard(())
+        prefixes.pop("nixos", None)  # its other paths were folded into the whole jobset, left out with it
     return prefixes
 
 

@@ -307,7 +307,7 @@ def test_a_slice_nix_crashes_on_is_evaluated_again_in_halves(
     args = ("eval", str(tree), "-o", str(tmp_path / "s"), *SYSTEMS, "--store", f"local?root={tmp_path / 'store'}")
     if below > 4:
         monkeypatch.setattr("impact.nix.MAX_CHUNKS", 4)
-        code, out, err = impact(*args, capsys=capsys)
+        code, _out, err = impact(*args, capsys=capsys)
         assert code == 2 and "nix-instantiate crashed (segmentation fault)" in err and "Traceback" not in err
         assert not (tmp_path / "s").exists()
         return
