@@ -324,6 +324,8 @@ def run(work: Path, snapshot: str, only: list[str], impact: str) -> None:
 
 def compared(work: Path) -> list[dict]:
     """Each measured commit's answer beside the committed truth, in commits.tsv's order."""
+    if not (work / "results.json").exists():
+        raise SystemExit(f"replay: no {work / 'results.json'}: run `replay.py run --work {work}` first")
     measured = {x["commit"]: x for x in json.loads((work / "results.json").read_text())}
     rows = []
     for r in commits():
@@ -340,6 +342,7 @@ def compared(work: Path) -> list[dict]:
                 "kind": r["kind"],
                 "files": r["files"],
                 "verdict": answer.get("verdict") if answer else None,
+                "whole_nixos": bool(answer and answer.get("git", {}).get("base_from_snapshot", {}).get("nixos")),
                 "counts": _counts(answer) if answer else None,
                 "truth_counts": _truth_counts(truth_answer) if truth_answer else None,
                 "compared": sorted(diffs) if diffs is not None else [],
@@ -412,6 +415,14 @@ def table(work: Path) -> str:
             f" {statistics.median(x['seconds'] for x in no_module):.0f} s, median peak memory"
             f" {statistics.median(x['peak_kib'] for x in no_module) / 2**20:.2f} GiB, largest peak"
             f" {max(x['peak_kib'] for x in no_module) / 2**20:.2f} GiB."
+        )
+    whole_nixos = [x for x in results if x.get("whole_nixos")]
+    if whole_nixos:
+        lines.append(
+            f"- Commits whose answer evaluated the whole NixOS jobset ({len(whole_nixos)}): wall time"
+            f" {min(x['seconds'] for x in whole_nixos):.0f}–{max(x['seconds'] for x in whole_nixos):.0f} s, median"
+            f" {statistics.median(x['seconds'] for x in whole_nixos):.0f} s, largest peak"
+            f" {max(x['peak_kib'] for x in whole_nixos) / 2**20:.2f} GiB."
         )
     return "\n".join(lines) + "\n"
 
