@@ -185,6 +185,8 @@ def _evaluate_slice(
             if line.startswith("trace: truth-job "):
                 record = json.loads(line.removeprefix("trace: truth-job "))
                 jobs[record["name"]] = record["value"]
+            elif line.startswith("trace: truth-error "):
+                errors[".".join(json.loads(line.removeprefix("trace: truth-error ")))] = "evaluation error (tryEval)"
         if done.returncode == 0:
             jobs.update(json.loads(done.stdout))
             return {"jobs": jobs, "errors": errors}

@@ -5,7 +5,8 @@
 #   nix-instantiate --eval --strict --json truth.nix --arg tree ./base --argstr jobset nixpkgs \
 #     --arg systems '[ "x86_64-linux" ]' --arg skip '[ ]'
 #
-# Each job is also traced ("truth-job {json}") as it is found. A job whose error tryEval cannot catch (a missing
+# Each job is also traced ("truth-job {json}") as it is found, and each attribute whose evaluation fails, as
+# hydra-eval-jobs reports it ("truth-error {json attribute path}"). A job whose error tryEval cannot catch (a missing
 # file, an abort) stops Nix: the driver keeps the jobs traced so far, records that job (the last "truth-walk"
 # trace) as failing, and evaluates again from just after it (`after`, its attribute path), as Hydra goes on.
 #
@@ -31,7 +32,8 @@ let
       record = { name = concatStringsSep "." path; value = t.value; };
     # The trace is on the list, not its element: the walk builds the whole list before listToAttrs forces any
     # element, so an error that stops Nix later in the walk would otherwise lose every job found before it.
-    in if t.success then trace "truth-job ${builtins.toJSON record}" [ record ] else [ ];
+    in if t.success then trace "truth-job ${builtins.toJSON record}" [ record ] else failed path;
+  failed = path: trace "truth-error ${builtins.toJSON path}" [ ];
   # Walk order is the order of attribute names at each level: `before a b` when path a comes before path b and
   # is not one of its ancestors.
   before = a: b:
@@ -55,7 +57,7 @@ let
     in
     if done path then [ ]
     else if builtins.length path == 2 && !inSlice path then [ ]
-    else if !t.success then [ ]
+    else if !t.success then (if builtins.length path > 2 || inSlice path then failed path else [ ])
     else if isAttrs v && (v.type or null) == "derivation" then (if builtins.length path < 2 && !inSlice path then [ ] else job path v)
     else if isAttrs v then concatMap (n: walk (path ++ [ n ]) v.${n})
       (builtins.filter (n: path != [ ] || !isLeftOut n) (attrNames v))
