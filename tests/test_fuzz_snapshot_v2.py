@@ -1,4 +1,4 @@
-"""Mutation fuzzing of version-2 snapshots: 2,400 damaged or forged files, each refused with one line or proven
+"""Mutation fuzzing of version-2 snapshots: 2,000 damaged or forged files, each refused with one line or proven
 harmless, never a traceback.
 
 A seeded mutator (so every run, and every failure, is reproducible by its number) damages a small real
