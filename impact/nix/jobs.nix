@@ -114,9 +114,11 @@ let
         else if t.success then { found = false; value = null; }
         else { found = true; value = throw "impact: evaluation failed on the way to a job"; })
     { found = true; value = root; } path;
+  # A name deeper than a chunk key belongs to its key's chunk (the walk decides shallower ones itself).
+  onlyInChunk = o: builtins.length o.path <= 2 || inChunk o.jobset [ (builtins.elemAt o.path 0) (builtins.elemAt o.path 1) ];
   walkOnly = jobset: root: concatMap
     (o: let at = lookup root o.path; in if at.found then walk jobset o.path at.value else [ ])
-    (filter (o: o.jobset == jobset) only);
+    (filter (o: o.jobset == jobset && onlyInChunk o) only);
 
   # The revision Hydra would pass; constant, as in the shipped snapshots (NixOS version `…pre1.snapshot`), so
   # that evaluations of the same tree agree with them and with each other whatever the commit.

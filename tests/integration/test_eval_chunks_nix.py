@@ -319,3 +319,35 @@ def test_a_slice_nix_crashes_on_is_evaluated_again_in_halves(
     assert {x.split(" again")[0] for x in labels if "/4" in x} == {"chunk 1/4", "chunk 2/4", "chunk 3/4", "chunk 4/4"}
     for name in ("jobs.jsonl.gz", "derivations.json.gz"):
         assert (tmp_path / "s" / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_named_jobs_are_cut_in_halves_without_doubling(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The halves of a crashed slice of named jobs (`--git`'s candidates) hold each job once, however deep the
+    name: a job named below its chunk key (`tests.bar.x86_64-linux`) belongs to the key's half only."""
+    from impact.nix import Limits, eval_release, isolated_nix
+
+    only = [
+        {"jobset": "nixos", "path": ["tests", "bar", "x86_64-linux"]},
+        {"jobset": "nixpkgs", "path": ["hello", "x86_64-linux"]},
+        {"jobset": "nixpkgs", "path": ["bar"]},
+    ]
+
+    def named() -> list[tuple[str, str]]:
+        nix = isolated_nix(tmp_path / "store")
+        lines = eval_release(
+            nix, tree, ["x86_64-linux", "i686-linux"], nixos=True, only=only, limits=Limits(timeout=60)
+        )
+        return sorted((x["jobset"], x["attr"]) for x in lines)
+
+    expected = named()
+    assert ("nixos", "tests.bar.x86_64-linux") in expected and len(expected) == 4
+    real = shutil.which("nix-instantiate")
+    assert real is not None
+    fake = tmp_path / "bin" / "nix-instantiate"
+    fake.parent.mkdir()
+    fake.write_text(CRASHING_NIX.format(python=sys.executable, below=8, real=real))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    assert named() == expected
