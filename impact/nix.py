@@ -798,7 +798,7 @@ def eval_release(
         args["only"] = [{"jobset": str(o["jobset"]), "path": [str(n) for n in o["path"]]} for o in only]
     runs = processes if processes is not None else []
     jobsets = {str(o["jobset"]) for o in only} if only is not None else {"nixpkgs", *(["nixos"] if nixos else [])}
-    lines = _evaluate_slice(nix, root, args, limits, on_job, runs, growth, needing, jobsets, chunks, chunk, [])
+    lines = _SliceRun(nix, root, args, limits, on_job, runs, growth, needing, jobsets).evaluate(chunks, chunk, [])
     for line in lines:
         if line.get("error") == CAUGHT and explain > 0:
             explain -= 1
@@ -806,78 +806,77 @@ def eval_release(
     return lines
 
 
-def _evaluate_slice(
-    nix: Nix,
-    root: Path,
-    args: Mapping[str, Any],
-    limits: Limits,
-    on_job: Callable[[int], None] | None,
-    runs: list[EvalProcess],
-    growth: StoreGrowth | None,
-    needing: Callable[[Mapping[str, Any], str], Sequence[Mapping[str, Any]]] | None,
-    jobsets: set[str],
-    chunks: int,
-    chunk: int,
-    aside: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
-    """Slice `chunk` of `chunks` (see `eval_release`), the jobs in `aside` already set aside (and returned as
-    they are). A Nix crash is retried once as it was, then the slice is evaluated in its two halves (slices
-    `chunk` and `chunk + chunks` of `2 * chunks`: the same jobs), down to `MAX_CHUNKS`."""
-    label = f"chunk {chunk + 1}/{chunks}" if chunks > 1 else "all jobs"
-    uncaught = list(aside)
-    crashes = 0
-    while True:
-        try:
-            again = f" again, {len(uncaught)} set aside" if uncaught else " again" if crashes else ""
-            lines = _run_jobs(
-                nix,
-                root,
-                {**args, "chunks": chunks, "chunk": chunk, "skipPaths": [where(x) for x in uncaught]},
-                limits,
-                on_job,
-                runs,
-                label + again,
-                growth,
-            )
-            break
-        except _Stopped as stop:
-            if _infrastructure(stop.error.stderr):
-                stop.error.crashed = True  # the machine failed, not the job: never pinned on a job
-            if stop.error.crashed and crashes < CRASH_RETRIES:
-                crashes += 1
-                continue
-            if stop.error.crashed and chunks * 2 <= MAX_CHUNKS:
-                halves = [chunk, chunk + chunks]
-                found = [
-                    _evaluate_slice(
-                        nix, root, args, limits, on_job, runs, growth, needing, jobsets, chunks * 2, k, uncaught
-                    )
-                    for k in halves
-                ]
-                kept = [where(x) for x in uncaught]  # each half returns them too
-                return [x for half in found for x in half if where(x) not in kept] + uncaught
-            if stop.error.crashed or stop.at is None or stop.at in [where(x) for x in uncaught]:
-                raise _refusal(stop.error, root) from None
-            if sum(1 for x in uncaught if not x.get("inferred")) >= MAX_UNCAUGHT:
-                stop.error.args = (f"{stop.error} (and {MAX_UNCAUGHT} jobs before it stopped Nix)",)
-                raise stop.error from None
-            path = stop.at["path"]
-            message = error_message(stop.error.stderr, root)
-            uncaught.append({"attr": ".".join(path), "attrPath": path, "jobset": stop.at["jobset"], "error": message})
-            aside = [where(x) for x in uncaught]
-            for place in needing(stop.at, stop.error.stderr) if needing is not None else ():
-                if place not in aside and place["jobset"] in jobsets:
-                    aside.append(dict(place))
-                    uncaught.append(
-                        {
-                            "attr": ".".join(place["path"]),
-                            "attrPath": list(place["path"]),
-                            "jobset": place["jobset"],
-                            "error": f"needs {'.'.join(path)}, which does not evaluate: {message}",
-                            "inferred": True,
-                        }
-                    )
-    return lines + uncaught
+@dataclass(frozen=True)
+class _SliceRun:
+    """What every slice of one `eval_release` shares (see there)."""
+
+    nix: Nix
+    root: Path
+    args: Mapping[str, Any]
+    limits: Limits
+    on_job: Callable[[int], None] | None
+    runs: list[EvalProcess]
+    growth: StoreGrowth | None
+    needing: Callable[[Mapping[str, Any], str], Sequence[Mapping[str, Any]]] | None
+    jobsets: set[str]
+
+    def evaluate(self, chunks: int, chunk: int, set_aside: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Slice `chunk` of `chunks`, the jobs in `set_aside` already set aside (and returned as they are). A Nix
+        crash is retried once as it was, then the slice is evaluated in its two halves (slices `chunk` and
+        `chunk + chunks` of `2 * chunks`: the same jobs), down to `MAX_CHUNKS`."""
+        nix, root, needing = self.nix, self.root, self.needing
+        label = f"chunk {chunk + 1}/{chunks}" if chunks > 1 else "all jobs"
+        uncaught = list(set_aside)
+        crashes = 0
+        while True:
+            try:
+                again = f" again, {len(uncaught)} set aside" if uncaught else " again" if crashes else ""
+                lines = _run_jobs(
+                    nix,
+                    root,
+                    {**self.args, "chunks": chunks, "chunk": chunk, "skipPaths": [where(x) for x in uncaught]},
+                    self.limits,
+                    self.on_job,
+                    self.runs,
+                    label + again,
+                    self.growth,
+                )
+                break
+            except _Stopped as stop:
+                if _infrastructure(stop.error.stderr):
+                    stop.error.crashed = True  # the machine failed, not the job: never pinned on a job
+                if stop.error.crashed and crashes < CRASH_RETRIES:
+                    crashes += 1
+                    continue
+                if stop.error.crashed and chunks * 2 <= MAX_CHUNKS:
+                    halves = [chunk, chunk + chunks]
+                    found = [self.evaluate(chunks * 2, k, uncaught) for k in halves]
+                    kept = [where(x) for x in uncaught]  # each half returns them too
+                    return [x for half in found for x in half if where(x) not in kept] + uncaught
+                if stop.error.crashed or stop.at is None or stop.at in [where(x) for x in uncaught]:
+                    raise _refusal(stop.error, root) from None
+                if sum(1 for x in uncaught if not x.get("inferred")) >= MAX_UNCAUGHT:
+                    stop.error.args = (f"{stop.error} (and {MAX_UNCAUGHT} jobs before it stopped Nix)",)
+                    raise stop.error from None
+                path = stop.at["path"]
+                message = error_message(stop.error.stderr, root)
+                uncaught.append(
+                    {"attr": ".".join(path), "attrPath": path, "jobset": stop.at["jobset"], "error": message}
+                )
+                aside = [where(x) for x in uncaught]
+                for place in needing(stop.at, stop.error.stderr) if needing is not None else ():
+                    if place not in aside and place["jobset"] in self.jobsets:
+                        aside.append(dict(place))
+                        uncaught.append(
+                            {
+                                "attr": ".".join(place["path"]),
+                                "attrPath": list(place["path"]),
+                                "jobset": place["jobset"],
+                                "error": f"needs {'.'.join(path)}, which does not evaluate: {message}",
+                                "inferred": True,
+                            }
+                        )
+        return lines + uncaught
 
 
 def release_args(
